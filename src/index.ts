@@ -1,0 +1,6 @@
+/**
+ * The nativelog package root: what applications import.
+ */
+export * as record from './record/index.js';
+export { encodeRecord, decodeRecord } from './record/record.js';
+export type { RecordInput, DecodedRecord, RecordHeader } from './record/record.js';

@@ -1,0 +1,3 @@
+export * from './layout.js';
+export * from './record.js';
+export * from './crc32.js';

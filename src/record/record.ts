@@ -1,0 +1,415 @@
+/**
+ * Encoding, validation, in-place patching and zero-copy decoding of records.
+ * The byte layout is specified in ./layout.ts.
+ */
+import { crc32 } from './crc32.js';
+import {
+  ATTR_CODEC_MASK,
+  ATTR_EVENT_TIME_IS_APPEND_TIME,
+  ATTR_RESERVED_MASK,
+  ATTR_TOMBSTONE,
+  CODEC_MAX,
+  CODEC_RAW,
+  CRC_START,
+  HEADERS_BYTES_MAX,
+  KEY_BYTES_MAX,
+  OFF_APPEND_TIME,
+  OFF_ATTRIBUTES,
+  OFF_CRC,
+  OFF_EPOCH,
+  OFF_EVENT_TIME_MAX,
+  OFF_EVENT_TIME_MIN,
+  OFF_HEADERS_LENGTH,
+  OFF_KEY_LENGTH,
+  OFF_LENGTH,
+  OFF_MAGIC,
+  OFF_PAYLOAD_LENGTH,
+  OFF_PRODUCER_ID,
+  OFF_PRODUCER_SEQ,
+  OFF_RESERVED,
+  OFF_ROW_COUNT,
+  OFF_SCHEMA_VERSION,
+  OFF_SEQ,
+  OFF_SERVER_CRC,
+  RECORD_BYTES_LIMIT,
+  RECORD_HEADER_BYTES,
+  RECORD_MAGIC_V1,
+  SERVER_CRC_START,
+  payloadOffset,
+  recordLengthFor,
+} from './layout.js';
+
+export interface RecordHeader {
+  name: string;
+  value: Uint8Array;
+}
+
+/** What a producer supplies for one record. */
+export interface RecordInput {
+  payload: Uint8Array;
+  key?: Uint8Array;
+  headers?: RecordHeader[];
+  /** Event time range in epoch ms; omitted = the record's append time. */
+  eventTimeMin?: number;
+  eventTimeMax?: number;
+  codec?: number;
+  tombstone?: boolean;
+  schemaVersion?: number;
+  rowCount?: number;
+  producerId?: number;
+  producerSeq?: number;
+}
+
+/** A record read from bytes; key, headers and payload are views, not copies. */
+export interface DecodedRecord {
+  length: number;
+  crc: number;
+  seq: number;
+  appendTime: number;
+  epoch: number;
+  codec: number;
+  tombstone: boolean;
+  schemaVersion: number;
+  rowCount: number;
+  /** Resolved: equal to appendTime when the producer left event time unset. */
+  eventTimeMin: number;
+  eventTimeMax: number;
+  producerId: number;
+  producerSeq: number;
+  key: Uint8Array;
+  headers: RecordHeader[];
+  payload: Uint8Array;
+}
+
+/** Why a run of bytes is not a valid record. Stable codes, used in errors and tests. */
+export type RecordProblem =
+  | 'short-header'
+  | 'bad-length'
+  | 'beyond-buffer'
+  | 'bad-magic'
+  | 'bad-attributes'
+  | 'bad-lengths'
+  | 'bad-crc'
+  | 'bad-server-crc'
+  | 'too-large';
+
+export class RecordError extends Error {
+  constructor(readonly problem: RecordProblem, message: string) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}
+
+const TWO_32 = 0x1_0000_0000;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+export function dataViewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Reads a u64 as a number; callers keep values below 2^53. */
+export function getU64(dv: DataView, off: number): number {
+  return dv.getUint32(off, true) + dv.getUint32(off + 4, true) * TWO_32;
+}
+
+export function setU64(dv: DataView, off: number, value: number): void {
+  dv.setUint32(off, value >>> 0, true);
+  dv.setUint32(off + 4, Math.floor(value / TWO_32) >>> 0, true);
+}
+
+/** Reads an i64 as a number (epoch ms fit easily). */
+export function getI64(dv: DataView, off: number): number {
+  return dv.getUint32(off, true) + dv.getInt32(off + 4, true) * TWO_32;
+}
+
+export function setI64(dv: DataView, off: number, value: number): void {
+  dv.setUint32(off, value >>> 0, true);
+  dv.setInt32(off + 4, Math.floor(value / TWO_32) | 0, true);
+}
+
+function headersByteLength(headers: RecordHeader[] | undefined): number {
+  if (headers === undefined) return 0;
+  let n = 0;
+  for (const h of headers) n += 2 + textEncoder.encode(h.name).length + 4 + h.value.length;
+  return n;
+}
+
+/** Bytes the encoded record will take. */
+export function encodedRecordLength(input: RecordInput): number {
+  return recordLengthFor(input.key?.length ?? 0, headersByteLength(input.headers), input.payload.length);
+}
+
+/**
+ * Writes one record at bytes[offset...] and returns its length. The server
+ * fields (bytes 8..32) are left zero for the node to patch.
+ */
+export function encodeRecordInto(bytes: Uint8Array, offset: number, input: RecordInput): number {
+  const key = input.key ?? new Uint8Array(0);
+  const headersLength = headersByteLength(input.headers);
+  if (key.length > KEY_BYTES_MAX) throw new RangeError(`key is ${key.length} bytes; the limit is ${KEY_BYTES_MAX}`);
+  if (headersLength > HEADERS_BYTES_MAX) {
+    throw new RangeError(`headers take ${headersLength} bytes; the limit is ${HEADERS_BYTES_MAX}`);
+  }
+  const length = recordLengthFor(key.length, headersLength, input.payload.length);
+  if (length > RECORD_BYTES_LIMIT) throw new RangeError(`record is ${length} bytes; the format limit is ${RECORD_BYTES_LIMIT}`);
+  if (offset + length > bytes.length) throw new RangeError(`record needs ${length} bytes at ${offset}; buffer has ${bytes.length}`);
+  const codec = input.codec ?? CODEC_RAW;
+  if (codec < 0 || codec > CODEC_MAX) throw new RangeError(`unknown codec ${codec}`);
+  const rec = bytes.subarray(offset, offset + length);
+  rec.fill(0);
+  const dv = dataViewOf(rec);
+  const eventTimeSet = input.eventTimeMin !== undefined;
+  const eventMin = input.eventTimeMin ?? 0;
+  const eventMax = input.eventTimeMax ?? eventMin;
+  if (eventMax < eventMin) throw new RangeError(`eventTimeMax ${eventMax} is before eventTimeMin ${eventMin}`);
+  let attributes = codec;
+  if (input.tombstone === true) attributes |= ATTR_TOMBSTONE;
+  if (!eventTimeSet) attributes |= ATTR_EVENT_TIME_IS_APPEND_TIME;
+  dv.setUint32(OFF_LENGTH, length, true);
+  dv.setUint8(OFF_MAGIC, RECORD_MAGIC_V1);
+  dv.setUint8(OFF_ATTRIBUTES, attributes);
+  dv.setUint16(OFF_SCHEMA_VERSION, input.schemaVersion ?? 0, true);
+  dv.setUint32(OFF_ROW_COUNT, input.rowCount ?? 1, true);
+  setI64(dv, OFF_EVENT_TIME_MIN, eventMin);
+  setI64(dv, OFF_EVENT_TIME_MAX, eventMax);
+  setU64(dv, OFF_PRODUCER_ID, input.producerId ?? 0);
+  dv.setUint32(OFF_PRODUCER_SEQ, input.producerSeq ?? 0, true);
+  dv.setUint16(OFF_KEY_LENGTH, key.length, true);
+  dv.setUint32(OFF_HEADERS_LENGTH, headersLength, true);
+  dv.setUint32(OFF_PAYLOAD_LENGTH, input.payload.length, true);
+  let pos = RECORD_HEADER_BYTES;
+  rec.set(key, pos);
+  pos += key.length;
+  for (const h of input.headers ?? []) {
+    const name = textEncoder.encode(h.name);
+    if (name.length > 0xffff) throw new RangeError(`header name is ${name.length} bytes; the limit is 65535`);
+    dv.setUint16(pos, name.length, true);
+    rec.set(name, pos + 2);
+    pos += 2 + name.length;
+    dv.setUint32(pos, h.value.length, true);
+    rec.set(h.value, pos + 4);
+    pos += 4 + h.value.length;
+  }
+  rec.set(input.payload, payloadOffset(key.length, headersLength));
+  dv.setUint32(OFF_CRC, crc32(rec, CRC_START, length), true);
+  return length;
+}
+
+/** Encodes one record into a fresh buffer. */
+export function encodeRecord(input: RecordInput): Uint8Array {
+  const bytes = new Uint8Array(encodedRecordLength(input));
+  encodeRecordInto(bytes, 0, input);
+  return bytes;
+}
+
+/**
+ * Checks the record at dv[offset...] without trusting any of its bytes:
+ * every length is bounds-checked before it is used. Returns the record length.
+ * `end` is the first byte past the readable region (defaults to the view end).
+ * With `checkServerCrc`, also checks serverCrc (for records the node patched).
+ */
+export function validateRecord(
+  dv: DataView,
+  offset: number,
+  end: number = dv.byteLength,
+  recordBytesMax: number = RECORD_BYTES_LIMIT,
+  checkServerCrc = false,
+): number {
+  const problem = recordProblem(dv, offset, end, recordBytesMax, checkServerCrc);
+  if (typeof problem === 'number') return problem;
+  throw new RecordError(problem[0], problem[1]);
+}
+
+/**
+ * Like validateRecord but returns [problem, message] instead of throwing (for
+ * scans that meet torn tails routinely), or the record length when valid.
+ */
+export function recordProblem(
+  dv: DataView,
+  offset: number,
+  end: number = dv.byteLength,
+  recordBytesMax: number = RECORD_BYTES_LIMIT,
+  checkServerCrc = false,
+): number | [RecordProblem, string] {
+  if (end > dv.byteLength) end = dv.byteLength;
+  if (offset < 0 || offset + RECORD_HEADER_BYTES > end) {
+    return ['short-header', `record header at ${offset} needs ${RECORD_HEADER_BYTES} bytes; only ${Math.max(0, end - offset)} remain`];
+  }
+  const length = dv.getUint32(offset + OFF_LENGTH, true);
+  if (length < RECORD_HEADER_BYTES || length % 8 !== 0) {
+    return ['bad-length', `record at ${offset} has invalid length ${length}`];
+  }
+  if (length > recordBytesMax) {
+    return ['too-large', `record at ${offset} is ${length} bytes; the limit is ${recordBytesMax}`];
+  }
+  if (offset + length > end) {
+    return ['beyond-buffer', `record at ${offset} claims ${length} bytes; only ${end - offset} remain`];
+  }
+  if (dv.getUint8(offset + OFF_MAGIC) !== RECORD_MAGIC_V1) {
+    return ['bad-magic', `record at ${offset} has magic ${dv.getUint8(offset + OFF_MAGIC)}, expected ${RECORD_MAGIC_V1}`];
+  }
+  const attributes = dv.getUint8(offset + OFF_ATTRIBUTES);
+  if ((attributes & ATTR_RESERVED_MASK) !== 0 || (attributes & ATTR_CODEC_MASK) > CODEC_MAX) {
+    return ['bad-attributes', `record at ${offset} has invalid attributes 0x${attributes.toString(16)}`];
+  }
+  const keyLength = dv.getUint16(offset + OFF_KEY_LENGTH, true);
+  const headersLength = dv.getUint32(offset + OFF_HEADERS_LENGTH, true);
+  const payloadLength = dv.getUint32(offset + OFF_PAYLOAD_LENGTH, true);
+  if (
+    headersLength > HEADERS_BYTES_MAX ||
+    payloadLength > length ||
+    recordLengthFor(keyLength, headersLength, payloadLength) !== length ||
+    dv.getUint16(offset + OFF_RESERVED, true) !== 0
+  ) {
+    return ['bad-lengths', `record at ${offset}: key ${keyLength}, headers ${headersLength}, payload ${payloadLength} do not add up to length ${length}`];
+  }
+  const headersStart = offset + RECORD_HEADER_BYTES + keyLength;
+  if (!headersWellFormed(dv, headersStart, headersStart + headersLength)) {
+    return ['bad-lengths', `record at ${offset}: its headers are not a well-formed run of entries`];
+  }
+  const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
+  const expected = dv.getUint32(offset + OFF_CRC, true);
+  const actual = crc32(bytes, CRC_START, length);
+  if (actual !== expected) {
+    return ['bad-crc', `record at ${offset} fails its CRC (stored 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`];
+  }
+  if (checkServerCrc) {
+    const storedServer = dv.getUint32(offset + OFF_SERVER_CRC, true);
+    const computedServer = crc32(bytes, SERVER_CRC_START, OFF_SERVER_CRC);
+    if (storedServer !== computedServer) {
+      return ['bad-server-crc', `record at ${offset} fails its server-field CRC (seq/appendTime/epoch damaged)`];
+    }
+  }
+  return length;
+}
+
+/** The node's in-place patch: sequence number, append time, epoch and their CRC. */
+export function patchServerFields(dv: DataView, offset: number, seq: number, appendTime: number, epoch: number): void {
+  setU64(dv, offset + OFF_SEQ, seq);
+  setI64(dv, offset + OFF_APPEND_TIME, appendTime);
+  dv.setUint32(offset + OFF_EPOCH, epoch >>> 0, true);
+  const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset + SERVER_CRC_START, OFF_SERVER_CRC - SERVER_CRC_START);
+  dv.setUint32(offset + OFF_SERVER_CRC, crc32(bytes), true);
+}
+
+export function recordLength(dv: DataView, offset: number): number {
+  return dv.getUint32(offset + OFF_LENGTH, true);
+}
+
+export function recordSeq(dv: DataView, offset: number): number {
+  return getU64(dv, offset + OFF_SEQ);
+}
+
+export function recordAppendTime(dv: DataView, offset: number): number {
+  return getI64(dv, offset + OFF_APPEND_TIME);
+}
+
+/** Event time min, resolved to the append time when the producer left it unset. */
+export function recordEventTimeMin(dv: DataView, offset: number): number {
+  if ((dv.getUint8(offset + OFF_ATTRIBUTES) & ATTR_EVENT_TIME_IS_APPEND_TIME) !== 0) return recordAppendTime(dv, offset);
+  return getI64(dv, offset + OFF_EVENT_TIME_MIN);
+}
+
+/** Event time max, resolved to the append time when the producer left it unset. */
+export function recordEventTimeMax(dv: DataView, offset: number): number {
+  if ((dv.getUint8(offset + OFF_ATTRIBUTES) & ATTR_EVENT_TIME_IS_APPEND_TIME) !== 0) return recordAppendTime(dv, offset);
+  return getI64(dv, offset + OFF_EVENT_TIME_MAX);
+}
+
+export function recordProducer(dv: DataView, offset: number): { producerId: number; producerSeq: number } {
+  return { producerId: getU64(dv, offset + OFF_PRODUCER_ID), producerSeq: dv.getUint32(offset + OFF_PRODUCER_SEQ, true) };
+}
+
+/**
+ * Decodes the record at bytes[offset...] (validated first). Key and payload
+ * are subarray views of `bytes`: nothing is copied.
+ */
+export function decodeRecord(bytes: Uint8Array, offset = 0, recordBytesMax: number = RECORD_BYTES_LIMIT): DecodedRecord {
+  const dv = dataViewOf(bytes);
+  const length = validateRecord(dv, offset, bytes.length, recordBytesMax);
+  const attributes = dv.getUint8(offset + OFF_ATTRIBUTES);
+  const keyLength = dv.getUint16(offset + OFF_KEY_LENGTH, true);
+  const headersLength = dv.getUint32(offset + OFF_HEADERS_LENGTH, true);
+  const payloadLength = dv.getUint32(offset + OFF_PAYLOAD_LENGTH, true);
+  const keyStart = offset + RECORD_HEADER_BYTES;
+  const payloadStart = offset + payloadOffset(keyLength, headersLength);
+  return {
+    length,
+    crc: dv.getUint32(offset + OFF_CRC, true),
+    seq: recordSeq(dv, offset),
+    appendTime: recordAppendTime(dv, offset),
+    epoch: dv.getUint32(offset + OFF_EPOCH, true),
+    codec: attributes & ATTR_CODEC_MASK,
+    tombstone: (attributes & ATTR_TOMBSTONE) !== 0,
+    schemaVersion: dv.getUint16(offset + OFF_SCHEMA_VERSION, true),
+    rowCount: dv.getUint32(offset + OFF_ROW_COUNT, true),
+    eventTimeMin: recordEventTimeMin(dv, offset),
+    eventTimeMax: recordEventTimeMax(dv, offset),
+    producerId: getU64(dv, offset + OFF_PRODUCER_ID),
+    producerSeq: dv.getUint32(offset + OFF_PRODUCER_SEQ, true),
+    key: bytes.subarray(keyStart, keyStart + keyLength),
+    headers: decodeHeaders(dv, keyStart + keyLength, headersLength),
+    payload: bytes.subarray(payloadStart, payloadStart + payloadLength),
+  };
+}
+
+/** True when [start, end) is exactly a run of (u16 name length, name, u32 value length, value). */
+function headersWellFormed(dv: DataView, start: number, end: number): boolean {
+  let pos = start;
+  while (pos < end) {
+    if (pos + 2 > end) return false;
+    pos += 2 + dv.getUint16(pos, true);
+    if (pos + 4 > end) return false;
+    pos += 4 + dv.getUint32(pos, true);
+  }
+  return pos === end;
+}
+
+function decodeHeaders(dv: DataView, start: number, length: number): RecordHeader[] {
+  const headers: RecordHeader[] = [];
+  const end = start + length;
+  let pos = start;
+  while (pos < end) {
+    if (pos + 2 > end) throw new RecordError('bad-lengths', `header entry at ${pos} is cut short`);
+    const nameLength = dv.getUint16(pos, true);
+    if (pos + 2 + nameLength + 4 > end) throw new RecordError('bad-lengths', `header name at ${pos} overruns the headers`);
+    const nameBytes = new Uint8Array(dv.buffer, dv.byteOffset + pos + 2, nameLength);
+    pos += 2 + nameLength;
+    const valueLength = dv.getUint32(pos, true);
+    if (pos + 4 + valueLength > end) throw new RecordError('bad-lengths', `header value at ${pos} overruns the headers`);
+    let name: string;
+    try {
+      name = textDecoder.decode(nameBytes);
+    } catch {
+      throw new RecordError('bad-lengths', `header name at ${pos} is not UTF-8`);
+    }
+    headers.push({ name, value: new Uint8Array(dv.buffer, dv.byteOffset + pos + 4, valueLength) });
+    pos += 4 + valueLength;
+  }
+  return headers;
+}
+
+/**
+ * Walks a run of concatenated records in bytes[start, end), validating each,
+ * calling fn(offset, length). Throws RecordError on the first bad record.
+ * Returns the number of records.
+ */
+export function forEachRecord(
+  bytes: Uint8Array,
+  fn: (offset: number, length: number) => void,
+  start = 0,
+  end = bytes.length,
+  recordBytesMax: number = RECORD_BYTES_LIMIT,
+): number {
+  const dv = dataViewOf(bytes);
+  let pos = start;
+  let count = 0;
+  while (pos < end) {
+    const length = validateRecord(dv, pos, end, recordBytesMax);
+    fn(pos, length);
+    pos += length;
+    count++;
+  }
+  return count;
+}

@@ -1,0 +1,50 @@
+/**
+ * The main thread's view of one local shard (contract between the node's
+ * router and src/shard/shard-handle.ts). A ShardHandle owns the shard's worker
+ * thread and its two SharedArrayBuffer rings; record bytes cross to and from
+ * the worker only through those rings. Many calls may be in flight at once;
+ * results come back in request order per handle.
+ *
+ * The main thread imports this file and src/shard/*, never src/storage/*
+ * (except these plain types re-exported from src/storage/types.ts, which carry
+ * no code).
+ */
+import type { AppendResult, FsyncPolicy, ReadResult, ShardDescription } from '../storage/types.js';
+
+export type { AppendResult, ReadResult, ShardDescription, FsyncPolicy };
+
+export interface ShardHandleOptions {
+  /** Shard folder the worker will own. */
+  dir: string;
+  /** Passed through to the storage engine. */
+  segmentBytesMax?: number;
+  segmentMsMax?: number;
+  indexIntervalBytes?: number;
+  retentionMs?: number | null;
+  retentionBytes?: number | null;
+  fsync?: FsyncPolicy;
+  minFreeBytes?: number;
+  recordBytesMax?: number;
+  epoch?: number;
+  /** Bytes of each SharedArrayBuffer ring (inbound and outbound). */
+  ringBytes?: number;
+  /** Requests in flight per shard before append()/read() wait (backpressure). */
+  inFlightMax?: number;
+}
+
+export interface ShardHandleApi {
+  /** Append concatenated encoded records; resolves once they are written under the fsync policy. */
+  append(records: Uint8Array): Promise<AppendResult>;
+  /** Whole records from fromSeq, at most maxBytes (at least one record if any exists, even if larger). */
+  read(fromSeq: number, maxBytes: number): Promise<ReadResult>;
+  seqForAppendTime(t: number): Promise<number>;
+  seqForEventTime(t: number): Promise<number>;
+  describe(): Promise<ShardDescription>;
+  setRetention(retentionMs: number | null, retentionBytes: number | null): Promise<void>;
+  /** Fires after every successful append (for fetch long-poll). */
+  onAppend(listener: (endSeq: number) => void): () => void;
+  /** Flush, fsync, write the clean-shutdown marker, stop the worker. */
+  close(): Promise<void>;
+  /** Close and delete the shard's folder. */
+  destroy(): Promise<void>;
+}

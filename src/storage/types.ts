@@ -1,0 +1,107 @@
+/**
+ * The storage engine's contract: what a shard worker calls. One ShardStore is
+ * owned by exactly one thread (the shard's worker); it is synchronous, and
+ * never shared.
+ *
+ * Record bytes handed to append() are concatenated encoded records
+ * (src/record/layout.ts). append() validates every record (length bounds,
+ * CRC) before writing any of them, patches seq/appendTime/epoch in place in
+ * the caller's bytes, and writes them. Reads return whole records only, never
+ * past the last fully written record, never re-encoded.
+ */
+
+/** When data is fsync'd. The default is documented in docs/FORMAT.md with its loss window. */
+export type FsyncPolicy =
+  | { mode: 'always' } // fsync after every append (group commit: one fsync per append call)
+  | { mode: 'bytes'; bytes: number } // fsync once this many bytes are unsynced
+  | { mode: 'interval'; ms: number } // fsync when the oldest unsynced byte is this old (checked on append and by tick())
+  | { mode: 'roll' }; // fsync only when a segment is sealed and on close
+
+export interface ShardStoreOptions {
+  /** The shard folder: <data-dir>/<namespace>/<stream>/<shard>/ */
+  dir: string;
+  segmentBytesMax?: number;
+  segmentMsMax?: number;
+  indexIntervalBytes?: number;
+  /** null = keep forever */
+  retentionMs?: number | null;
+  retentionBytes?: number | null;
+  fsync?: FsyncPolicy;
+  /** Appends fail with DISK_FULL when the file system has less free space than this. */
+  minFreeBytes?: number;
+  recordBytesMax?: number;
+  /** Sequencer epoch stamped into appended records. */
+  epoch?: number;
+  /** Clock (epoch ms); injectable for tests. */
+  now?: () => number;
+}
+
+export interface AppendResult {
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  appendTime: number;
+  /** True when the batch was an idempotent producer's retry of a batch already appended (nothing written). */
+  duplicate: boolean;
+}
+
+export interface ReadResult {
+  /** Whole records, as stored (server fields patched). May be empty at the end of the shard. */
+  bytes: Uint8Array;
+  count: number;
+  /** Sequence number of the first record in bytes (== fromSeq when count > 0). */
+  firstSeq: number;
+  /** Where the next read should start. */
+  nextSeq: number;
+}
+
+export interface ShardDescription {
+  /** Lowest readable sequence number (advances with retention). */
+  startSeq: number;
+  /** Next sequence number to be assigned. */
+  endSeq: number;
+  bytes: number;
+  segments: number;
+}
+
+/** Stable storage error codes; the protocol maps them to wire error codes. */
+export type StorageErrorCode =
+  | 'OUT_OF_RANGE' // read below startSeq or above endSeq; message names the valid range
+  | 'BAD_RECORD' // a record in an append fails validation (bad CRC, bad lengths); nothing of the batch is written
+  | 'RECORD_TOO_LARGE'
+  | 'DISK_FULL' // ENOSPC, or free space below minFreeBytes
+  | 'IO_ERROR' // EIO and other write failures; the shard accepts appends again once the fault clears
+  | 'OUT_OF_ORDER_SEQUENCE' // idempotent producer sent a batch older than its last one, not a retry of a cached batch
+  | 'CORRUPT' // damaged sealed data met on read (never served)
+  | 'CLOSED';
+
+export class StorageError extends Error {
+  constructor(readonly code: StorageErrorCode, message: string) {
+    super(message);
+    this.name = 'StorageError';
+  }
+}
+
+/** The synchronous in-thread API implemented by src/storage/shard-store.ts. */
+export interface ShardStoreApi {
+  /** Append concatenated records bytes[start, end). */
+  append(bytes: Uint8Array, start?: number, end?: number): AppendResult;
+  /** Whole records from fromSeq, at most maxBytes, but at least one record if any exists (Kafka's rule, so a large record never stalls a reader). */
+  read(fromSeq: number, maxBytes: number): ReadResult;
+  /** Lowest seq whose append time is >= t (endSeq when none). */
+  seqForAppendTime(t: number): number;
+  /** Lowest seq whose event time (max) is >= t (endSeq when none). */
+  seqForEventTime(t: number): number;
+  describe(): ShardDescription;
+  /** Apply retention now; returns the number of segments deleted. */
+  enforceRetention(): number;
+  setRetention(retentionMs: number | null, retentionBytes: number | null): void;
+  /** Time-based duties: age roll, interval fsync, retention. Called periodically by the owner. */
+  tick(): void;
+  /** fsync everything written so far. */
+  sync(): void;
+  /** Seal the active segment and open a new one. */
+  roll(): void;
+  /** sync, write the recovery checkpoint and the clean-shutdown marker, close files. */
+  close(): void;
+}
