@@ -1,0 +1,157 @@
+/**
+ * The client library's public shape (implemented in src/client/*, exported
+ * from the package root). Modeled for people who know KafkaJS or nats.js:
+ * short names, promises, async iteration.
+ *
+ *   const client = await connect('127.0.0.1:7070');
+ *   await client.createStream('events', { shards: 4 });
+ *   const producer = client.producer('events');
+ *   const { shard, seq } = await producer.send({ value: 'hello' });
+ *   for await (const r of client.consumer('events', { from: 'earliest' })) ...
+ */
+
+export type ErrorCodeName = string;
+
+/** Every failure the client reports: a stable numeric code (docs/PROTOCOL.md) and its name. */
+export class NativeLogError extends Error {
+  constructor(readonly code: number, readonly codeName: ErrorCodeName, message: string, readonly details?: unknown) {
+    super(message);
+    this.name = 'NativeLogError';
+  }
+}
+
+export interface ConnectOptions {
+  /** Per request; default 30000. */
+  timeoutMs?: number;
+  /** Reconnect backoff bounds. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Requests in flight on the connection before send() waits. */
+  inFlightMax?: number;
+}
+
+export interface StreamOptions {
+  namespace?: string;
+}
+
+export interface CreateStreamOptions extends StreamOptions {
+  shards?: number;
+  replicas?: number;
+  retentionMs?: number | null;
+  retentionBytes?: number | null;
+  schema?: string | null;
+}
+
+export interface StreamInfo {
+  namespace: string;
+  name: string;
+  shards: number;
+  replicas: number;
+  retentionMs: number | null;
+  retentionBytes: number | null;
+  schema: string | null;
+  schemaVersion: number;
+  createdAt: number;
+}
+
+export interface ShardInfo {
+  shard: number;
+  startSeq: number;
+  endSeq: number;
+  bytes: number;
+  segments: number;
+}
+
+export interface StreamDescription extends StreamInfo {
+  shardInfo: ShardInfo[];
+}
+
+export interface ProducerOptions extends StreamOptions {
+  /** Flush a shard's batch once it holds this many bytes. Default 64 KiB. */
+  maxBatchBytes?: number;
+  /** Wait up to this long for more records before sending a batch. Default 0 (send at once, batching what queued meanwhile). */
+  lingerMs?: number;
+  /** Fixed shard for every record (else key hash, else round-robin). */
+  shard?: number;
+  /** Default true: retries never write twice (producer id + per-shard sequence). */
+  idempotent?: boolean;
+  /** A send not acked within this fails. Default 30000. */
+  timeoutMs?: number;
+}
+
+export interface ProducerRecord {
+  value: Uint8Array | string;
+  key?: Uint8Array | string;
+  headers?: Record<string, Uint8Array | string>;
+  /** Epoch ms; default: the append time. */
+  eventTime?: number;
+  eventTimeMax?: number;
+  /** Explicit shard for this record. */
+  shard?: number;
+  /** For Block payloads (src/block): codec, schema version, row count. */
+  codec?: number;
+  schemaVersion?: number;
+  rowCount?: number;
+}
+
+export interface SendResult {
+  shard: number;
+  seq: number;
+}
+
+export interface ProducerApi {
+  send(record: ProducerRecord): Promise<SendResult>;
+  /** Sends everything queued now and waits for its acks. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StartPosition =
+  | 'earliest'
+  | 'latest'
+  | { seq: number }
+  | { appendTime: number }
+  | { eventTime: number };
+
+export interface ConsumerOptions extends StreamOptions {
+  /** One shard, or all shards when omitted. */
+  shard?: number;
+  from?: StartPosition;
+  /** Keep waiting for new records at the end (long-poll); else stop at the end as of the start. */
+  follow?: boolean;
+  /** Per fetch. Default 1 MiB. */
+  maxBytes?: number;
+  /** Long-poll wait per fetch when following. Default 500. */
+  maxWaitMs?: number;
+}
+
+/** A consumed record. value/key are views over the received bytes: no copy. */
+export interface ConsumedRecord {
+  shard: number;
+  seq: number;
+  appendTime: number;
+  eventTime: number;
+  eventTimeMax: number;
+  key: Uint8Array;
+  value: Uint8Array;
+  headers: { name: string; value: Uint8Array }[];
+  codec: number;
+  schemaVersion: number;
+  rowCount: number;
+}
+
+export interface ConsumerApi extends AsyncIterable<ConsumedRecord> {
+  close(): Promise<void>;
+}
+
+export interface ClientApi {
+  createStream(name: string, opts?: CreateStreamOptions): Promise<StreamInfo>;
+  deleteStream(name: string, opts?: StreamOptions): Promise<void>;
+  listStreams(opts?: StreamOptions): Promise<StreamInfo[]>;
+  describeStream(name: string, opts?: StreamOptions): Promise<StreamDescription>;
+  /** Lowest seq in the shard whose append (or event) time is >= t. */
+  seqForTime(name: string, shard: number, kind: 'append' | 'event', t: number, opts?: StreamOptions): Promise<number>;
+  producer(name: string, opts?: ProducerOptions): ProducerApi;
+  consumer(name: string, opts?: ConsumerOptions): ConsumerApi;
+  close(): Promise<void>;
+}

@@ -1,0 +1,67 @@
+/**
+ * The MetaStore contract (implemented in src/metastore/meta-store.ts).
+ *
+ * The MetaStore holds namespaces and streams as a replicated-state-machine
+ * log of one: every change is a MetaCommand appended to a CRC-checked command
+ * log (plus periodic snapshots) under <data-dir>/@meta/, then applied in order
+ * by a deterministic state machine. A consensus layer will later replicate the
+ * very same commands. ('@' cannot occur in a namespace name, so the folder
+ * never collides with a namespace.)
+ *
+ * Namespaces exist implicitly: a namespace is listed while it holds a stream.
+ * The MetaStore is the source of truth for which streams exist; at start the
+ * node reconciles shard folders against it (creates missing ones, removes
+ * folders of streams that are not in it), which is what makes create and
+ * delete atomic across a crash.
+ */
+
+export interface StreamConfig {
+  namespace: string;
+  name: string;
+  shards: number;
+  replicas: number;
+  /** null = keep forever */
+  retentionMs: number | null;
+  retentionBytes: number | null;
+  /** Schema text as given to `stream create --schema` (normalized), or null. */
+  schema: string | null;
+  /** 0 without a schema; 1 for the first schema. */
+  schemaVersion: number;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+export type MetaCommand =
+  | { op: 'createStream'; stream: StreamConfig }
+  | { op: 'deleteStream'; namespace: string; name: string }
+  | { op: 'setRetention'; namespace: string; name: string; retentionMs: number | null; retentionBytes: number | null };
+
+export type MetaErrorCode = 'INVALID_NAME' | 'INVALID_ARGUMENT' | 'STREAM_EXISTS' | 'UNKNOWN_STREAM' | 'META_CORRUPT';
+
+export class MetaError extends Error {
+  constructor(readonly code: MetaErrorCode, message: string) {
+    super(message);
+    this.name = 'MetaError';
+  }
+}
+
+export interface CreateStreamInput {
+  namespace?: string; // default 'default'
+  name: string;
+  shards?: number; // default 1, bounded by SHARDS_PER_STREAM_MAX
+  replicas?: number; // default 1
+  retentionMs?: number | null;
+  retentionBytes?: number | null;
+  schema?: string | null;
+}
+
+export interface MetaStoreApi {
+  /** Validates, appends the command durably (fsync), applies it; returns the stored config. */
+  createStream(input: CreateStreamInput): Promise<StreamConfig>;
+  deleteStream(namespace: string, name: string): Promise<void>;
+  setRetention(namespace: string, name: string, retentionMs: number | null, retentionBytes: number | null): Promise<StreamConfig>;
+  getStream(namespace: string, name: string): StreamConfig | undefined;
+  /** All streams, or those of one namespace, sorted by namespace then name. */
+  listStreams(namespace?: string): StreamConfig[];
+  close(): Promise<void>;
+}
