@@ -37,3 +37,26 @@ export interface ConfigEntry<K extends keyof NodeConfig = keyof NodeConfig> {
   description: string;
   default: NodeConfig[K];
 }
+
+/** Every setting with its flag, meaning and default (the one source for --help, --config, env and docs). */
+export const CONFIG_ENTRIES: ConfigEntry[] = [
+  { key: 'dataDir', flag: '--data-dir', description: 'folder holding the MetaStore and every shard', default: './data' },
+  { key: 'host', flag: '--host', description: 'address to listen on', default: '127.0.0.1' },
+  { key: 'port', flag: '--port', description: 'TCP port for clients (0 = any free port)', default: 7070 },
+  { key: 'nodeId', flag: '--node-id', description: 'this node\'s id in the cluster', default: 1 },
+  { key: 'peers', flag: '--peers', description: 'other nodes as id@host:port,... (kept for replication; unused by one node)', default: '' },
+  { key: 'fsync', flag: '--fsync', description: 'when appends are fsynced: always | bytes:N | interval:MS | roll', default: 'always' },
+  { key: 'segmentBytesMax', flag: '--segment-bytes-max', description: 'roll a segment once it holds this many bytes', default: 128 * 1024 * 1024 },
+  { key: 'segmentMsMax', flag: '--segment-ms-max', description: 'roll a segment once it is this old (ms)', default: 7 * 24 * 3600 * 1000 },
+  { key: 'indexIntervalBytes', flag: '--index-interval-bytes', description: 'bytes between sparse index entries', default: 4096 },
+  { key: 'minFreeBytes', flag: '--min-free-bytes', description: 'appends fail with DISK_FULL below this much free disk space', default: 64 * 1024 * 1024 },
+  { key: 'recordBytesMax', flag: '--record-bytes-max', description: 'largest record accepted', default: 8 * 1024 * 1024 },
+  { key: 'frameBytesMax', flag: '--frame-bytes-max', description: 'largest frame accepted from a client (header + records)', default: 32 * 1024 * 1024 },
+  { key: 'inFlightPerConnectionMax', flag: '--in-flight-per-connection-max', description: 'requests in flight per connection before the node stops reading it', default: 256 },
+  { key: 'connectionsMax', flag: '--connections-max', description: 'client connections served at once; more are refused', default: 1024 },
+  { key: 'ringBytes', flag: '--ring-bytes', description: 'bytes of each ring between the main thread and a shard worker', default: 4 * 1024 * 1024 },
+  { key: 'fetchWaitMsMax', flag: '--fetch-wait-ms-max', description: 'longest a fetch may long-poll (ms)', default: 30_000 },
+];
+
+/** The defaults as one NodeConfig (from CONFIG_ENTRIES). */
+export const DEFAULT_CONFIG: NodeConfig = Object.fromEntries(CONFIG_ENTRIES.map((e) => [e.key, e.default])) as unknown as NodeConfig;

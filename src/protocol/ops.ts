@@ -1,0 +1,155 @@
+/**
+ * Op codes and the control header of every request and response (version 1).
+ * Shapes here are what goes through msgpack; docs/PROTOCOL.md is the prose.
+ */
+import type { WireError } from './errors.js';
+
+export const OP = {
+  HELLO: 1,
+  CREATE_STREAM: 2,
+  DELETE_STREAM: 3,
+  LIST_STREAMS: 4,
+  DESCRIBE_STREAM: 5,
+  APPEND: 6,
+  FETCH: 7,
+  SEQ_FOR_TIME: 8,
+} as const;
+
+export type OpName = keyof typeof OP;
+export type OpCode = (typeof OP)[OpName];
+
+const OP_NAMES = new Map<number, OpName>(Object.entries(OP).map(([k, v]) => [v, k as OpName]));
+
+export function opName(op: number): OpName | undefined {
+  return OP_NAMES.get(op);
+}
+
+export interface HelloRequest {
+  /** Protocol versions the client speaks. */
+  versions: number[];
+  client?: string;
+}
+
+export interface HelloResponse {
+  version: number;
+  server: string;
+  nodeId: number;
+  limits: {
+    frameBytesMax: number;
+    headerBytesMax: number;
+    inFlightPerConnectionMax: number;
+    recordBytesMax: number;
+    fetchWaitMsMax: number;
+  };
+}
+
+export interface StreamRef {
+  namespace: string;
+  name: string;
+}
+
+export interface CreateStreamRequest extends StreamRef {
+  shards?: number;
+  replicas?: number;
+  retentionMs?: number | null;
+  retentionBytes?: number | null;
+  schema?: string | null;
+}
+
+export interface WireStreamInfo {
+  namespace: string;
+  name: string;
+  shards: number;
+  replicas: number;
+  retentionMs: number | null;
+  retentionBytes: number | null;
+  schema: string | null;
+  schemaVersion: number;
+  createdAt: number;
+}
+
+export interface WireShardInfo {
+  shard: number;
+  startSeq: number;
+  endSeq: number;
+  bytes: number;
+  segments: number;
+}
+
+export interface CreateStreamResponse {
+  stream: WireStreamInfo;
+}
+
+export type DeleteStreamRequest = StreamRef;
+
+export interface ListStreamsRequest {
+  namespace?: string | null;
+}
+
+export interface ListStreamsResponse {
+  streams: WireStreamInfo[];
+}
+
+export type DescribeStreamRequest = StreamRef;
+
+export interface DescribeStreamResponse {
+  stream: WireStreamInfo;
+  shards: WireShardInfo[];
+}
+
+/** One shard's run of records inside an append frame's body. */
+export interface AppendPart {
+  shard: number;
+  /** Bytes of this part in the body; parts follow each other in order. */
+  bytes: number;
+}
+
+export interface AppendRequest extends StreamRef {
+  parts: AppendPart[];
+}
+
+export interface AppendPartOk {
+  shard: number;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  appendTime: number;
+  duplicate: boolean;
+}
+
+export interface AppendPartFailed {
+  shard: number;
+  error: WireError;
+}
+
+export type AppendPartResult = AppendPartOk | AppendPartFailed;
+
+export interface AppendResponse {
+  /** One result per request part, in the same order. */
+  results: AppendPartResult[];
+}
+
+export interface FetchRequest extends StreamRef {
+  shard: number;
+  fromSeq: number;
+  maxBytes: number;
+  /** 0 = answer at once; else wait up to this (capped by fetchWaitMsMax) for a record at fromSeq. */
+  maxWaitMs: number;
+}
+
+export interface FetchResponse {
+  shard: number;
+  firstSeq: number;
+  nextSeq: number;
+  count: number;
+}
+
+export interface SeqForTimeRequest extends StreamRef {
+  shard: number;
+  kind: 'append' | 'event';
+  time: number;
+}
+
+export interface SeqForTimeResponse {
+  seq: number;
+}
