@@ -1,0 +1,75 @@
+/**
+ * Encoding of command-log entries: msgpackr over { index, command }, and a
+ * shape check on decode so bytes that pass the CRC but are not a command
+ * (another version, a bug) fail as META_CORRUPT instead of being applied.
+ */
+import { Packr } from 'msgpackr';
+import { COMMAND_BYTES_MAX } from './bounds.js';
+import { MetaError, type MetaCommand, type StreamConfig } from './types.js';
+
+export interface LogEntry {
+  /** 1-based position of the command in the replicated log. */
+  index: number;
+  command: MetaCommand;
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeEntry(entry: LogEntry): Uint8Array {
+  const bytes = packr.pack(entry);
+  if (bytes.length > COMMAND_BYTES_MAX) {
+    throw new MetaError('INVALID_ARGUMENT', `The command is ${bytes.length} bytes encoded, more than the ${COMMAND_BYTES_MAX} allowed.`);
+  }
+  return bytes;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isNullableNumber(v: unknown): boolean {
+  return v === null || typeof v === 'number';
+}
+
+function isStreamConfig(v: unknown): v is StreamConfig {
+  return (
+    isObject(v) &&
+    typeof v.namespace === 'string' &&
+    typeof v.name === 'string' &&
+    typeof v.shards === 'number' &&
+    typeof v.replicas === 'number' &&
+    isNullableNumber(v.retentionMs) &&
+    isNullableNumber(v.retentionBytes) &&
+    (v.schema === null || typeof v.schema === 'string') &&
+    typeof v.schemaVersion === 'number' &&
+    typeof v.createdAt === 'number'
+  );
+}
+
+export function isMetaCommand(v: unknown): v is MetaCommand {
+  if (!isObject(v)) return false;
+  switch (v.op) {
+    case 'createStream':
+      return isStreamConfig(v.stream);
+    case 'deleteStream':
+      return typeof v.namespace === 'string' && typeof v.name === 'string';
+    case 'setRetention':
+      return typeof v.namespace === 'string' && typeof v.name === 'string' && isNullableNumber(v.retentionMs) && isNullableNumber(v.retentionBytes);
+    default:
+      return false;
+  }
+}
+
+/** Decodes an entry whose CRC already passed; throws META_CORRUPT when it is not a valid entry. */
+export function decodeEntry(bytes: Uint8Array, where: string): LogEntry {
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch {
+    throw new MetaError('META_CORRUPT', `MetaStore log entry at ${where} cannot be decoded.`);
+  }
+  if (!isObject(value) || !Number.isSafeInteger(value.index) || (value.index as number) < 1 || !isMetaCommand(value.command)) {
+    throw new MetaError('META_CORRUPT', `MetaStore log entry at ${where} is not a valid command.`);
+  }
+  return { index: value.index as number, command: value.command };
+}

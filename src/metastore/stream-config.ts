@@ -1,0 +1,71 @@
+/**
+ * Building and checking StreamConfig values: defaults, bounds, and the
+ * normalized schema text. Used by the MetaStore on input and by the state
+ * machine on every command it applies (a replicated command is checked again).
+ */
+import { REPLICAS_MAX, SCHEMA_BYTES_MAX, SHARDS_PER_STREAM_MAX } from './bounds.js';
+import { validateName } from './names.js';
+import { MetaError, type CreateStreamInput, type StreamConfig } from './types.js';
+
+export const DEFAULT_NAMESPACE = 'default';
+
+function invalid(message: string): MetaError {
+  return new MetaError('INVALID_ARGUMENT', message);
+}
+
+function checkCount(what: string, value: unknown, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw invalid(`${what} must be an integer from 1 to ${max}, got ${String(value)}.`);
+  }
+}
+
+function checkRetention(what: string, value: unknown): void {
+  if (value === null) return;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw invalid(`${what} must be a positive integer or null (keep forever), got ${String(value)}.`);
+  }
+}
+
+/** Schema text with each column's words separated by one space and columns by ", ". */
+export function normalizeSchema(text: string): string {
+  const columns = text.split(',').map((c) => c.trim().split(/\s+/).join(' '));
+  if (columns.some((c) => c.length === 0)) throw invalid(`Schema ${JSON.stringify(text)} has an empty column.`);
+  const normalized = columns.join(', ');
+  if (Buffer.byteLength(normalized) > SCHEMA_BYTES_MAX) {
+    throw invalid(`Schema is longer than ${SCHEMA_BYTES_MAX} bytes.`);
+  }
+  return normalized;
+}
+
+/** Throws MetaError when a StreamConfig (from input or from a log) breaks a rule. */
+export function checkStreamConfig(s: StreamConfig): void {
+  validateName('namespace', s.namespace);
+  validateName('stream', s.name);
+  checkCount('shards', s.shards, SHARDS_PER_STREAM_MAX);
+  checkCount('replicas', s.replicas, REPLICAS_MAX);
+  checkRetention('retentionMs', s.retentionMs);
+  checkRetention('retentionBytes', s.retentionBytes);
+  if (s.schema !== null && (typeof s.schema !== 'string' || normalizeSchema(s.schema) !== s.schema)) {
+    throw invalid('schema must be normalized schema text or null.');
+  }
+  if (s.schemaVersion !== (s.schema === null ? 0 : 1)) throw invalid('schemaVersion must be 0 without a schema, 1 with one.');
+  if (!Number.isSafeInteger(s.createdAt) || s.createdAt < 0) throw invalid('createdAt must be epoch milliseconds.');
+}
+
+/** The stored config for a create request, with defaults filled in; throws on bad input. */
+export function buildStreamConfig(input: CreateStreamInput, now: number): StreamConfig {
+  const schema = input.schema === undefined || input.schema === null ? null : normalizeSchema(input.schema);
+  const config: StreamConfig = {
+    namespace: input.namespace ?? DEFAULT_NAMESPACE,
+    name: input.name,
+    shards: input.shards ?? 1,
+    replicas: input.replicas ?? 1,
+    retentionMs: input.retentionMs ?? null,
+    retentionBytes: input.retentionBytes ?? null,
+    schema,
+    schemaVersion: schema === null ? 0 : 1,
+    createdAt: now,
+  };
+  checkStreamConfig(config);
+  return config;
+}
