@@ -1,0 +1,50 @@
+/**
+ * Block -> JSON rows, one object {column: value} per row, in schema order:
+ *
+ *   int8..uint32, float32/64  JSON number (non-finite floats as "NaN",
+ *                             "Infinity", "-Infinity"; float32 values widen
+ *                             to the nearest double, e.g. 0.1 -> 0.10000000149011612)
+ *   int64, uint64             JSON number when within +-(2^53 - 1), else a decimal string
+ *   datetime64                epoch ms as a JSON number (a decimal string if past 2^53)
+ *   bool                      true or false
+ *   string                    JSON string
+ *   null                      null
+ *
+ * rowsToBlock reads every one of these back to the same stored value.
+ */
+import type { Block } from './block.js';
+import type { CellValue } from './cell-value.js';
+import type { ColumnType } from './column-type.js';
+
+export type JsonCell = number | string | boolean | null;
+export type JsonRow = Record<string, JsonCell>;
+
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const SAFE_MIN = -SAFE_MAX;
+
+/** Row `row` (0-based) of a block as a JSON-ready object. */
+export function blockRowToJson(block: Block, row: number): JsonRow {
+  const out: JsonRow = {};
+  for (const c of block.columns) setField(out, c.name, cellToJson(c.type, c.get(row)));
+  return out;
+}
+
+/** Every row of a block as JSON-ready objects. */
+export function blockToRows(block: Block): JsonRow[] {
+  const rows = new Array<JsonRow>(block.rowCount);
+  for (let i = 0; i < block.rowCount; i++) rows[i] = blockRowToJson(block, i);
+  return rows;
+}
+
+/** The JSON form of one cell of a column of `type`. */
+export function cellToJson(type: ColumnType, v: CellValue): JsonCell {
+  if (typeof v === 'bigint') return v >= SAFE_MIN && v <= SAFE_MAX ? Number(v) : v.toString();
+  if (typeof v === 'number' && !Number.isFinite(v) && (type === 'float32' || type === 'float64')) return String(v);
+  return v;
+}
+
+/** Sets a field as an own property, even one named "__proto__". */
+function setField(out: JsonRow, name: string, value: JsonCell): void {
+  if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  else out[name] = value;
+}
