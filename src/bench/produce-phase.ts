@@ -1,0 +1,111 @@
+/**
+ * The produce phase: `producers` producers, each on its own client
+ * connection, each driven by a ProducerDriver, into one stream. Throughput is
+ * measured records acked (due after the warm-up) over the time from the end
+ * of the warm-up to the last ack, so the drain of the final in-flight window
+ * is inside the measured time.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ClientApi } from '../client/types.js';
+import { LatencyHistogram, type LatencySummaryMs } from './latency-histogram.js';
+import { ProducerDriver } from './producer-driver.js';
+import { fmtInt, type ProgressLine } from './progress-line.js';
+import { SendSchedule } from './send-schedule.js';
+
+export interface ProducePhaseOptions {
+  clients: ClientApi[]; // one per producer
+  stream: string;
+  recordBytes: number;
+  template: Uint8Array;
+  batchBytes: number;
+  lingerMs: number;
+  /** Records/s over all producers; null: closed loop. */
+  rate: number | null;
+  inFlightBytes: number;
+  /** Total records over all producers (null: time-bounded). */
+  records: number | null;
+  seconds: number;
+  warmupSeconds: number;
+  progress: ProgressLine;
+  label: string;
+}
+
+export interface ProduceResult {
+  /** Acked records counted in the measurement (due after the warm-up). */
+  records: number;
+  /** Every acked record, warm-up included (what the consumer must find). */
+  ackedTotal: number;
+  /** Records handed to send() per producer (counters 0..sent-1). */
+  sentPerProducer: number[];
+  errors: number;
+  firstError: string | null;
+  seconds: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  /** The offered load (records/s) with --rate, else null. */
+  offeredRate: number | null;
+  inFlightRecordsPerProducer: number;
+  latencyMs: LatencySummaryMs;
+  /** True when the latency is measured from the due time of a fixed-rate schedule. */
+  coordinatedOmissionCorrected: boolean;
+}
+
+export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceResult> {
+  const n = o.clients.length;
+  const latency = new LatencyHistogram();
+  const inFlightRecords = Math.max(1, Math.floor(o.inFlightBytes / o.recordBytes));
+  const t0 = performance.now();
+  const measureFromMs = t0 + o.warmupSeconds * 1000;
+  const stopAtMs = o.records === null ? measureFromMs + o.seconds * 1000 : Infinity;
+  const producers = o.clients.map((client) => client.producer(o.stream, { maxBatchBytes: o.batchBytes, lingerMs: o.lingerMs }));
+  const drivers = producers.map((producer, i) => {
+    const share = o.records === null ? Infinity : Math.floor(o.records / n) + (i < o.records % n ? 1 : 0);
+    return new ProducerDriver({
+      index: i,
+      producer,
+      recordBytes: o.recordBytes,
+      template: o.template,
+      inFlightRecords,
+      schedule: new SendSchedule(t0, o.rate === null ? null : o.rate / n),
+      recordsMax: share,
+      stopAtMs,
+      measureFromMs,
+      latency,
+    });
+  });
+  let lastCount = 0;
+  let lastAt = t0;
+  o.progress.start(() => {
+    const now = performance.now();
+    const acked = drivers.reduce((s, d) => s + d.acked, 0);
+    const rate = ((acked - lastCount) * 1000) / (now - lastAt);
+    lastCount = acked;
+    lastAt = now;
+    const warm = now < measureFromMs ? ' (warm-up)' : '';
+    return `${o.label} ${((now - t0) / 1000).toFixed(1)}s${warm}  ${fmtInt(rate)} rec/s  ${((rate * o.recordBytes) / 1e6).toFixed(1)} MB/s  acked ${fmtInt(acked)}  p99 ${latency.percentileMs(99).toFixed(2)} ms`;
+  });
+  try {
+    await Promise.all(drivers.map((d) => d.run()));
+  } finally {
+    o.progress.stop();
+  }
+  await Promise.all(producers.map((p) => p.close().catch(() => undefined)));
+  const records = drivers.reduce((s, d) => s + d.ackedMeasured, 0);
+  const lastAck = Math.max(...drivers.map((d) => d.lastAckMs));
+  const seconds = Math.max(1e-9, (lastAck - measureFromMs) / 1000);
+  const errors = drivers.reduce((s, d) => s + d.errors, 0);
+  return {
+    records,
+    ackedTotal: drivers.reduce((s, d) => s + d.acked, 0),
+    sentPerProducer: drivers.map((d) => d.sent),
+    errors,
+    firstError: drivers.find((d) => d.firstError !== null)?.firstError ?? null,
+    seconds,
+    recordsPerSec: records / seconds,
+    mbPerSec: (records * o.recordBytes) / 1e6 / seconds,
+    offeredRate: o.rate,
+    inFlightRecordsPerProducer: inFlightRecords,
+    latencyMs: latency.summary(),
+    coordinatedOmissionCorrected: o.rate !== null,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * One producer's send loop: keeps at most `inFlightRecords` records sent but
+ * not yet acked (the window, a named bound), stamps each payload's header in
+ * a reusable slot, and records each record's ack latency from its due time
+ * (send-schedule.ts) into an HDR histogram. Stops at the record count or the
+ * deadline, or at the first failed send (a benchmark that loses acks must
+ * not report a number), then waits for everything in flight.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ProducerApi } from '../client/types.js';
+import { PayloadSlab } from './bench-payload.js';
+import type { LatencyHistogram } from './latency-histogram.js';
+import type { SendSchedule } from './send-schedule.js';
+
+export interface ProducerDriverOptions {
+  index: number;
+  producer: ProducerApi;
+  recordBytes: number;
+  template: Uint8Array;
+  /** The window: records sent and not yet acked, at most. */
+  inFlightRecords: number;
+  schedule: SendSchedule;
+  /** Send at most this many records (Infinity: until stopAtMs). */
+  recordsMax: number;
+  /** Send nothing due at or after this time (Infinity: until recordsMax). */
+  stopAtMs: number;
+  /** Records due before this (warm-up) are sent and verified but not measured. */
+  measureFromMs: number;
+  latency: LatencyHistogram;
+}
+
+export class ProducerDriver {
+  /** Records handed to send(): also the next counter. */
+  sent = 0;
+  acked = 0;
+  /** Acked records due at or after measureFromMs. */
+  ackedMeasured = 0;
+  errors = 0;
+  firstError: string | null = null;
+  lastAckMs = 0;
+
+  private readonly slab: PayloadSlab;
+  private readonly free: Int32Array;
+  private freeTop: number;
+  private readonly dueOf: Float64Array;
+  private inFlight = 0;
+  private stopping = false;
+  private wakePending = false;
+  private finish: (() => void) | null = null;
+
+  constructor(private readonly o: ProducerDriverOptions) {
+    const slots = Math.max(1, o.inFlightRecords);
+    this.slab = new PayloadSlab(o.recordBytes, slots, o.template);
+    this.free = new Int32Array(slots);
+    for (let i = 0; i < slots; i++) this.free[i] = slots - 1 - i;
+    this.freeTop = slots;
+    this.dueOf = new Float64Array(slots);
+  }
+
+  get inFlightNow(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves once sending stopped and every sent record was acked or failed. */
+  run(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.finish = resolve;
+      this.fill();
+    });
+  }
+
+  private readonly fill = (): void => {
+    this.wakePending = false;
+    if (this.stopping) return this.maybeFinish();
+    const o = this.o;
+    const now = performance.now();
+    while (this.freeTop > 0) {
+      if (this.sent >= o.recordsMax || now >= o.stopAtMs) {
+        this.stop();
+        return;
+      }
+      const due = o.schedule.fixedRate ? o.schedule.dueMs(this.sent) : now;
+      if (due > now) {
+        this.wakePending = true;
+        setTimeout(this.fill, Math.min(due, o.stopAtMs) - now);
+        return;
+      }
+      const slot = this.free[--this.freeTop]!;
+      const counter = this.sent++;
+      this.dueOf[slot] = due;
+      this.inFlight++;
+      const value = this.slab.fill(slot, o.index, counter, due);
+      let p: Promise<unknown>;
+      try {
+        p = o.producer.send({ value });
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then(
+        () => this.onAck(slot),
+        (e: unknown) => this.onError(slot, e),
+      );
+    }
+  };
+
+  private onAck(slot: number): void {
+    const now = performance.now();
+    const due = this.dueOf[slot]!;
+    this.acked++;
+    if (due >= this.o.measureFromMs) {
+      this.ackedMeasured++;
+      this.o.latency.recordMs(now - due);
+    }
+    this.lastAckMs = now;
+    this.release(slot);
+  }
+
+  private onError(slot: number, e: unknown): void {
+    this.errors++;
+    if (this.firstError === null) this.firstError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.stop();
+    this.release(slot);
+  }
+
+  private release(slot: number): void {
+    this.free[this.freeTop++] = slot;
+    this.inFlight--;
+    if (this.stopping) return this.maybeFinish();
+    if (!this.wakePending) {
+      this.wakePending = true;
+      setImmediate(this.fill); // one refill per I/O turn: the acks of a whole batch free their slots first
+    }
+  }
+
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.o.producer.flush().catch(() => undefined); // lingering records go now; failures surface on their sends
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.inFlight === 0 && this.finish !== null) {
+      const f = this.finish;
+      this.finish = null;
+      f();
+    }
+  }
+}
