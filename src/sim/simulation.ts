@@ -1,0 +1,525 @@
+/**
+ * One deterministic simulation run: a cluster of RaftNodes, a simulated clock,
+ * a faulty network (delay, drop, duplication, reordering, symmetric and
+ * asymmetric partitions), crashes that keep only synced state, restarts, client
+ * proposals, reads, compactions, membership changes and leadership transfers.
+ * Everything is drawn from one seed.
+ *
+ * Phases: faults for `faultMs`, then everything heals (all nodes up, no loss)
+ * and a marker proposal must be applied by every committed voter within
+ * `livenessBoundMs`.
+ */
+import { RaftNode } from '../consensus/raft-node.js';
+import type { Entry, InjectedBug, Input, Message, NodeId, Output, RaftConfig, Snapshot } from '../consensus/types.js';
+import { InvariantChecker, chainNext, type LeaderView } from './checker.js';
+import { EventQueue } from './event-queue.js';
+import { Prng } from './prng.js';
+import { SimDisk } from './sim-disk.js';
+import { Trace } from './trace.js';
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Initial voters (one more node is created as a spare for membership changes). Default: 3 or 5, by seed. */
+  readonly nodes?: number;
+  readonly bug?: InjectedBug | null;
+  readonly faultMs?: number;
+  readonly livenessBoundMs?: number;
+  readonly traceLength?: number;
+}
+
+export interface SeedResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly steps: number;
+  readonly events: number;
+  readonly simulatedMs: number;
+  readonly committed: number;
+  /** Simulated ms from the heal to the marker being applied everywhere (null if not reached). */
+  readonly livenessMs: number | null;
+  readonly violation: string | null;
+  readonly trace: readonly string[];
+  readonly traceHash: number;
+}
+
+export const simDefaults = {
+  tickMs: 10,
+  faultMs: 2000,
+  livenessBoundMs: 3000,
+  traceLength: 40,
+  electionTicks: 10,
+  heartbeatTicks: 2,
+  compactGapEntries: 24,
+} as const;
+
+type SimEvent =
+  | { readonly k: 'tick'; readonly node: NodeId; readonly inc: number }
+  | { readonly k: 'deliver'; readonly msg: Message }
+  | { readonly k: 'sync'; readonly node: NodeId; readonly inc: number }
+  | { readonly k: 'restart'; readonly node: NodeId }
+  | { readonly k: 'chaos' }
+  | { readonly k: 'unblock'; readonly links: readonly number[] }
+  | { readonly k: 'heal-all' }
+  | { readonly k: 'live' }
+  | { readonly k: 'deadline' };
+
+interface PendingOutput {
+  readonly out: Output;
+  readonly term: number;
+}
+
+interface SimNode {
+  readonly id: NodeId;
+  raft: RaftNode | null;
+  inc: number;
+  readonly disk: SimDisk;
+  pending: PendingOutput[];
+  syncScheduled: boolean;
+  wasLeader: boolean;
+  /** The application: applied index and hash chain over applied entries. */
+  applied: number;
+  chain: number;
+}
+
+interface Params {
+  dropRate: number;
+  dupRate: number;
+  delayMaxMs: number;
+  syncDelayMaxMs: number;
+  chaosGapMaxMs: number;
+  membership: boolean;
+  appendEntriesMax: number;
+  inFlightEntriesMax: number;
+}
+
+const encoder = new TextEncoder();
+
+export class Simulation {
+  private readonly rng: Prng;
+  private readonly q = new EventQueue<SimEvent>();
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly disks = new Map<NodeId, SimDisk>();
+  private readonly checker: InvariantChecker;
+  private readonly trace: Trace;
+  private readonly p: Params;
+  private readonly voterCount: number;
+  private readonly faultMs: number;
+  private readonly boundMs: number;
+  private readonly bugs: ReadonlySet<InjectedBug>;
+  private readonly blocked = new Map<number, number>();
+  private readonly initialVoters = new Map<NodeId, readonly NodeId[]>();
+  private readonly readsAt = new Map<number, number>();
+  private now = 0;
+  private steps = 0;
+  private events = 0;
+  private healed = false;
+  private done = false;
+  private nextCtx = 1;
+  private nextPayload = 1;
+  private markerIndex = 0;
+  private markerLastProposedMs = -1e9;
+  private livenessMs: number | null = null;
+
+  constructor(private readonly opts: SimOptions) {
+    this.rng = new Prng(opts.seed);
+    this.voterCount = opts.nodes ?? this.rng.pick([3, 5]);
+    if (this.voterCount < 1 || this.voterCount > 9) throw new Error(`sim: nodes must be 1..9 (got ${this.voterCount})`);
+    this.faultMs = opts.faultMs ?? simDefaults.faultMs;
+    this.boundMs = opts.livenessBoundMs ?? simDefaults.livenessBoundMs;
+    this.trace = new Trace(opts.traceLength ?? simDefaults.traceLength);
+    this.bugs = new Set(opts.bug ? [opts.bug] : []);
+    this.p = this.drawParams();
+    const voters = range(1, this.voterCount);
+    this.checker = new InvariantChecker(voters);
+    for (let id = 1; id <= this.voterCount + 1; id++) this.addNode(id, id <= this.voterCount ? voters : []);
+    this.q.push(this.rng.int(20), { k: 'chaos' });
+    this.q.push(this.faultMs, { k: 'heal-all' });
+    this.q.push(this.faultMs + this.boundMs, { k: 'deadline' });
+  }
+
+  private drawParams(): Params {
+    const r = this.rng;
+    return {
+      dropRate: r.pick([0, 0.02, 0.1, 0.25]),
+      dupRate: r.pick([0, 0.02, 0.1]),
+      delayMaxMs: r.pick([2, 10, 30]),
+      syncDelayMaxMs: r.pick([0, 1, 5]),
+      chaosGapMaxMs: r.pick([10, 30, 80]),
+      membership: r.chance(0.5),
+      appendEntriesMax: r.pick([1, 4, 16]),
+      inFlightEntriesMax: r.pick([2, 8, 64]),
+    };
+  }
+
+  private raftConfig(id: NodeId, initialVoters: readonly NodeId[]): RaftConfig {
+    const nodeRng = this.rng.fork();
+    return {
+      id, initialVoters,
+      heartbeatTicks: simDefaults.heartbeatTicks,
+      electionTicks: simDefaults.electionTicks,
+      appendEntriesMax: this.p.appendEntriesMax,
+      inFlightEntriesMax: this.p.inFlightEntriesMax,
+      uncommittedEntriesMax: 256,
+      pendingReadsMax: 64,
+      randomInt: (n) => nodeRng.int(n),
+      injectedBugs: this.bugs,
+    };
+  }
+
+  private addNode(id: NodeId, initialVoters: readonly NodeId[]): void {
+    const disk = new SimDisk();
+    const n: SimNode = { id, raft: null, inc: 0, disk, pending: [], syncScheduled: false, wasLeader: false, applied: 0, chain: 0 };
+    this.nodes.set(id, n);
+    this.disks.set(id, disk);
+    this.initialVoters.set(id, initialVoters);
+    this.start(n, this.rng.int(simDefaults.tickMs));
+  }
+
+  private start(n: SimNode, firstTickMs: number): void {
+    n.inc++;
+    n.raft = new RaftNode(this.raftConfig(n.id, this.initialVoters.get(n.id) ?? []), n.disk.durableState());
+    n.pending = [];
+    n.syncScheduled = false;
+    n.wasLeader = false;
+    const s = n.disk.snapshot;
+    n.applied = s?.index ?? 0;
+    n.chain = s === null ? 0 : decodeChain(s.data);
+    this.q.push(this.now + firstTickMs, { k: 'tick', node: n.id, inc: n.inc });
+  }
+
+  // ------------------------------------------------------------ main loop
+
+  run(): SeedResult {
+    for (;;) {
+      const ev = this.q.pop();
+      if (ev === undefined || this.done || this.checker.violation !== null) break;
+      this.now = ev.time;
+      this.events++;
+      this.handle(ev.event);
+    }
+    if (this.checker.violation !== null) this.trace.note(this.now, 0, `VIOLATION ${this.checker.violation}`);
+    return {
+      seed: this.opts.seed, nodes: this.voterCount, steps: this.steps, events: this.events, simulatedMs: this.now,
+      committed: this.checker.maxCommitted, livenessMs: this.livenessMs, violation: this.checker.violation,
+      trace: this.checker.violation === null ? [] : this.trace.lines(), traceHash: this.trace.hash,
+    };
+  }
+
+  private handle(ev: SimEvent): void {
+    switch (ev.k) {
+      case 'tick': return this.onTick(ev.node, ev.inc);
+      case 'deliver': return this.onDeliver(ev.msg);
+      case 'sync': return this.onSync(ev.node, ev.inc);
+      case 'restart': return this.restart(ev.node);
+      case 'chaos': return this.onChaos();
+      case 'unblock': return this.unblock(ev.links);
+      case 'heal-all': return this.healAll();
+      case 'live': return this.onLive();
+      case 'deadline':
+        if (!this.done) this.checker.violation ??= `liveness: no marker proposal applied by every voter within ${this.boundMs} ms after the heal`;
+    }
+  }
+
+  private onTick(id: NodeId, inc: number): void {
+    const n = this.nodes.get(id) as SimNode;
+    if (n.inc !== inc || n.raft === null) return;
+    this.trace.fold(this.now, id, 1);
+    this.stepNode(n, { type: 'tick' });
+    this.q.push(this.now + simDefaults.tickMs, { k: 'tick', node: id, inc });
+  }
+
+  private onDeliver(m: Message): void {
+    const n = this.nodes.get(m.to);
+    if (n === undefined || n.raft === null || this.isBlocked(m.from, m.to)) return;
+    this.trace.note(this.now, m.to, 'recv', m);
+    this.stepNode(n, { type: 'message', message: m });
+  }
+
+  // ------------------------------------------------------------ stepping and outputs
+
+  private stepNode(n: SimNode, input: Input): Output {
+    const raft = n.raft as RaftNode;
+    const out = raft.step(input);
+    this.steps++;
+    const st = raft.status();
+    const isLeader = st.role === 'leader';
+    if (isLeader) {
+      if (!n.wasLeader) this.trace.note(this.now, n.id, `became leader of term ${st.term}`);
+      this.checker.onLeader(this.leaderView(raft), !n.wasLeader);
+    }
+    n.wasLeader = isLeader;
+    this.handleOutput(n, out, st.term);
+    return out;
+  }
+
+  private leaderView(r: RaftNode): LeaderView {
+    const st = r.status();
+    return { id: st.id, term: st.term, snapshotIndex: st.snapshotIndex, termAt: (i) => r.termAt(i) };
+  }
+
+  private handleOutput(n: SimNode, out: Output, term: number): void {
+    const p = out.persist;
+    const hasPersist = p.snapshot !== null || p.entries.length > 0 || p.hardState !== null;
+    const hasEffect = out.messages.length > 0 || out.committed.length > 0 || out.reads.length > 0 || out.installSnapshot !== null;
+    if (!hasPersist && !hasEffect) return;
+    if (!hasPersist && n.pending.length === 0) return this.release(n, out, term);
+    n.pending.push({ out, term });
+    if (n.syncScheduled) return;
+    n.syncScheduled = true;
+    this.q.push(this.now + this.rng.int(this.p.syncDelayMaxMs + 1), { k: 'sync', node: n.id, inc: n.inc });
+  }
+
+  /** The harness's fsync: make pending writes durable, then let their effects out, in order. */
+  private onSync(id: NodeId, inc: number): void {
+    const n = this.nodes.get(id) as SimNode;
+    if (n.inc !== inc || n.raft === null) return;
+    n.syncScheduled = false;
+    const batch = n.pending;
+    n.pending = [];
+    for (const { out, term } of batch) {
+      n.disk.apply(out.persist);
+      for (const e of out.persist.entries) this.checker.onPersisted(id, e, n.disk.term(e.index - 1) as number);
+      this.release(n, out, term);
+    }
+    this.checker.checkDurable(this.disks);
+  }
+
+  private release(n: SimNode, out: Output, term: number): void {
+    for (const m of out.messages) this.send(m);
+    if (out.installSnapshot !== null) this.loadSnapshot(n, out.installSnapshot);
+    for (const e of out.committed) this.apply(n, e, term);
+    for (const r of out.reads) {
+      const at = this.readsAt.get(r.ctx);
+      this.readsAt.delete(r.ctx);
+      if (r.index !== null && at !== undefined) this.checker.onRead(n.id, r.index, at);
+    }
+  }
+
+  private loadSnapshot(n: SimNode, s: Snapshot): void {
+    n.applied = s.index;
+    n.chain = decodeChain(s.data);
+    this.trace.note(this.now, n.id, `installed snapshot at ${s.index}`);
+    this.checker.onSnapshotLoaded(n.id, s, n.chain);
+  }
+
+  private apply(n: SimNode, e: Entry, term: number): void {
+    if (e.index !== n.applied + 1) {
+      this.checker.violation ??= `apply order: node ${n.id} was given entry ${e.index} after ${n.applied}`;
+      return;
+    }
+    n.applied = e.index;
+    n.chain = chainNext(n.chain, e);
+    if (e.index > this.checker.maxCommitted) this.trace.note(this.now, n.id, `committed ${e.index}/${e.term} ${e.kind}`);
+    this.checker.onApplied(n.id, e, n.chain, term, this.leaders());
+    if (this.markerIndex === 0 && e.data !== null && e.data[0] === 76 /* 'L' */) this.markerIndex = e.index;
+  }
+
+  private leaders(): LeaderView[] {
+    const out: LeaderView[] = [];
+    for (const n of this.nodes.values()) if (n.raft !== null && n.wasLeader) out.push(this.leaderView(n.raft));
+    return out;
+  }
+
+  // ------------------------------------------------------------ network
+
+  private send(m: Message): void {
+    if (this.rng.chance(this.p.dropRate)) return;
+    this.q.push(this.now + 1 + this.rng.int(this.p.delayMaxMs), { k: 'deliver', msg: m });
+    if (this.rng.chance(this.p.dupRate)) this.q.push(this.now + 1 + this.rng.int(this.p.delayMaxMs * 2), { k: 'deliver', msg: m });
+  }
+
+  private isBlocked(from: NodeId, to: NodeId): boolean {
+    return this.blocked.size > 0 && (this.blocked.get(from * 64 + to) ?? 0) > 0;
+  }
+
+  private block(links: number[], forMs: number): void {
+    for (const l of links) this.blocked.set(l, (this.blocked.get(l) ?? 0) + 1);
+    this.q.push(this.now + forMs, { k: 'unblock', links });
+  }
+
+  private unblock(links: readonly number[]): void {
+    if (this.healed) return;
+    for (const l of links) {
+      const c = (this.blocked.get(l) ?? 0) - 1;
+      if (c <= 0) this.blocked.delete(l);
+      else this.blocked.set(l, c);
+    }
+    this.trace.note(this.now, 0, `partition healed (${links.length} links)`);
+  }
+
+  // ------------------------------------------------------------ faults and clients
+
+  private onChaos(): void {
+    if (this.healed) return;
+    const r = this.rng.int(100);
+    if (r < 40) this.propose();
+    else if (r < 52) this.read();
+    else if (r < 59) this.crash();
+    else if (r < 66) this.partition();
+    else if (r < 72) this.compact();
+    else if (r < 75 && this.p.membership) this.changeMembership();
+    else if (r < 78) this.transfer();
+    this.q.push(this.now + 1 + this.rng.int(this.p.chaosGapMaxMs), { k: 'chaos' });
+  }
+
+  private upNodes(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.raft !== null);
+  }
+
+  /** The up node that believes it leads the highest term, if any. */
+  private currentLeader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    let bestTerm = -1;
+    for (const n of this.nodes.values()) {
+      if (n.raft === null || !n.wasLeader) continue;
+      const t = n.raft.status().term;
+      if (t > bestTerm) { best = n; bestTerm = t; }
+    }
+    return best;
+  }
+
+  /** A node a client would talk to: usually some leader (maybe a deposed one), sometimes anyone. */
+  private clientTarget(): SimNode | undefined {
+    const up = this.upNodes();
+    if (up.length === 0) return undefined;
+    const leaders = up.filter((n) => n.wasLeader);
+    return leaders.length > 0 && this.rng.chance(0.85) ? this.rng.pick(leaders) : this.rng.pick(up);
+  }
+
+  private propose(): void {
+    const n = this.clientTarget();
+    if (n === undefined) return;
+    const out = this.stepNode(n, { type: 'propose', data: encoder.encode(`p${this.nextPayload++}`) });
+    this.trace.note(this.now, n.id, out.refused === null ? 'proposal accepted' : `proposal refused: ${out.refused}`);
+  }
+
+  private read(): void {
+    const n = this.clientTarget();
+    if (n === undefined) return;
+    const ctx = this.nextCtx++;
+    this.readsAt.set(ctx, this.checker.maxCommitted);
+    this.trace.note(this.now, n.id, `read ctx=${ctx} (committed ${this.checker.maxCommitted})`);
+    this.stepNode(n, { type: 'read', ctx });
+  }
+
+  private crash(): void {
+    const up = this.upNodes();
+    if (up.length === 0) return;
+    const n = this.rng.pick(up);
+    n.raft = null;
+    n.pending = [];
+    n.inc++;
+    this.trace.note(this.now, n.id, 'crashed (unsynced writes lost)');
+    this.q.push(this.now + 20 + this.rng.int(600), { k: 'restart', node: n.id });
+  }
+
+  private restart(id: NodeId): void {
+    const n = this.nodes.get(id) as SimNode;
+    if (n.raft !== null) return;
+    this.trace.note(this.now, id, 'restarted from disk');
+    this.start(n, this.rng.int(simDefaults.tickMs));
+  }
+
+  private partition(): void {
+    const ids = [...this.nodes.keys()];
+    const links: number[] = [];
+    const kind = this.rng.int(3);
+    if (kind === 0) {
+      const a = this.rng.pick(ids);
+      for (const b of ids) if (b !== a) links.push(a * 64 + b, b * 64 + a);
+      this.trace.note(this.now, a, 'isolated');
+    } else if (kind === 1) {
+      const side = new Set(ids.filter(() => this.rng.chance(0.5)));
+      for (const a of ids) for (const b of ids) if (side.has(a) !== side.has(b)) links.push(a * 64 + b);
+      this.trace.note(this.now, 0, `split {${[...side].join(',')}} from the rest`);
+    } else {
+      const a = this.rng.pick(ids);
+      const b = this.rng.pick(ids);
+      if (a === b) return;
+      links.push(a * 64 + b);
+      this.trace.note(this.now, a, `one-way link loss ${a}->${b}`);
+    }
+    this.block(links, 50 + this.rng.int(750));
+  }
+
+  private compact(): void {
+    const up = this.upNodes();
+    if (up.length === 0) return;
+    const n = this.rng.pick(up);
+    const snapAt = n.disk.snapshot?.index ?? 0;
+    if (n.applied - snapAt < simDefaults.compactGapEntries) return;
+    const out = this.stepNode(n, { type: 'compact', index: n.applied, data: encodeChain(n.chain) });
+    this.trace.note(this.now, n.id, out.refused === null ? `compacted to ${n.applied}` : `compaction refused: ${out.refused}`);
+  }
+
+  private changeMembership(): void {
+    const l = this.currentLeader();
+    if (l === undefined) return;
+    const voters = (l.raft as RaftNode).status().voters;
+    const others = [...this.nodes.keys()].filter((id) => !voters.includes(id));
+    const add = others.length > 0 && (voters.length <= 3 || this.rng.chance(0.5));
+    if (!add && voters.length <= 3) return;
+    const node = add ? this.rng.pick(others) : this.rng.pick(voters);
+    const out = this.stepNode(l, { type: 'change-membership', op: add ? 'add' : 'remove', node });
+    this.trace.note(this.now, l.id, `${add ? 'add' : 'remove'} voter ${node}: ${out.refused ?? 'proposed'}`);
+  }
+
+  private transfer(): void {
+    const l = this.currentLeader();
+    if (l === undefined) return;
+    const voters = (l.raft as RaftNode).status().voters.filter((v) => v !== l.id);
+    if (voters.length === 0) return;
+    const to = this.rng.pick(voters);
+    const out = this.stepNode(l, { type: 'transfer-leadership', to });
+    this.trace.note(this.now, l.id, `transfer leadership to ${to}: ${out.refused ?? 'started'}`);
+  }
+
+  // ------------------------------------------------------------ heal and liveness
+
+  private healAll(): void {
+    this.healed = true;
+    this.blocked.clear();
+    this.p.dropRate = 0;
+    this.p.dupRate = 0;
+    for (const n of this.nodes.values()) if (n.raft === null) this.restart(n.id);
+    this.trace.note(this.now, 0, 'all faults healed');
+    this.q.push(this.now, { k: 'live' });
+  }
+
+  private onLive(): void {
+    if (this.markerIndex > 0) {
+      const all = this.checker.committedVoters.every((v) => ((this.nodes.get(v) as SimNode).applied >= this.markerIndex));
+      if (all) {
+        this.livenessMs = this.now - this.faultMs;
+        this.done = true;
+        return;
+      }
+    } else if (this.now - this.markerLastProposedMs >= 100) {
+      const l = this.currentLeader();
+      if (l !== undefined) {
+        const out = this.stepNode(l, { type: 'propose', data: encoder.encode(`L${this.opts.seed}`) });
+        if (out.refused === null) this.markerLastProposedMs = this.now;
+      }
+    }
+    this.q.push(this.now + 5, { k: 'live' });
+  }
+}
+
+function range(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let i = lo; i <= hi; i++) out.push(i);
+  return out;
+}
+
+function encodeChain(chain: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, chain >>> 0);
+  return b;
+}
+
+function decodeChain(data: Uint8Array): number {
+  return new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
+}
+
+export function runSeed(opts: SimOptions): SeedResult {
+  return new Simulation(opts).run();
+}
