@@ -3,14 +3,15 @@
  *
  *   int8..uint32, float32/64  JSON number (non-finite floats as "NaN",
  *                             "Infinity", "-Infinity"; float32 values widen
- *                             to the nearest double, e.g. 0.1 -> 0.10000000149011612)
+ *                             to the nearest double, e.g. 0.1 -> 0.10000000149011612;
+ *                             -0 prints as 0, since JSON has no negative zero)
  *   int64, uint64             JSON number when within +-(2^53 - 1), else a decimal string
  *   datetime64                epoch ms as a JSON number (a decimal string if past 2^53)
  *   bool                      true or false
  *   string                    JSON string
  *   null                      null
  *
- * rowsToBlock reads every one of these back to the same stored value.
+ * rowsToBlock reads every one of these back to the same stored value (except -0).
  */
 import type { Block } from './block.js';
 import type { CellValue } from './cell-value.js';

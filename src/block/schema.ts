@@ -37,7 +37,7 @@ export const DEFAULT_EVENT_TIME_COLUMN = '_tp_time';
 
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const COLUMN_PATTERN = /^(\S+)\s+(.+?)$/;
-const NULLABLE_PATTERN = /^nullable\s*\(\s*([^()]+?)\s*\)$/i;
+const NULLABLE_PATTERN = /^nullable\s*\(\s*(.+?)\s*\)$/i;
 const DATETIME_MS_PATTERN = /^datetime64\s*\(\s*3\s*\)$/i;
 const DATETIME_OTHER_PATTERN = /^datetime64\s*\(\s*(.*?)\s*\)$/i;
 
