@@ -20,6 +20,10 @@ export interface BenchOptions {
   /** Producer batch bound (ProducerOptions.maxBatchBytes). */
   batchBytes: number;
   lingerMs: number;
+  /** Produced before the measured time starts (sent, acked and verified, not counted). */
+  warmupSeconds: number;
+  /** Bytes per consumer fetch (ConsumerOptions.maxBytes). */
+  fetchBytes: number;
   /** Fixed offered load in records/s over all producers (null: as fast as acks allow). */
   rate: number | null;
   /** Bytes of payload sent but not yet acked, per producer: the closed-loop window. */
@@ -60,6 +64,8 @@ export const benchDefaults: BenchOptions = {
   shards: 1,
   batchBytes: 64 * 1024,
   lingerMs: 0,
+  warmupSeconds: 1,
+  fetchBytes: 1024 * 1024,
   rate: null,
   inFlightBytes: 4 * 1024 * 1024,
   fsync: null,
@@ -100,6 +106,8 @@ export function resolveBenchOptions(partial: Partial<BenchOptions>): BenchOption
   intIn('shards', o.shards, 1, SHARDS_MAX);
   intIn('batch-bytes', o.batchBytes, 1, 64 * 1024 * 1024);
   numIn('linger-ms', o.lingerMs, 0, 60_000);
+  numIn('warmup-seconds', o.warmupSeconds, 0, SECONDS_MAX);
+  intIn('fetch-bytes', o.fetchBytes, 1, 64 * 1024 * 1024);
   if (o.rate !== null) numIn('rate', o.rate, 1, 1e9);
   intIn('in-flight-bytes', o.inFlightBytes, 1, 1024 * 1024 * 1024);
   if (o.e2eRate !== null) numIn('e2e-rate', o.e2eRate, 0, 1e9);

@@ -36,6 +36,12 @@ export interface NodeUnderTestOptions {
 }
 
 export async function startNodeUnderTest(o: NodeUnderTestOptions): Promise<NodeUnderTest> {
+  const n = await start(o);
+  let stopped: Promise<void> | null = null;
+  return { ...n, stop: () => (stopped ??= n.stop()) }; // idempotent
+}
+
+async function start(o: NodeUnderTestOptions): Promise<NodeUnderTest> {
   if (o.server !== null) {
     return { address: o.server, kind: 'server', dataDir: null, fsync: null, cpuMicros: async () => null, stop: async () => undefined };
   }

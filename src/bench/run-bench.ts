@@ -1,0 +1,202 @@
+/**
+ * runBench: the whole `nativelog bench` run, in order:
+ *   1. start the node under test (embedded in a temp dir, or --server);
+ *   2. produce (warm-up, then the measured time or record count) with the
+ *      real client library over real TCP;
+ *   3. consume everything back and verify it (count, uniqueness, seq
+ *      density, sampled payload bytes): a run that lost data fails;
+ *   4. end-to-end latency at a fixed offered rate on a fresh stream;
+ *   5. the machine's own limits on the same bytes: raw sequential write with
+ *      and without fsync per batch, TCP loopback; and the ratios.
+ */
+import { tmpdir } from 'node:os';
+import type { ClientApi, ConnectOptions } from '../client/types.js';
+import { payloadTemplate } from './bench-payload.js';
+import { resolveBenchOptions, type BenchOptions } from './bench-options.js';
+import { DeliveryCheck, type DeliveryReport } from './delivery-check.js';
+import { runEndToEndPhase, type EndToEndResult } from './end-to-end-phase.js';
+import { runConsumePhase, type ConsumeResult } from './consume-phase.js';
+import { machineInfo, type MachineInfo } from './machine-info.js';
+import { startNodeUnderTest } from './node-under-test.js';
+import { runProducePhase, type ProduceResult } from './produce-phase.js';
+import { ProgressLine } from './progress-line.js';
+import { measureRawWrite, type RawWriteResult } from './raw-write-limit.js';
+import { measureTcpLoopback, type TcpLoopbackResult } from './tcp-loopback-limit.js';
+
+export type ConnectFn = (servers: string, opts?: ConnectOptions) => Promise<ClientApi>;
+
+export interface BenchLimits {
+  rawWriteMbPerSec: number;
+  rawFsyncWriteMbPerSec: number;
+  tcpLoopbackMbPerSec: number;
+  rawWrite: RawWriteResult;
+  rawFsyncWrite: RawWriteResult;
+  tcpLoopback: TcpLoopbackResult;
+}
+
+export interface BenchResult {
+  bench: 'nativelog';
+  /** Epoch ms when the run started. */
+  startedAt: number;
+  ok: boolean;
+  /** Why ok is false (one sentence each). */
+  problems: string[];
+  config: BenchOptions & { stream: string; address: string; node: 'child' | 'inline' | 'server'; nodeFsync: string | null; inFlightRecordsPerProducer: number };
+  machine: MachineInfo;
+  produce: ProduceResult;
+  consume: ConsumeResult;
+  verification: DeliveryReport;
+  endToEnd: EndToEndResult | null;
+  limits: BenchLimits | null;
+  /** The node's figure over the machine's limit on the same bytes (1.0 = as fast as the raw limit). */
+  ratios: {
+    produceVsRawWrite: number | null;
+    produceVsRawFsyncWrite: number | null;
+    produceVsTcpLoopback: number | null;
+    consumeVsTcpLoopback: number | null;
+  };
+  /** CPU seconds spent during the measured produce phase (node: whole node process; bench: this process). */
+  cpu: { nodeSecondsProduce: number | null; benchSecondsProduce: number; nodeMicrosPerRecord: number | null };
+}
+
+async function defaultConnect(): Promise<ConnectFn> {
+  const spec = '../client/index.js'; // the client library's entry (resolved at run time)
+  const mod = (await import(spec)) as { connect: ConnectFn };
+  return mod.connect;
+}
+
+export async function runBench(partial: Partial<BenchOptions>, connectFn?: ConnectFn): Promise<BenchResult> {
+  const opts = resolveBenchOptions(partial);
+  const connect = connectFn ?? (await defaultConnect());
+  const startedAt = Date.now();
+  const machine = machineInfo();
+  const progress = new ProgressLine(opts.progress);
+  const template = payloadTemplate(opts.recordBytes);
+  const stream = `bench-${process.pid}-${startedAt}`;
+  const e2eStream = `${stream}-e2e`;
+  const problems: string[] = [];
+
+  progress.note(opts.server === null ? 'starting an embedded node...' : `using the node at ${opts.server}`);
+  const node = await startNodeUnderTest(opts);
+  const clients: ClientApi[] = [];
+  const open = async (): Promise<ClientApi> => {
+    const c = await connect(node.address);
+    clients.push(c);
+    return c;
+  };
+  try {
+    const admin = await open();
+    await admin.createStream(stream, { shards: opts.shards });
+    const producerClients = await Promise.all(Array.from({ length: opts.producers }, open));
+
+    // 2. produce
+    const nodeCpu0 = await node.cpuMicros();
+    const benchCpu0 = process.cpuUsage();
+    progress.note(`producing ${opts.recordBytes}-byte records: ${opts.producers} producer(s), ${opts.shards} shard(s), fsync ${node.fsync ?? "(the server's policy)"}`);
+    const produce = await runProducePhase({
+      clients: producerClients,
+      stream,
+      recordBytes: opts.recordBytes,
+      template,
+      batchBytes: opts.batchBytes,
+      lingerMs: opts.lingerMs,
+      rate: opts.rate,
+      inFlightBytes: opts.inFlightBytes,
+      records: opts.records,
+      seconds: opts.seconds,
+      warmupSeconds: opts.warmupSeconds,
+      progress,
+      label: 'produce',
+    });
+    const nodeCpu1 = await node.cpuMicros();
+    const benchCpu = process.cpuUsage(benchCpu0);
+    if (produce.errors > 0) problems.push(`${produce.errors} send(s) failed; the first: ${produce.firstError}`);
+
+    // 3. consume and verify
+    const consumerClients = await Promise.all(Array.from({ length: opts.shards }, open));
+    const check = new DeliveryCheck(produce.sentPerProducer, template, opts.verifyEvery);
+    progress.note('consuming everything back...');
+    const consume = await runConsumePhase({ clients: consumerClients, stream, recordBytes: opts.recordBytes, fetchBytes: opts.fetchBytes, check, progress });
+    const verification = check.report(produce.ackedTotal);
+    if (!verification.ok) problems.push(`delivery check failed: ${JSON.stringify(verification)}`);
+
+    // 4. end to end at a fixed rate
+    let endToEnd: EndToEndResult | null = null;
+    const e2eRate = opts.e2eRate ?? opts.rate ?? Math.max(1, Math.round(produce.recordsPerSec / 2));
+    if (e2eRate > 0 && opts.e2eSeconds > 0) {
+      await admin.createStream(e2eStream, { shards: opts.shards });
+      progress.note(`end-to-end latency at ${Math.round(e2eRate)} records/s...`);
+      endToEnd = await runEndToEndPhase({
+        producerClients,
+        consumerClients,
+        stream: e2eStream,
+        recordBytes: opts.recordBytes,
+        template,
+        batchBytes: opts.batchBytes,
+        lingerMs: opts.lingerMs,
+        rate: e2eRate,
+        seconds: opts.e2eSeconds,
+        inFlightBytes: opts.inFlightBytes,
+        verifyEvery: opts.verifyEvery,
+        progress,
+      });
+      if (!endToEnd.delivery.ok) problems.push(`end-to-end delivery check failed: ${JSON.stringify(endToEnd.delivery)}`);
+      if (endToEnd.produce.errors > 0) problems.push(`end-to-end: ${endToEnd.produce.errors} send(s) failed; the first: ${endToEnd.produce.firstError}`);
+    }
+    if (node.kind === 'server' && !opts.keepData) {
+      await admin.deleteStream(stream).catch(() => undefined);
+      if (endToEnd !== null) await admin.deleteStream(e2eStream).catch(() => undefined);
+    }
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+    await node.stop();
+
+    // 5. machine limits on the same bytes, with the node stopped
+    let limits: BenchLimits | null = null;
+    if (!opts.skipLimits) {
+      const totalBytes = Math.max(1, produce.ackedTotal) * opts.recordBytes;
+      const common = { dir: tmpdir(), totalBytes, recordBytes: opts.recordBytes, batchBytes: opts.batchBytes, template, secondsMax: opts.limitSecondsMax };
+      progress.note('measuring the machine: raw write with fsync per batch, TCP loopback, raw write...');
+      const rawFsyncWrite = measureRawWrite({ ...common, fsyncEachBatch: true });
+      const tcpLoopback = await measureTcpLoopback(common);
+      const rawWrite = measureRawWrite({ ...common, fsyncEachBatch: false });
+      limits = {
+        rawWriteMbPerSec: rawWrite.mbPerSec,
+        rawFsyncWriteMbPerSec: rawFsyncWrite.mbPerSec,
+        tcpLoopbackMbPerSec: tcpLoopback.mbPerSec,
+        rawWrite,
+        rawFsyncWrite,
+        tcpLoopback,
+      };
+    }
+    const ratio = (a: number, b: number | undefined): number | null => (b === undefined || b <= 0 ? null : Math.round((a / b) * 1000) / 1000);
+    const nodeSecondsProduce = nodeCpu0 !== null && nodeCpu1 !== null ? (nodeCpu1 - nodeCpu0) / 1e6 : null;
+    return {
+      bench: 'nativelog',
+      startedAt,
+      ok: problems.length === 0,
+      problems,
+      config: { ...opts, stream, address: node.address, node: node.kind, nodeFsync: node.fsync, inFlightRecordsPerProducer: produce.inFlightRecordsPerProducer },
+      machine,
+      produce,
+      consume,
+      verification,
+      endToEnd,
+      limits,
+      ratios: {
+        produceVsRawWrite: ratio(produce.mbPerSec, limits?.rawWriteMbPerSec),
+        produceVsRawFsyncWrite: ratio(produce.mbPerSec, limits?.rawFsyncWriteMbPerSec),
+        produceVsTcpLoopback: ratio(produce.mbPerSec, limits?.tcpLoopbackMbPerSec),
+        consumeVsTcpLoopback: ratio(consume.mbPerSec, limits?.tcpLoopbackMbPerSec),
+      },
+      cpu: {
+        nodeSecondsProduce,
+        benchSecondsProduce: (benchCpu.user + benchCpu.system) / 1e6,
+        nodeMicrosPerRecord: nodeSecondsProduce === null || produce.ackedTotal === 0 ? null : Math.round(((nodeSecondsProduce * 1e6) / produce.ackedTotal) * 100) / 100,
+      },
+    };
+  } finally {
+    progress.stop();
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await node.stop().catch(() => undefined);
+  }
+}
