@@ -3,6 +3,7 @@
  * normalized schema text. Used by the MetaStore on input and by the state
  * machine on every command it applies (a replicated command is checked again).
  */
+import { parseSchema, schemaToString } from '../block/schema.js';
 import { REPLICAS_MAX, SCHEMA_BYTES_MAX, SHARDS_PER_STREAM_MAX } from './bounds.js';
 import { validateName } from './names.js';
 import { MetaError, type CreateStreamInput, type StreamConfig } from './types.js';
@@ -26,15 +27,14 @@ function checkRetention(what: string, value: unknown): void {
   }
 }
 
-/** Schema text with each column's words separated by one space and columns by ", ". */
+/** The canonical text of a schema (src/block's grammar); throws INVALID_ARGUMENT naming the problem. */
 export function normalizeSchema(text: string): string {
-  const columns = text.split(',').map((c) => c.trim().split(/\s+/).join(' '));
-  if (columns.some((c) => c.length === 0)) throw invalid(`Schema ${JSON.stringify(text)} has an empty column.`);
-  const normalized = columns.join(', ');
-  if (Buffer.byteLength(normalized) > SCHEMA_BYTES_MAX) {
-    throw invalid(`Schema is longer than ${SCHEMA_BYTES_MAX} bytes.`);
+  if (Buffer.byteLength(text) > SCHEMA_BYTES_MAX) throw invalid(`Schema is longer than ${SCHEMA_BYTES_MAX} bytes.`);
+  try {
+    return schemaToString(parseSchema(text));
+  } catch (e) {
+    throw invalid(`Invalid schema: ${(e as Error).message}.`);
   }
-  return normalized;
 }
 
 /** Throws MetaError when a StreamConfig (from input or from a log) breaks a rule. */

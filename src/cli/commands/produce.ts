@@ -1,0 +1,110 @@
+/**
+ * nativelog produce NAME: one record per stdin line, streamed; exits 0 only
+ * after every line is acked; prints the count and seq ranges (--json: the
+ * last line is {"acked":N,"ranges":[...]}, also after a failure part-way).
+ */
+import { Command, Option } from 'commander';
+import type { ClientApi, ProducerApi, ProducerRecord } from '../../client/types.js';
+import { BlockPacker, BLOCK_ROWS_MAX } from '../block-packer.js';
+import { CliError, toMessage, usageError } from '../cli-error.js';
+import { addNamespaceOption, addServerOption, checkName, intOption, type ServerOpts } from '../common-options.js';
+import { connectClient } from '../connect-client.js';
+import { describeRanges } from '../ack-ranges.js';
+import { eventTimeOf } from '../event-time-field.js';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import { readLines } from '../line-source.js';
+import { startProgress } from '../progress.js';
+import { SendTracker } from '../send-tracker.js';
+
+/** Extra time past --timeout-ms before produce gives up on a send the client never settled. */
+export const STALL_GRACE_MS = 5000;
+
+interface ProduceOpts extends ServerOpts {
+  namespace: string;
+  shard?: number;
+  eventTimeField?: string;
+  timeoutMs: number;
+  json?: boolean;
+  format: 'lines' | 'jsonl';
+  blockRows?: number;
+}
+
+type ToRecord = (line: Buffer, lineNo: number) => ProducerRecord | null;
+
+async function recordMaker(client: ClientApi, name: string, o: ProduceOpts): Promise<{ make: ToRecord; finish: () => ProducerRecord | null }> {
+  if (o.format === 'jsonl') {
+    const d = await client.describeStream(name, { namespace: o.namespace });
+    if (d.schema === null) throw new CliError(`Stream ${o.namespace}/${name} has no schema, so --format jsonl cannot pack rows into blocks.`);
+    const packer = new BlockPacker(d.schema, d.schemaVersion, o.blockRows ?? 1000);
+    return { make: (l, n) => packer.add(l, n), finish: () => packer.finish() };
+  }
+  const field = o.eventTimeField;
+  const make: ToRecord = field === undefined ? (line) => ({ value: line }) : (line, n) => ({ value: line, eventTime: eventTimeOf(line, field, n) });
+  return { make, finish: () => null };
+}
+
+/** Reads stdin and sends until the input ends or a send fails; returns the input error, if any. */
+async function pump(producer: ProducerApi, tracker: SendTracker, maker: Awaited<ReturnType<typeof recordMaker>>): Promise<Error | null> {
+  const lines = readLines(process.stdin)[Symbol.asyncIterator]();
+  let lineNo = 0;
+  try {
+    for (;;) {
+      const next = await Promise.race([lines.next(), tracker.failed.then(() => null)]);
+      if (next === null || next.done) break;
+      for (const line of next.value) {
+        const rec = maker.make(line, ++lineNo);
+        if (rec !== null) await tracker.track(producer.send(rec));
+        if (tracker.error !== null) return null;
+      }
+    }
+    if (tracker.error !== null) return null;
+    const last = maker.finish();
+    if (last !== null) await tracker.track(producer.send(last));
+    return null;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+function report(tracker: SendTracker, json: boolean | undefined, error: Error | null): number {
+  const acked = tracker.acks.count;
+  const ranges = tracker.acks.ranges();
+  if (json) process.stdout.write(`${JSON.stringify({ acked, ranges })}\n`);
+  else process.stdout.write(`acked ${acked} record${acked === 1 ? '' : 's'}: ${describeRanges(ranges)}\n`);
+  if (error === null) return EXIT_OK;
+  process.stderr.write(`${toMessage(error)}\n`);
+  return (error as CliError).exitCode ?? EXIT_FAILURE;
+}
+
+async function produce(name: string, o: ProduceOpts): Promise<void> {
+  checkName('namespace', o.namespace);
+  checkName('stream', name);
+  if (o.format === 'jsonl' && o.eventTimeField !== undefined) throw usageError('--event-time-field applies to plain lines; with --format jsonl the schema\'s _tp_time column sets event time.');
+  if (o.blockRows !== undefined && o.format !== 'jsonl') throw usageError('--block-rows needs --format jsonl.');
+  const client = await connectClient(o.server, { timeoutMs: o.timeoutMs });
+  const maker = await recordMaker(client, name, o);
+  const producer = client.producer(name, { namespace: o.namespace, timeoutMs: o.timeoutMs, ...(o.shard === undefined ? {} : { shard: o.shard }) });
+  const tracker = new SendTracker(o.timeoutMs + STALL_GRACE_MS);
+  const progress = startProgress(() => `produce: ${tracker.acks.count} acked, ${tracker.inFlight} in flight`);
+  const inputError = await pump(producer, tracker, maker);
+  if (inputError === null && tracker.error === null) await producer.flush().catch((e: Error) => tracker.fail(e));
+  await tracker.settle();
+  progress.stop();
+  const code = report(tracker, o.json, tracker.error ?? inputError);
+  if (code === EXIT_OK) await Promise.race([producer.close().then(() => client.close()), new Promise((r) => setTimeout(r, 1000).unref())]);
+  process.exit(code);
+}
+
+export function produceCommand(): Command {
+  const c = new Command('produce')
+    .description('append one record per stdin line; exits 0 only once every line is acked')
+    .argument('<name>', 'stream name')
+    .option('--shard <k>', 'write every record to this shard (default: spread over all shards)', intOption('--shard', 0))
+    .option('--event-time-field <field>', 'lines are JSON objects; this field (epoch ms or ISO-8601) is the event time')
+    .option('--timeout-ms <n>', 'a record not acked within this many ms fails the command', intOption('--timeout-ms', 1), 30000)
+    .addOption(new Option('--format <format>', 'input format: lines (payload = the line) or jsonl (rows packed into blocks)').choices(['lines', 'jsonl']).default('lines'))
+    .option('--block-rows <n>', `rows per block with --format jsonl (1-${BLOCK_ROWS_MAX}, default 1000)`, intOption('--block-rows', 1, BLOCK_ROWS_MAX))
+    .option('--json', 'end with one JSON line {"acked":N,"ranges":[{"shard","first","last"}]}');
+  addServerOption(addNamespaceOption(c)).action(produce);
+  return c;
+}
