@@ -32,8 +32,37 @@ export interface ShardStoreOptions {
   recordBytesMax?: number;
   /** Sequencer epoch stamped into appended records. */
   epoch?: number;
-  /** Clock (epoch ms); injectable for tests. */
+  /** Clock (epoch ms); injectable for tests. Append time is clamped so it never goes backwards within a shard. */
   now?: () => number;
+  /** All file I/O goes through this (default: the real file system); tests inject faults or count bytes. */
+  fileLayer?: import('./file-layer.js').FileLayer;
+  /** Idempotent producers remembered per shard (least recently used evicted). */
+  producersMax?: number;
+}
+
+/** What readInto() put in the caller's buffer. */
+export interface ReadIntoResult {
+  /** Bytes of whole records written at target[0, byteLength). */
+  byteLength: number;
+  count: number;
+  firstSeq: number;
+  nextSeq: number;
+  /** When count is 0 because the first record does not fit: its size (use read() or a bigger buffer). Else 0. */
+  firstRecordBytes: number;
+}
+
+/** What open() found and did (for logs and tests). */
+export interface RecoveryReport {
+  /** A clean-shutdown marker was present. */
+  clean: boolean;
+  /** A valid checkpoint was used (otherwise every segment was scanned). */
+  checkpointUsed: boolean;
+  /** Bytes of segment data validated by the recovery scan. */
+  scannedBytes: number;
+  /** Bytes cut off torn or corrupt tails (and segments dropped after them). */
+  truncatedBytes: number;
+  /** One sentence per problem met (torn tail, bad checkpoint, rebuilt index, ...). */
+  problems: string[];
 }
 
 export interface AppendResult {
@@ -88,6 +117,8 @@ export interface ShardStoreApi {
   append(bytes: Uint8Array, start?: number, end?: number): AppendResult;
   /** Whole records from fromSeq, at most maxBytes, but at least one record if any exists (Kafka's rule, so a large record never stalls a reader). */
   read(fromSeq: number, maxBytes: number): ReadResult;
+  /** Like read, but fills target[0, ...) (at most maxBytes) with whole records, with no intermediate copy. */
+  readInto(fromSeq: number, target: Uint8Array, maxBytes: number): ReadIntoResult;
   /** Lowest seq whose append time is >= t (endSeq when none). */
   seqForAppendTime(t: number): number;
   /** Lowest seq whose event time (max) is >= t (endSeq when none). */

@@ -1,0 +1,213 @@
+/**
+ * Opening a shard folder: find what is durable and make the in-memory state
+ * agree with the files.
+ *
+ * With a valid checkpoint (checkpoint.ts), sealed segments are taken from it
+ * as they are (never read), the active segment's index is loaded and cut to
+ * the entries the checkpoint covers, and only the active segment's bytes
+ * after the checkpointed position (plus any segment created after the
+ * checkpoint) are scanned. Without one, every segment is scanned from its
+ * start. Each scanned record is validated (length bounds, CRC, serverCrc, seq
+ * continuity); at the first bad record the segment is truncated there and any
+ * later segment is deleted, since it cannot continue the sequence.
+ */
+import { join } from 'node:path';
+import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ } from '../record/layout.js';
+import { getU64, recordAppendTime, recordEventTimeMax } from '../record/record.js';
+import { type Checkpoint, type SegmentMeta, decodeCheckpoint } from './checkpoint.js';
+import { type FileLayer, readWholeFile } from './file-layer.js';
+import { ProducerTable } from './producer-state.js';
+import { RecordScanner } from './record-scanner.js';
+import { CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, indexFileName, logFileName, segmentBases } from './segment-name.js';
+import { SegmentTracker } from './segment-tracker.js';
+import { decodeIndex } from './sparse-index.js';
+import { StorageError, type RecoveryReport } from './types.js';
+
+export interface RecoveryConfig {
+  indexIntervalBytes: number;
+  recordBytesMax: number;
+  producersMax: number;
+}
+
+export interface RecoveredShard {
+  sealed: SegmentMeta[];
+  active: SegmentTracker;
+  /** Open read/write descriptor of the active segment's log. */
+  activeFd: number;
+  lastAppendTime: number;
+  producers: ProducerTable;
+  report: RecoveryReport;
+  /** Segments sealed during recovery whose index files must be (re)written. */
+  rebuiltIndexes: SegmentTracker[];
+}
+
+interface Pending {
+  tracker: SegmentTracker;
+  fromPos: number;
+  fromSeq: number;
+}
+
+export function recoverShard(layer: FileLayer, dir: string, cfg: RecoveryConfig): RecoveredShard {
+  layer.mkdirp(dir);
+  const names = layer.readdir(dir);
+  for (const n of names) if (n.endsWith('.tmp')) layer.unlink(join(dir, n));
+  const report: RecoveryReport = {
+    clean: names.includes(CLEAN_SHUTDOWN_FILE),
+    checkpointUsed: false,
+    scannedBytes: 0,
+    truncatedBytes: 0,
+    problems: [],
+  };
+  const bases = segmentBases(names);
+  const producers = new ProducerTable(cfg.producersMax);
+  const cp = loadCheckpoint(layer, dir, bases, report);
+  let sealed: SegmentMeta[] = [];
+  let lastAppendTime = 0;
+  const pending: Pending[] = [];
+  if (cp !== null) {
+    report.checkpointUsed = true;
+    producers.restore(cp.producers);
+    lastAppendTime = cp.lastAppendTime;
+    sealed = presentSealed(cp, bases, dir);
+    const startSeq = sealed[0]?.baseSeq ?? cp.active.baseSeq;
+    for (const b of bases) if (b < startSeq) deleteSegmentFiles(layer, dir, b);
+    pending.push(activeFromCheckpoint(layer, dir, cp.active, cfg, report));
+    for (const b of bases) if (b > cp.active.baseSeq) pending.push(freshPending(b, cfg));
+  } else {
+    for (const b of bases) pending.push(freshPending(b, cfg));
+    if (pending.length === 0) pending.push(freshPending(0, cfg));
+  }
+  const scanner = new RecordScanner(layer, cfg.recordBytesMax);
+  const rebuiltIndexes: SegmentTracker[] = [];
+  let activeFd = -1;
+  for (let k = 0; k < pending.length; k++) {
+    const p = pending[k]!;
+    const fd = layer.open(join(dir, logFileName(p.tracker.meta.baseSeq)), 'create');
+    const size = layer.size(fd);
+    const last = scanTail(scanner, fd, size, p, producers, (t) => {
+      if (t > lastAppendTime) lastAppendTime = t;
+    }, report);
+    if (last.end < size) {
+      layer.truncate(fd, last.end);
+      layer.fsync(fd);
+      report.truncatedBytes += size - last.end;
+    }
+    const next = pending[k + 1];
+    const continues = next !== undefined && last.end === size && next.tracker.meta.baseSeq === p.tracker.meta.endSeq;
+    if (next !== undefined && !continues) {
+      if (last.end === size) report.problems.push(`segment ${logFileName(next.tracker.meta.baseSeq)} does not continue the sequence at ${p.tracker.meta.endSeq}`);
+      for (const q of pending.slice(k + 1)) report.truncatedBytes += dropSegment(layer, dir, q.tracker.meta.baseSeq);
+      pending.length = k + 1;
+    }
+    if (k === pending.length - 1) {
+      activeFd = fd;
+    } else {
+      layer.close(fd);
+      sealed.push(p.tracker.meta);
+      rebuiltIndexes.push(p.tracker);
+    }
+  }
+  const active = pending[pending.length - 1]!.tracker;
+  return { sealed, active, activeFd, lastAppendTime, producers, report, rebuiltIndexes };
+}
+
+function scanTail(
+  scanner: RecordScanner,
+  fd: number,
+  size: number,
+  p: Pending,
+  producers: ProducerTable,
+  onAppendTime: (t: number) => void,
+  report: RecoveryReport,
+): { end: number } {
+  const result = scanner.scan(fd, p.fromPos, size, p.fromSeq, (dv, off, length, position, seq) => {
+    const appendTime = recordAppendTime(dv, off);
+    p.tracker.observe(position, length, seq, appendTime, recordEventTimeMax(dv, off));
+    onAppendTime(appendTime);
+    const producerId = getU64(dv, off + OFF_PRODUCER_ID);
+    if (producerId !== 0) producers.applyRecovered(producerId, dv.getUint32(off + OFF_PRODUCER_SEQ, true), seq, appendTime);
+  });
+  report.scannedBytes += result.end - p.fromPos;
+  if (result.problem !== null) {
+    report.problems.push(`${logFileName(p.tracker.meta.baseSeq)}: ${result.problem.message}; truncated at byte ${result.end}`);
+  }
+  return { end: result.end };
+}
+
+function freshPending(baseSeq: number, cfg: RecoveryConfig): Pending {
+  return { tracker: SegmentTracker.fresh(baseSeq, cfg.indexIntervalBytes), fromPos: 0, fromSeq: baseSeq };
+}
+
+/** The checkpointed active segment, resumed at its checkpointed position when its index and log allow it. */
+function activeFromCheckpoint(layer: FileLayer, dir: string, meta: SegmentMeta, cfg: RecoveryConfig, report: RecoveryReport): Pending {
+  const bytes = readWholeFile(layer, join(dir, indexFileName(meta.baseSeq)));
+  const logSize = sizeOf(layer, join(dir, logFileName(meta.baseSeq)));
+  const decoded = bytes === null ? null : decodeIndex(bytes, Math.max(logSize, 1));
+  if (decoded === null || decoded.index.count < meta.indexEntries || logSize < meta.bytes) {
+    report.problems.push(
+      logSize < meta.bytes
+        ? `${logFileName(meta.baseSeq)} is ${logSize} bytes, shorter than the ${meta.bytes} the checkpoint says are durable; rescanned from its start`
+        : `${indexFileName(meta.baseSeq)} is missing or shorter than the checkpoint says; rebuilt from the log`,
+    );
+    return freshPending(meta.baseSeq, cfg);
+  }
+  decoded.index.truncateTo(meta.indexEntries);
+  return { tracker: new SegmentTracker({ ...meta }, decoded.index, cfg.indexIntervalBytes), fromPos: meta.bytes, fromSeq: meta.endSeq };
+}
+
+function sizeOf(layer: FileLayer, path: string): number {
+  if (!layer.exists(path)) return 0;
+  const fd = layer.open(path, 'read');
+  try {
+    return layer.size(fd);
+  } finally {
+    layer.close(fd);
+  }
+}
+
+function loadCheckpoint(layer: FileLayer, dir: string, bases: number[], report: RecoveryReport): Checkpoint | null {
+  const bytes = readWholeFile(layer, join(dir, CHECKPOINT_FILE));
+  if (bytes === null) {
+    if (bases.length > 0) report.problems.push('no checkpoint; every segment was scanned');
+    return null;
+  }
+  try {
+    const cp = decodeCheckpoint(bytes);
+    if (!bases.includes(cp.active.baseSeq)) {
+      report.problems.push(`checkpoint names active segment ${cp.active.baseSeq}, which is missing; every segment was scanned`);
+      return null;
+    }
+    return cp;
+  } catch (e) {
+    report.problems.push(`${(e as Error).message}; every segment was scanned`);
+    return null;
+  }
+}
+
+/** Sealed segments of the checkpoint whose files exist: a missing prefix was deleted by retention; a hole is corruption. */
+function presentSealed(cp: Checkpoint, bases: number[], dir: string): SegmentMeta[] {
+  const present = new Set(bases);
+  const firstPresent = cp.sealed.findIndex((s) => present.has(s.baseSeq));
+  if (firstPresent < 0) return [];
+  const kept = cp.sealed.slice(firstPresent);
+  for (const s of kept) {
+    if (!present.has(s.baseSeq)) {
+      throw new StorageError('CORRUPT', `sealed segment ${join(dir, logFileName(s.baseSeq))} (seqs ${s.baseSeq}..${s.endSeq - 1}) is missing`);
+    }
+  }
+  return kept;
+}
+
+function deleteSegmentFiles(layer: FileLayer, dir: string, baseSeq: number): void {
+  for (const name of [logFileName(baseSeq), indexFileName(baseSeq)]) {
+    const path = join(dir, name);
+    if (layer.exists(path)) layer.unlink(path);
+  }
+}
+
+/** Deletes a segment that cannot continue the sequence; returns its size in bytes. */
+function dropSegment(layer: FileLayer, dir: string, baseSeq: number): number {
+  const bytes = sizeOf(layer, join(dir, logFileName(baseSeq)));
+  deleteSegmentFiles(layer, dir, baseSeq);
+  return bytes;
+}

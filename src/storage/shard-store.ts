@@ -1,0 +1,750 @@
+/**
+ * The storage engine of one shard: an append-only run of segment files in one
+ * folder, owned by exactly one thread. See src/storage/types.ts for the
+ * contract and docs/FORMAT.md for the files.
+ *
+ * append() validates the whole batch, patches seq/appendTime/epoch in place
+ * in the caller's bytes (a view into the worker's ring), and writes the batch
+ * with one positioned write, then updates the in-memory summary and sparse
+ * index. A failed write is truncated away before the error is thrown, so
+ * nothing half-written is ever served or recovered. Reads never go past the
+ * last fully written record, and every record served has passed its CRC and
+ * serverCrc: a read whose first record is damaged throws CORRUPT naming the
+ * file, byte offset and seq; a read that meets damage after some good records
+ * returns those records only (the next read, starting at the damage, throws).
+ *
+ * Append time is the shard clock clamped to never go backwards
+ * (max(now(), last append time)), so append times are non-decreasing in seq.
+ */
+import { join } from 'node:path';
+import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_BYTES_LIMIT, RECORD_BYTES_MAX_DEFAULT, RECORD_HEADER_BYTES } from '../record/layout.js';
+import { dataViewOf, getU64, recordAppendTime, recordEventTimeMax, recordProblem, recordSeq } from '../record/record.js';
+import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
+import {
+  CHECKPOINT_INTERVAL_MS,
+  FREE_CHECK_BYTES,
+  FREE_CHECK_MS,
+  FSYNC_POLICY_DEFAULT,
+  INDEX_INTERVAL_BYTES_DEFAULT,
+  MIN_FREE_BYTES_DEFAULT,
+  PRODUCERS_MAX,
+  SEGMENT_BYTES_LIMIT,
+  SEGMENT_BYTES_MAX_DEFAULT,
+  SEGMENT_MS_MAX_DEFAULT,
+} from './defaults.js';
+import { type FileLayer, nodeFileLayer, readFully, writeFileAtomic, writeFully } from './file-layer.js';
+import type { ProducerTable } from './producer-state.js';
+import { RecordScanner } from './record-scanner.js';
+import { recoverShard } from './recovery.js';
+import { SealedSegments } from './sealed-segments.js';
+import { CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, indexFileName, logFileName } from './segment-name.js';
+import { SegmentTracker } from './segment-tracker.js';
+import { patchServerFieldsFast } from './server-fields.js';
+import { INDEX_ENTRY_BYTES, type SparseIndex } from './sparse-index.js';
+import {
+  type AppendResult,
+  type FsyncPolicy,
+  type ReadIntoResult,
+  type ReadResult,
+  type RecoveryReport,
+  type ShardDescription,
+  type ShardStoreApi,
+  type ShardStoreOptions,
+  StorageError,
+} from './types.js';
+
+const EMPTY = new Uint8Array(0);
+
+interface Config {
+  dir: string;
+  segmentBytesMax: number;
+  segmentMsMax: number;
+  indexIntervalBytes: number;
+  retentionMs: number | null;
+  retentionBytes: number | null;
+  fsync: FsyncPolicy;
+  minFreeBytes: number;
+  recordBytesMax: number;
+  now: () => number;
+  layer: FileLayer;
+  producersMax: number;
+}
+
+interface Location {
+  meta: SegmentMeta;
+  fd: number;
+  position: number;
+}
+
+export class ShardStore implements ShardStoreApi {
+  /** What open() found (torn tails truncated, indexes rebuilt, bytes scanned). */
+  readonly recovery: RecoveryReport;
+  private readonly cfg: Config;
+  private readonly layer: FileLayer;
+  private readonly scanner: RecordScanner;
+  private readonly sealedSegs: SealedSegments;
+  private readonly producers: ProducerTable;
+  private sealed: SegmentMeta[];
+  private sealedBytes = 0;
+  private active: SegmentTracker;
+  private activeFd: number;
+  private indexFd: number;
+  private indexUnsynced = false;
+  private epoch: number;
+  private lastAppendTime: number;
+  private closed = false;
+  /** A failed write could not be truncated away: the tail past active.meta.bytes must be cut before the next append. */
+  private tailDirty = false;
+  private unsyncedBytes = 0;
+  private oldestUnsyncedAt = -1;
+  private lastCheckpointAt = 0;
+  private checkpointedBytes = -1;
+  private checkpointedBase = -1;
+  private freeAtCheck = 0;
+  private freeCheckedAt = -Infinity;
+  private writtenSinceFreeCheck = 0;
+  /** Where the previous read ended, so a sequential reader skips the index lookup. */
+  private cursorSeq = -1;
+  private cursorBase = -1;
+  private cursorPosition = 0;
+  /** Prefix maximum of sealed segments' eventTimeMax (null = recompute). */
+  private eventPrefixMax: Float64Array | null = null;
+  private viewBuffer: ArrayBufferLike | null = null;
+  private viewU8: Uint8Array = EMPTY;
+  private viewDv: DataView = new DataView(new ArrayBuffer(0));
+  // Batch facts filled by validateBatch (fields, not an object: the hot path allocates nothing per record).
+  private batchCount = 0;
+  private batchProducerId = 0;
+  private batchProducerSeqFirst = 0;
+  private batchProducerSeqLast = 0;
+
+  private constructor(cfg: Config, epoch: number) {
+    this.cfg = cfg;
+    this.layer = cfg.layer;
+    this.epoch = epoch;
+    this.scanner = new RecordScanner(cfg.layer, cfg.recordBytesMax);
+    const r = recoverShard(cfg.layer, cfg.dir, cfg);
+    this.recovery = r.report;
+    this.sealed = r.sealed;
+    this.active = r.active;
+    this.activeFd = r.activeFd;
+    this.lastAppendTime = r.lastAppendTime;
+    this.producers = r.producers;
+    this.sealedSegs = new SealedSegments(cfg.layer, cfg.dir, this.scanner, cfg.indexIntervalBytes);
+    for (const s of this.sealed) this.sealedBytes += s.bytes;
+    for (const t of r.rebuiltIndexes) {
+      writeFileAtomic(this.layer, cfg.dir, indexFileName(t.meta.baseSeq), t.index.encode(0, t.index.count));
+    }
+    this.indexFd = this.layer.open(join(cfg.dir, indexFileName(this.active.meta.baseSeq)), 'create');
+    this.layer.truncate(this.indexFd, this.active.index.persisted * INDEX_ENTRY_BYTES);
+    this.layer.fsync(this.activeFd);
+    this.writeCheckpoint();
+    if (r.report.clean) {
+      this.layer.unlink(join(cfg.dir, CLEAN_SHUTDOWN_FILE));
+      this.layer.syncDir(cfg.dir);
+    }
+  }
+
+  /** Opens (recovering if needed) or creates the shard in opts.dir. */
+  static open(opts: ShardStoreOptions): ShardStore {
+    return new ShardStore(resolveConfig(opts), opts.epoch ?? 0);
+  }
+
+  /** Sequencer epoch stamped into records appended from now on. */
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  append(bytes: Uint8Array, start = 0, end: number = bytes.length): AppendResult {
+    this.assertOpen();
+    if (start < 0 || end > bytes.length || start > end) throw new RangeError(`append range [${start}, ${end}) is outside the ${bytes.length}-byte buffer`);
+    if (this.tailDirty) this.repairTail();
+    const n = end - start;
+    if (n > SEGMENT_BYTES_LIMIT) throw new StorageError('RECORD_TOO_LARGE', `batch of ${n} bytes exceeds the ${SEGMENT_BYTES_LIMIT}-byte limit`);
+    const u8 = this.viewOf(bytes);
+    const absStart = bytes.byteOffset + start;
+    const absEnd = bytes.byteOffset + end;
+    this.validateBatch(absStart, absEnd);
+    if (this.batchCount === 0) {
+      const next = this.active.meta.endSeq;
+      return { firstSeq: next, lastSeq: next - 1, count: 0, appendTime: this.lastAppendTime, duplicate: false };
+    }
+    if (this.batchProducerId !== 0) {
+      const dup = this.checkProducer();
+      if (dup !== null) return dup;
+    }
+    const now = this.cfg.now();
+    this.maybeRollBefore(n, now);
+    this.checkFreeSpace(n, now);
+    const appendTime = Math.max(now, this.lastAppendTime);
+    const firstSeq = this.active.meta.endSeq;
+    const dv = this.viewDv;
+    for (let pos = absStart, seq = firstSeq; pos < absEnd; seq++) {
+      patchServerFieldsFast(u8, dv, pos, seq, appendTime, this.epoch);
+      pos += dv.getUint32(pos, true);
+    }
+    const position = this.active.meta.bytes;
+    this.writeBatch(bytes, start, n, position);
+    const syncNow = this.fsyncDue(n, now);
+    if (syncNow) this.fsyncOrRollback(position);
+    this.commitBatch(absStart, absEnd, position, firstSeq, appendTime, n, now, syncNow);
+    return { firstSeq, lastSeq: firstSeq + this.batchCount - 1, count: this.batchCount, appendTime, duplicate: false };
+  }
+
+  read(fromSeq: number, maxBytes: number): ReadResult {
+    this.assertOpen();
+    if (this.checkRange(fromSeq)) return { bytes: EMPTY, count: 0, firstSeq: fromSeq, nextSeq: fromSeq };
+    const loc = this.locate(fromSeq);
+    const size = Math.min(Math.max(maxBytes, RECORD_HEADER_BYTES), loc.meta.bytes - loc.position);
+    let buf = new Uint8Array(size);
+    let r = this.fillRecords(loc, fromSeq, buf, size);
+    if (r.count === 0 && r.firstRecordBytes > 0) {
+      buf = new Uint8Array(r.firstRecordBytes);
+      r = this.fillRecords(loc, fromSeq, buf, buf.length);
+    }
+    return { bytes: buf.subarray(0, r.byteLength), count: r.count, firstSeq: fromSeq, nextSeq: r.nextSeq };
+  }
+
+  readInto(fromSeq: number, target: Uint8Array, maxBytes: number): ReadIntoResult {
+    this.assertOpen();
+    if (this.checkRange(fromSeq)) return { byteLength: 0, count: 0, firstSeq: fromSeq, nextSeq: fromSeq, firstRecordBytes: 0 };
+    return this.fillRecords(this.locate(fromSeq), fromSeq, target, Math.min(maxBytes, target.length));
+  }
+
+  seqForAppendTime(t: number): number {
+    this.assertOpen();
+    const i = firstIndexWhere(this.sealed.length, (k) => this.sealed[k]!.appendTimeMax >= t);
+    if (i < this.sealed.length) return this.firstAtOrAfter(this.sealed[i]!, t, recordAppendTime, (ix, x) => ix.lastBelowAppendTime(x));
+    if (this.active.meta.appendTimeMax >= t) return this.firstAtOrAfter(this.active.meta, t, recordAppendTime, (ix, x) => ix.lastBelowAppendTime(x));
+    return this.active.meta.endSeq;
+  }
+
+  seqForEventTime(t: number): number {
+    this.assertOpen();
+    const prefix = this.sealedEventPrefixMax();
+    const i = firstIndexWhere(prefix.length, (k) => prefix[k]! >= t);
+    if (i < this.sealed.length) return this.firstAtOrAfter(this.sealed[i]!, t, recordEventTimeMax, (ix, x) => ix.lastBelowEventTime(x));
+    if (this.active.meta.eventTimeMax >= t) return this.firstAtOrAfter(this.active.meta, t, recordEventTimeMax, (ix, x) => ix.lastBelowEventTime(x));
+    return this.active.meta.endSeq;
+  }
+
+  describe(): ShardDescription {
+    this.assertOpen();
+    return {
+      startSeq: this.startSeq(),
+      endSeq: this.active.meta.endSeq,
+      bytes: this.sealedBytes + this.active.meta.bytes,
+      segments: this.sealed.length + 1,
+    };
+  }
+
+  /** Base seqs and summaries of every segment, oldest first (the last is the active one). */
+  segments(): SegmentMeta[] {
+    return [...this.sealed.map((s) => ({ ...s })), { ...this.active.meta }];
+  }
+
+  /** Sealed-segment indexes rebuilt from their logs since open. */
+  get indexRebuilds(): number {
+    return this.sealedSegs.indexRebuilds;
+  }
+
+  enforceRetention(): number {
+    this.assertOpen();
+    const now = this.cfg.now();
+    const { retentionMs, retentionBytes } = this.cfg;
+    let doomed = 0;
+    let total = this.sealedBytes + this.active.meta.bytes;
+    while (doomed < this.sealed.length) {
+      const s = this.sealed[doomed]!;
+      const expired = retentionMs !== null && s.appendTimeMax < now - retentionMs;
+      const oversize = retentionBytes !== null && total > retentionBytes;
+      if (!expired && !oversize) break;
+      total -= s.bytes;
+      doomed++;
+    }
+    if (doomed === 0) return 0;
+    const gone = this.sealed.splice(0, doomed);
+    for (const s of gone) this.sealedBytes -= s.bytes;
+    this.eventPrefixMax = null;
+    this.writeCheckpoint();
+    for (const s of gone) {
+      this.sealedSegs.forget(s.baseSeq);
+      this.unlinkIfPresent(logFileName(s.baseSeq));
+      this.unlinkIfPresent(indexFileName(s.baseSeq));
+    }
+    this.layer.syncDir(this.cfg.dir);
+    return doomed;
+  }
+
+  setRetention(retentionMs: number | null, retentionBytes: number | null): void {
+    this.cfg.retentionMs = retentionMs;
+    this.cfg.retentionBytes = retentionBytes;
+  }
+
+  tick(): void {
+    this.assertOpen();
+    const now = this.cfg.now();
+    const m = this.active.meta;
+    if (m.bytes > 0 && now - m.firstAppendTime >= this.cfg.segmentMsMax) this.roll();
+    const f = this.cfg.fsync;
+    if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms) this.sync();
+    const stale = this.active.meta.bytes !== this.checkpointedBytes || this.active.meta.baseSeq !== this.checkpointedBase;
+    if (f.mode !== 'roll' && stale && now - this.lastCheckpointAt >= CHECKPOINT_INTERVAL_MS) this.writeCheckpoint();
+    if (this.cfg.retentionMs !== null || this.cfg.retentionBytes !== null) this.enforceRetention();
+  }
+
+  sync(): void {
+    this.assertOpen();
+    if (this.unsyncedBytes > 0 || this.oldestUnsyncedAt >= 0) {
+      this.io('fsync', () => this.layer.fsync(this.activeFd));
+      this.unsyncedBytes = 0;
+      this.oldestUnsyncedAt = -1;
+    }
+    this.flushIndex(false);
+  }
+
+  roll(): void {
+    this.assertOpen();
+    if (this.active.meta.bytes === 0) return;
+    this.sync();
+    this.flushIndex(true);
+    const base = this.active.meta.endSeq;
+    const dir = this.cfg.dir;
+    const logFd = this.io('create segment', () => this.layer.open(join(dir, logFileName(base)), 'create'));
+    const idxFd = this.io('create index', () => this.layer.open(join(dir, indexFileName(base)), 'create'));
+    this.io('create segment', () => {
+      this.layer.truncate(logFd, 0);
+      this.layer.truncate(idxFd, 0);
+      this.layer.syncDir(dir);
+    });
+    this.layer.close(this.activeFd);
+    this.layer.close(this.indexFd);
+    const old = this.active;
+    this.sealed.push(old.meta);
+    this.sealedBytes += old.meta.bytes;
+    this.sealedSegs.remember(old.meta.baseSeq, old.index);
+    this.eventPrefixMax = null;
+    this.active = SegmentTracker.fresh(base, this.cfg.indexIntervalBytes);
+    this.activeFd = logFd;
+    this.indexFd = idxFd;
+    this.writeCheckpoint();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.writeCheckpoint();
+      const marker = join(this.cfg.dir, CLEAN_SHUTDOWN_FILE);
+      this.layer.close(this.layer.open(marker, 'create'));
+      this.layer.syncDir(this.cfg.dir);
+    } finally {
+      this.closed = true;
+      this.sealedSegs.closeAll();
+      this.layer.close(this.activeFd);
+      this.layer.close(this.indexFd);
+    }
+  }
+
+  /**
+   * Closes the file descriptors without syncing, checkpointing or writing the
+   * clean-shutdown marker: the files are left as a kill -9 would leave them
+   * (for crash tests and torture runs).
+   */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sealedSegs.closeAll();
+    this.layer.close(this.activeFd);
+    this.layer.close(this.indexFd);
+  }
+
+  // ---- append internals ----
+
+  private viewOf(bytes: Uint8Array): Uint8Array {
+    if (bytes.buffer !== this.viewBuffer) {
+      this.viewBuffer = bytes.buffer;
+      this.viewU8 = new Uint8Array(bytes.buffer);
+      this.viewDv = new DataView(bytes.buffer);
+    }
+    return this.viewU8;
+  }
+
+  /** Checks every record of the batch before anything is written; fills the batch* fields. */
+  private validateBatch(absStart: number, absEnd: number): void {
+    const dv = this.viewDv;
+    let count = 0;
+    let producerId = 0;
+    let pFirst = 0;
+    let pLast = 0;
+    for (let pos = absStart; pos < absEnd; count++) {
+      const p = recordProblem(dv, pos, absEnd, this.cfg.recordBytesMax, false);
+      if (typeof p !== 'number') {
+        const code = p[0] === 'too-large' ? 'RECORD_TOO_LARGE' : 'BAD_RECORD';
+        throw new StorageError(code, `record ${count} of the batch (byte ${pos - absStart}) is rejected: ${p[1]}; nothing was written`);
+      }
+      const id = getU64(dv, pos + OFF_PRODUCER_ID);
+      const ps = dv.getUint32(pos + OFF_PRODUCER_SEQ, true);
+      if (count === 0) {
+        producerId = id;
+        pFirst = ps;
+        pLast = ps;
+      } else if (id !== producerId) {
+        throw new StorageError('BAD_RECORD', `record ${count} of the batch has producerId ${id}, record 0 has ${producerId}; a batch carries one producer`);
+      } else if (id !== 0) {
+        if (ps !== pLast + 1) throw new StorageError('BAD_RECORD', `record ${count} of the batch has producerSeq ${ps}, expected ${pLast + 1}`);
+        pLast = ps;
+      }
+      pos += p;
+    }
+    this.batchCount = count;
+    this.batchProducerId = producerId;
+    this.batchProducerSeqFirst = pFirst;
+    this.batchProducerSeqLast = pLast;
+  }
+
+  private checkProducer(): AppendResult | null {
+    const c = this.producers.check(this.batchProducerId, this.batchProducerSeqFirst, this.batchProducerSeqLast);
+    if (c.kind === 'duplicate') {
+      return { firstSeq: c.firstSeq, lastSeq: c.lastSeq, count: this.batchCount, appendTime: c.appendTime, duplicate: true };
+    }
+    if (c.kind === 'out-of-order') {
+      throw new StorageError(
+        'OUT_OF_ORDER_SEQUENCE',
+        `producer ${this.batchProducerId} sent producerSeq ${this.batchProducerSeqFirst}..${this.batchProducerSeqLast}, ` +
+          `not after its last batch (ending at ${c.lastProducerSeq}) and not a retry of a recent batch`,
+      );
+    }
+    return null;
+  }
+
+  private maybeRollBefore(n: number, now: number): void {
+    const m = this.active.meta;
+    if (m.bytes > 0 && (m.bytes + n > this.cfg.segmentBytesMax || now - m.firstAppendTime >= this.cfg.segmentMsMax)) this.roll();
+  }
+
+  private checkFreeSpace(n: number, now: number): void {
+    const min = this.cfg.minFreeBytes;
+    if (min <= 0) return;
+    let estimate = this.freeAtCheck - this.writtenSinceFreeCheck - n;
+    if (this.writtenSinceFreeCheck + n >= FREE_CHECK_BYTES || now - this.freeCheckedAt >= FREE_CHECK_MS || estimate < min) {
+      this.freeAtCheck = this.io('statfs', () => this.layer.freeBytes(this.cfg.dir));
+      this.freeCheckedAt = now;
+      this.writtenSinceFreeCheck = 0;
+      estimate = this.freeAtCheck - n;
+    }
+    if (estimate < min) {
+      throw new StorageError('DISK_FULL', `appending ${n} bytes would leave ${Math.max(0, estimate)} bytes free in ${this.cfg.dir}, below minFreeBytes ${min}`);
+    }
+  }
+
+  private writeBatch(bytes: Uint8Array, start: number, n: number, position: number): void {
+    try {
+      writeFully(this.layer, this.activeFd, bytes, start, n, position);
+    } catch (e) {
+      this.rollbackTo(position);
+      throw ioError(e, `writing ${n} bytes to ${logFileName(this.active.meta.baseSeq)}`);
+    }
+  }
+
+  private fsyncDue(n: number, now: number): boolean {
+    const f = this.cfg.fsync;
+    switch (f.mode) {
+      case 'always':
+        return true;
+      case 'bytes':
+        return this.unsyncedBytes + n >= f.bytes;
+      case 'interval':
+        return this.oldestUnsyncedAt >= 0 ? now - this.oldestUnsyncedAt >= f.ms : f.ms <= 0;
+      case 'roll':
+        return false;
+    }
+  }
+
+  private fsyncOrRollback(position: number): void {
+    try {
+      this.layer.fsync(this.activeFd);
+    } catch (e) {
+      this.rollbackTo(position);
+      throw ioError(e, `fsync of ${logFileName(this.active.meta.baseSeq)}`);
+    }
+  }
+
+  /** Cuts a failed write off the file; if even that fails, the next append retries before writing. */
+  private rollbackTo(position: number): void {
+    try {
+      this.layer.truncate(this.activeFd, position);
+    } catch {
+      this.tailDirty = true;
+    }
+  }
+
+  private repairTail(): void {
+    this.io('truncate of a failed write', () => this.layer.truncate(this.activeFd, this.active.meta.bytes));
+    this.tailDirty = false;
+  }
+
+  private commitBatch(absStart: number, absEnd: number, position: number, firstSeq: number, appendTime: number, n: number, now: number, synced: boolean): void {
+    const dv = this.viewDv;
+    const tracker = this.active;
+    let filePos = position;
+    for (let pos = absStart, seq = firstSeq; pos < absEnd; seq++) {
+      const length = dv.getUint32(pos, true);
+      tracker.observe(filePos, length, seq, appendTime, recordEventTimeMax(dv, pos));
+      pos += length;
+      filePos += length;
+    }
+    this.lastAppendTime = appendTime;
+    this.writtenSinceFreeCheck += n;
+    if (synced) {
+      this.unsyncedBytes = 0;
+      this.oldestUnsyncedAt = -1;
+    } else {
+      this.unsyncedBytes += n;
+      if (this.oldestUnsyncedAt < 0) this.oldestUnsyncedAt = now;
+    }
+    if (this.batchProducerId !== 0) {
+      this.producers.record(this.batchProducerId, {
+        producerSeqFirst: this.batchProducerSeqFirst,
+        producerSeqLast: this.batchProducerSeqLast,
+        seqFirst: firstSeq,
+        appendTime,
+      });
+    }
+  }
+
+  // ---- read internals ----
+
+  /** True when fromSeq is the end (nothing to read); throws OUT_OF_RANGE outside [startSeq, endSeq]. */
+  private checkRange(fromSeq: number): boolean {
+    const start = this.startSeq();
+    const end = this.active.meta.endSeq;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < start || fromSeq > end) {
+      throw new StorageError('OUT_OF_RANGE', `seq ${fromSeq} is out of range; this shard holds seqs ${start} to ${end} (${end} is the next to be written)`);
+    }
+    return fromSeq === end;
+  }
+
+  private startSeq(): number {
+    return this.sealed.length > 0 ? this.sealed[0]!.baseSeq : this.active.meta.baseSeq;
+  }
+
+  private segmentFor(seq: number): SegmentMeta {
+    if (seq >= this.active.meta.baseSeq) return this.active.meta;
+    const i = firstIndexWhere(this.sealed.length, (k) => this.sealed[k]!.endSeq > seq);
+    return this.sealed[i]!;
+  }
+
+  private fdOf(meta: SegmentMeta): number {
+    return meta === this.active.meta ? this.activeFd : this.sealedSegs.fd(meta);
+  }
+
+  private indexOf(meta: SegmentMeta): SparseIndex {
+    return meta === this.active.meta ? this.active.index : this.sealedSegs.index(meta);
+  }
+
+  /** File position of record seq (which must exist). */
+  private locate(seq: number): Location {
+    const meta = this.segmentFor(seq);
+    const fd = this.fdOf(meta);
+    if (seq === this.cursorSeq && meta.baseSeq === this.cursorBase) return { meta, fd, position: this.cursorPosition };
+    const index = this.indexOf(meta);
+    const i = index.floorByRelSeq(seq - meta.baseSeq);
+    const entrySeq = meta.baseSeq + index.relSeq[i]!;
+    let position = index.position[i]!;
+    if (entrySeq !== seq) {
+      const r = this.scanner.scan(fd, position, meta.bytes, entrySeq, (_dv, _off, _len, pos, s) => {
+        if (s === seq) {
+          position = pos;
+          return false;
+        }
+        return true;
+      });
+      if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
+      if (!r.stopped) throw this.corrupt(meta, r.end, r.nextSeq, `seq ${seq} not found by its index`);
+    }
+    return { meta, fd, position };
+  }
+
+  /** Reads whole, validated records of one segment from loc into target[0, limit). */
+  private fillRecords(loc: Location, fromSeq: number, target: Uint8Array, limit: number): ReadIntoResult {
+    const want = Math.min(limit, target.length, loc.meta.bytes - loc.position);
+    const got = readFully(this.layer, loc.fd, target, 0, want, loc.position);
+    if (got < want) throw this.corrupt(loc.meta, loc.position + got, fromSeq, `file ends ${want - got} bytes early`);
+    const dv = dataViewOf(target);
+    const max = this.cfg.recordBytesMax;
+    let off = 0;
+    let seq = fromSeq;
+    let firstRecordBytes = 0;
+    while (off < got) {
+      const first = seq === fromSeq;
+      const fileLeft = loc.meta.bytes - loc.position - off;
+      if (got - off < RECORD_HEADER_BYTES) {
+        if (fileLeft < RECORD_HEADER_BYTES) throw this.corrupt(loc.meta, loc.position + off, seq, `only ${fileLeft} bytes left, less than a header`);
+        if (first) firstRecordBytes = RECORD_HEADER_BYTES;
+        break;
+      }
+      const length = dv.getUint32(off, true);
+      if (length < RECORD_HEADER_BYTES || length % 8 !== 0 || length > max || length > fileLeft) {
+        if (first) throw this.corrupt(loc.meta, loc.position + off, seq, `invalid record length ${length}`);
+        break;
+      }
+      if (off + length > got) {
+        if (first) firstRecordBytes = length;
+        break;
+      }
+      const p = recordProblem(dv, off, got, max, true);
+      const problem = typeof p !== 'number' ? p[1] : recordSeq(dv, off) !== seq ? `record has seq ${recordSeq(dv, off)}, expected ${seq}` : null;
+      if (problem !== null) {
+        if (first) throw this.corrupt(loc.meta, loc.position + off, seq, problem);
+        break;
+      }
+      off += length;
+      seq++;
+    }
+    if (seq < loc.meta.endSeq) {
+      this.cursorSeq = seq;
+      this.cursorBase = loc.meta.baseSeq;
+      this.cursorPosition = loc.position + off;
+    }
+    return { byteLength: off, count: seq - fromSeq, firstSeq: fromSeq, nextSeq: seq, firstRecordBytes };
+  }
+
+  private corrupt(meta: SegmentMeta, position: number, seq: number, why: string): StorageError {
+    const file = join(this.cfg.dir, logFileName(meta.baseSeq));
+    return new StorageError('CORRUPT', `damaged data in ${file} at byte ${position}: ${why}; seqs ${seq} to ${meta.endSeq - 1} of this segment are not served past it`);
+  }
+
+  /** Lowest seq in meta's segment whose value (append time or event time max) is >= t; the segment's max must be >= t. */
+  private firstAtOrAfter(
+    meta: SegmentMeta,
+    t: number,
+    valueOf: (dv: DataView, off: number) => number,
+    lastBelow: (ix: SparseIndex, t: number) => number,
+  ): number {
+    const index = this.indexOf(meta);
+    const i = lastBelow(index, t);
+    const from = i < 0 ? 0 : index.position[i]!;
+    const fromSeq = meta.baseSeq + (i < 0 ? 0 : index.relSeq[i]!);
+    let found = meta.endSeq;
+    const r = this.scanner.scan(this.fdOf(meta), from, meta.bytes, fromSeq, (dv, off, _len, _pos, seq) => {
+      if (valueOf(dv, off) < t) return true;
+      found = seq;
+      return false;
+    });
+    if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
+    return found;
+  }
+
+  private sealedEventPrefixMax(): Float64Array {
+    if (this.eventPrefixMax === null) {
+      const p = new Float64Array(this.sealed.length);
+      let max = -Infinity;
+      for (let k = 0; k < p.length; k++) {
+        max = Math.max(max, this.sealed[k]!.eventTimeMax);
+        p[k] = max;
+      }
+      this.eventPrefixMax = p;
+    }
+    return this.eventPrefixMax;
+  }
+
+  // ---- durability internals ----
+
+  private flushIndex(fsync: boolean): void {
+    const ix = this.active.index;
+    if (ix.count > ix.persisted) {
+      const bytes = ix.encode(ix.persisted, ix.count);
+      this.io('index write', () => writeFully(this.layer, this.indexFd, bytes, 0, bytes.length, ix.persisted * INDEX_ENTRY_BYTES));
+      ix.persisted = ix.count;
+      this.indexUnsynced = true;
+    }
+    if (fsync && this.indexUnsynced) {
+      this.io('index fsync', () => this.layer.fsync(this.indexFd));
+      this.indexUnsynced = false;
+    }
+  }
+
+  /** fsyncs log and index, then records the state as durable in the checkpoint file. */
+  private writeCheckpoint(): void {
+    this.sync();
+    this.flushIndex(true);
+    const cp: Checkpoint = {
+      startSeq: this.startSeq(),
+      active: { ...this.active.meta },
+      sealed: this.sealed,
+      lastAppendTime: this.lastAppendTime,
+      producers: this.producers.entries(),
+    };
+    this.io('checkpoint write', () => writeFileAtomic(this.layer, this.cfg.dir, CHECKPOINT_FILE, encodeCheckpoint(cp)));
+    this.lastCheckpointAt = this.cfg.now();
+    this.checkpointedBytes = this.active.meta.bytes;
+    this.checkpointedBase = this.active.meta.baseSeq;
+  }
+
+  private unlinkIfPresent(name: string): void {
+    const path = join(this.cfg.dir, name);
+    if (this.layer.exists(path)) this.io('unlink', () => this.layer.unlink(path));
+  }
+
+  private io<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw ioError(e, what);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError('CLOSED', `shard store ${this.cfg.dir} is closed`);
+  }
+}
+
+/** Smallest i in [0, n) for which pred holds (pred false then true); n if none. */
+function firstIndexWhere(n: number, pred: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function ioError(e: unknown, what: string): StorageError {
+  if (e instanceof StorageError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const message = `${what} failed: ${(e as Error).message}`;
+  return new StorageError(code === 'ENOSPC' ? 'DISK_FULL' : 'IO_ERROR', message);
+}
+
+function resolveConfig(opts: ShardStoreOptions): Config {
+  const cfg: Config = {
+    dir: opts.dir,
+    segmentBytesMax: opts.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
+    segmentMsMax: opts.segmentMsMax ?? SEGMENT_MS_MAX_DEFAULT,
+    indexIntervalBytes: opts.indexIntervalBytes ?? INDEX_INTERVAL_BYTES_DEFAULT,
+    retentionMs: opts.retentionMs ?? null,
+    retentionBytes: opts.retentionBytes ?? null,
+    fsync: opts.fsync ?? FSYNC_POLICY_DEFAULT,
+    minFreeBytes: opts.minFreeBytes ?? MIN_FREE_BYTES_DEFAULT,
+    recordBytesMax: opts.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT,
+    now: opts.now ?? Date.now,
+    layer: opts.fileLayer ?? nodeFileLayer,
+    producersMax: opts.producersMax ?? PRODUCERS_MAX,
+  };
+  const bad = (what: string): never => {
+    throw new RangeError(`invalid storage option: ${what}`);
+  };
+  if (!(cfg.segmentBytesMax > 0 && cfg.segmentBytesMax <= SEGMENT_BYTES_LIMIT)) bad(`segmentBytesMax ${cfg.segmentBytesMax} must be in (0, ${SEGMENT_BYTES_LIMIT}]`);
+  if (!(cfg.segmentMsMax > 0)) bad(`segmentMsMax ${cfg.segmentMsMax} must be > 0`);
+  if (!(cfg.indexIntervalBytes > 0)) bad(`indexIntervalBytes ${cfg.indexIntervalBytes} must be > 0`);
+  if (!(cfg.recordBytesMax >= RECORD_HEADER_BYTES && cfg.recordBytesMax <= RECORD_BYTES_LIMIT)) {
+    bad(`recordBytesMax ${cfg.recordBytesMax} must be in [${RECORD_HEADER_BYTES}, ${RECORD_BYTES_LIMIT}]`);
+  }
+  if (!(cfg.producersMax > 0)) bad(`producersMax ${cfg.producersMax} must be > 0`);
+  const f = cfg.fsync;
+  if (f.mode === 'bytes' && !(f.bytes > 0)) bad(`fsync bytes ${f.bytes} must be > 0`);
+  if (f.mode === 'interval' && !(f.ms >= 0)) bad(`fsync ms ${f.ms} must be >= 0`);
+  return cfg;
+}
