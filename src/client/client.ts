@@ -1,0 +1,101 @@
+/**
+ * connect(servers) and the Client: admin calls, producers and consumers over
+ * one pipelined connection.
+ */
+import { OP, type WireShardInfo, type WireStreamInfo } from '../protocol/ops.js';
+import { ClientConnection } from './connection.js';
+import { clientError } from './errors.js';
+import { Consumer } from './consumer.js';
+import { Producer } from './producer.js';
+import { parseServers } from './server-address.js';
+import type {
+  ClientApi,
+  ConnectOptions,
+  ConsumerOptions,
+  CreateStreamOptions,
+  ProducerOptions,
+  StreamDescription,
+  StreamInfo,
+  StreamOptions,
+} from './types.js';
+
+export const DEFAULT_NAMESPACE = 'default';
+
+const CONNECT_DEFAULTS = { timeoutMs: 30_000, reconnectMinMs: 50, reconnectMaxMs: 2_000, inFlightMax: 256 };
+
+/** Connects to the first server of the list that answers (hello), ready for calls. */
+export async function connect(servers: string | string[], opts: ConnectOptions = {}): Promise<Client> {
+  const conn = new ClientConnection(parseServers(servers), { ...CONNECT_DEFAULTS, ...definedOnly(opts) });
+  await conn.open();
+  return new Client(conn);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export class Client implements ClientApi {
+  constructor(readonly connection: ClientConnection) {}
+
+  async createStream(name: string, opts: CreateStreamOptions = {}): Promise<StreamInfo> {
+    const r = await this.connection.request(OP.CREATE_STREAM, { ...definedOnly(opts), namespace: ns(opts), name });
+    return streamInfo(r.header['stream']);
+  }
+
+  async deleteStream(name: string, opts: StreamOptions = {}): Promise<void> {
+    await this.connection.request(OP.DELETE_STREAM, { namespace: ns(opts), name });
+  }
+
+  async listStreams(opts: StreamOptions = {}): Promise<StreamInfo[]> {
+    const r = await this.connection.request(OP.LIST_STREAMS, { namespace: opts.namespace ?? null }, { retry: true });
+    const streams = r.header['streams'];
+    if (!Array.isArray(streams)) throw clientError('BAD_RESPONSE', 'listStreams: no streams array in the answer.');
+    return streams.map(streamInfo);
+  }
+
+  async describeStream(name: string, opts: StreamOptions = {}): Promise<StreamDescription> {
+    const r = await this.connection.request(OP.DESCRIBE_STREAM, { namespace: ns(opts), name }, { retry: true });
+    const shards = r.header['shards'];
+    if (!Array.isArray(shards)) throw clientError('BAD_RESPONSE', 'describeStream: no shards array in the answer.');
+    return { ...streamInfo(r.header['stream']), shardInfo: shards.map((s: WireShardInfo) => ({ ...s })) };
+  }
+
+  async seqForTime(name: string, shard: number, kind: 'append' | 'event', t: number, opts: StreamOptions = {}): Promise<number> {
+    const r = await this.connection.request(OP.SEQ_FOR_TIME, { namespace: ns(opts), name, shard, kind, time: t }, { retry: true });
+    const seq = r.header['seq'];
+    if (typeof seq !== 'number') throw clientError('BAD_RESPONSE', 'seqForTime: no seq in the answer.');
+    return seq;
+  }
+
+  producer(name: string, opts: ProducerOptions = {}): Producer {
+    return new Producer(this, name, opts);
+  }
+
+  consumer(name: string, opts: ConsumerOptions = {}): Consumer {
+    return new Consumer(this, name, opts);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+}
+
+export function ns(opts: StreamOptions): string {
+  return opts.namespace ?? DEFAULT_NAMESPACE;
+}
+
+function streamInfo(raw: unknown): StreamInfo {
+  if (typeof raw !== 'object' || raw === null) throw clientError('BAD_RESPONSE', 'The answer has no stream.');
+  const s = raw as WireStreamInfo;
+  return {
+    namespace: s.namespace,
+    name: s.name,
+    shards: s.shards,
+    replicas: s.replicas,
+    retentionMs: s.retentionMs ?? null,
+    retentionBytes: s.retentionBytes ?? null,
+    schema: s.schema ?? null,
+    schemaVersion: s.schemaVersion,
+    createdAt: s.createdAt,
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * The producer: per-shard batching (maxBatchBytes, lingerMs), partitioning
+ * (explicit shard, key hash, sticky round-robin), one append in flight per
+ * shard (so a shard's batches land in send order), several shards' batches
+ * in one append frame, and idempotent retries: a batch keeps its bytes, so a
+ * resend after a lost connection is recognized by the shard and not written
+ * twice.
+ */
+import { getRandomValues } from 'node:crypto';
+import { encodeRecordInto, encodedRecordLength, type RecordInput } from '../record/record.js';
+import { OP, type AppendPartResult } from '../protocol/ops.js';
+import { FRAME_PREFIX_BYTES } from '../protocol/frame.js';
+import { HEADER_BYTES_MAX } from '../protocol/limits.js';
+import { sleep } from './connection.js';
+import { asWireError, clientError, fromWire, isRetriable } from './errors.js';
+import { ns, type Client } from './client.js';
+import { ProducerBatch } from './producer-batch.js';
+import { shardForKey } from './partitioner.js';
+import { NativeLogError, type ProducerApi, type ProducerOptions, type ProducerRecord, type SendResult } from './types.js';
+
+export const PRODUCER_DEFAULTS = { maxBatchBytes: 64 * 1024, lingerMs: 0, idempotent: true, timeoutMs: 30_000, bufferBytesMax: 32 * 1024 * 1024 };
+
+/** Room left in a frame for the prefix and control header. */
+const FRAME_OVERHEAD_BYTES = FRAME_PREFIX_BYTES + HEADER_BYTES_MAX;
+
+interface ShardQueue {
+  shard: number;
+  open: ProducerBatch | undefined;
+  sealed: ProducerBatch[];
+  busy: boolean;
+  /** The batch in flight (or waiting to be resent). */
+  current: ProducerBatch | undefined;
+  nextProducerSeq: number;
+}
+
+export interface ProducerExtraOptions {
+  /** Bytes queued and not yet acked before send() waits. Default 32 MiB. */
+  bufferBytesMax?: number;
+}
+
+const encoder = new TextEncoder();
+
+function toBytes(v: Uint8Array | string): Uint8Array {
+  return typeof v === 'string' ? encoder.encode(v) : v;
+}
+
+/** A random, non-zero 53-bit producer id. */
+export function randomProducerId(): number {
+  const w = getRandomValues(new Uint32Array(2));
+  return ((w[0]! & 0x1f_ffff) * 0x1_0000_0000 + w[1]!) || 1;
+}
+
+export class Producer implements ProducerApi {
+  readonly producerId: number;
+  private readonly o: typeof PRODUCER_DEFAULTS & { shard: number | undefined };
+  private queues: ShardQueue[] | undefined;
+  private loading: Promise<void> | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+  private queuedBytes = 0;
+  private roomWaiters: (() => void)[] = [];
+  private rr = 0;
+  private pumpScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly stream: string,
+    opts: ProducerOptions & ProducerExtraOptions = {},
+  ) {
+    const defined = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+    this.o = { ...PRODUCER_DEFAULTS, shard: undefined, ...defined } as typeof this.o;
+    this.producerId = this.o.idempotent ? randomProducerId() : 0;
+    this.rr = Math.floor(Math.random() * 1024);
+  }
+
+  send(record: ProducerRecord): Promise<SendResult> {
+    if (this.closed) return Promise.reject(clientError('CLIENT_CLOSED', 'The producer was closed.'));
+    if (this.waiting === 0 && this.queues !== undefined && this.queuedBytes < this.o.bufferBytesMax) return this.enqueue(record);
+    this.waiting++;
+    const step = this.tail
+      .then(() => this.prepare())
+      .then(() => ({ ack: this.enqueue(record) }))
+      .finally(() => this.waiting--);
+    this.tail = step.catch(() => undefined);
+    return step.then((s) => s.ack);
+  }
+
+  async flush(): Promise<void> {
+    await this.tail;
+    const batches: ProducerBatch[] = [];
+    for (const q of this.queues ?? []) {
+      if (q.open !== undefined) this.seal(q);
+      for (const b of q.sealed) b.ready = true;
+      batches.push(...q.sealed);
+      if (q.current !== undefined) batches.push(q.current);
+    }
+    this.pump();
+    await Promise.all(batches.map((b) => b.done));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+  }
+
+  private async prepare(): Promise<void> {
+    await this.loadShards();
+    while (this.queuedBytes >= this.o.bufferBytesMax && !this.closed) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
+  }
+
+  private loadShards(): Promise<void> {
+    this.loading ??= this.client.describeStream(this.stream, { namespace: ns(this.o as ProducerOptions) }).then((d) => {
+      this.queues = Array.from({ length: d.shards }, (_, shard) => ({ shard, open: undefined, sealed: [], busy: false, current: undefined, nextProducerSeq: 0 }));
+    });
+    this.loading.catch(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private pickShard(record: ProducerRecord, key: Uint8Array | undefined, shards: number): number {
+    const explicit = record.shard ?? this.o.shard;
+    if (explicit !== undefined) {
+      if (!Number.isInteger(explicit) || explicit < 0 || explicit >= shards) {
+        throw clientError('UNKNOWN_SHARD', `Stream "${this.stream}" has ${shards} shards; there is no shard ${explicit}.`, { shards });
+      }
+      return explicit;
+    }
+    if (key !== undefined) return shardForKey(key, shards);
+    return this.rr % shards;
+  }
+
+  private enqueue(record: ProducerRecord): Promise<SendResult> {
+    try {
+      return this.enqueueOrThrow(record);
+    } catch (err) {
+      return Promise.reject(err instanceof NativeLogError ? err : clientError('BAD_REQUEST', (err as Error).message));
+    }
+  }
+
+  private enqueueOrThrow(record: ProducerRecord): Promise<SendResult> {
+    const queues = this.queues!;
+    const key = record.key === undefined ? undefined : toBytes(record.key);
+    const q = queues[this.pickShard(record, key, queues.length)]!;
+    const input: RecordInput = {
+      payload: toBytes(record.value),
+      key,
+      headers: record.headers === undefined ? undefined : Object.entries(record.headers).map(([name, v]) => ({ name, value: toBytes(v) })),
+      eventTimeMin: record.eventTime,
+      eventTimeMax: record.eventTime === undefined ? undefined : (record.eventTimeMax ?? record.eventTime),
+      codec: record.codec,
+      schemaVersion: record.schemaVersion,
+      rowCount: record.rowCount,
+      producerId: this.producerId,
+      producerSeq: this.o.idempotent ? q.nextProducerSeq : 0,
+    };
+    const len = encodedRecordLength(input);
+    this.checkSize(len);
+    if (q.open !== undefined && !q.open.fits(len)) this.seal(q);
+    const now = Date.now();
+    q.open ??= new ProducerBatch(q.shard, Math.max(this.o.maxBatchBytes, len), now + this.o.timeoutMs, now + this.o.lingerMs);
+    const b = q.open;
+    encodeRecordInto(b.buf, b.used, input);
+    if (this.o.idempotent) q.nextProducerSeq = (q.nextProducerSeq + 1) >>> 0;
+    this.queuedBytes += len;
+    const ack = b.add(len);
+    if (b.used >= this.o.maxBatchBytes) this.seal(q);
+    this.schedule(b);
+    return ack;
+  }
+
+  private checkSize(len: number): void {
+    const limits = this.client.connection.limits;
+    const max = Math.min(limits?.recordBytesMax ?? Infinity, (limits?.frameBytesMax ?? Infinity) - FRAME_OVERHEAD_BYTES);
+    if (len > max) throw clientError('RECORD_TOO_LARGE', `The record is ${len} bytes encoded; the node accepts at most ${max}.`, { recordBytes: len, recordBytesMax: max });
+  }
+
+  private seal(q: ShardQueue): void {
+    if (q.open === undefined) return;
+    q.open.ready = true;
+    q.sealed.push(q.open);
+    q.open = undefined;
+    if (q.shard === this.rr % (this.queues?.length ?? 1)) this.rr++;
+  }
+
+  private schedule(b: ProducerBatch): void {
+    if (this.o.lingerMs > 0 && !b.ready) {
+      if (b.count === 1) setTimeout(() => this.pump(), this.o.lingerMs).unref();
+      return;
+    }
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Sends, in one append frame per frameBytesMax, the next batch of every idle shard. */
+  private pump(): void {
+    const now = Date.now();
+    const frameMax = (this.client.connection.limits?.frameBytesMax ?? 32 * 1024 * 1024) - FRAME_OVERHEAD_BYTES;
+    let frame: ProducerBatch[] = [];
+    let frameBytes = 0;
+    for (const q of this.queues ?? []) {
+      if (q.busy) continue;
+      if (q.sealed.length === 0 && q.open !== undefined && (this.o.lingerMs === 0 || q.open.lingerUntil <= now)) this.seal(q);
+      const b = q.sealed.shift();
+      if (b === undefined) continue;
+      q.busy = true;
+      q.current = b;
+      if (frameBytes + b.used > frameMax && frame.length > 0) {
+        this.sendFrame(frame);
+        frame = [];
+        frameBytes = 0;
+      }
+      frame.push(b);
+      frameBytes += b.used;
+    }
+    if (frame.length > 0) this.sendFrame(frame);
+  }
+
+  private sendFrame(batches: ProducerBatch[]): void {
+    const header = { namespace: ns(this.o as ProducerOptions), name: this.stream, parts: batches.map((b) => ({ shard: b.shard, bytes: b.used })) };
+    const timeoutMs = Math.max(1, Math.min(...batches.map((b) => b.deadline)) - Date.now());
+    this.client.connection.request(OP.APPEND, header, { body: batches.map((b) => b.bytes()), timeoutMs }).then(
+      (r) => {
+        const results = r.header['results'];
+        batches.forEach((b, i) => this.onResult(b, Array.isArray(results) ? (results[i] as AppendPartResult | undefined) : undefined));
+      },
+      (err: Error) => batches.forEach((b) => this.onFailure(b, err)),
+    );
+  }
+
+  private onResult(b: ProducerBatch, r: AppendPartResult | undefined): void {
+    if (r === undefined) return this.onFailure(b, clientError('BAD_RESPONSE', 'The append answer lacks a result for a part.'));
+    if ('error' in r) {
+      const wire = asWireError(r.error);
+      return this.onFailure(b, wire === undefined ? clientError('BAD_RESPONSE', 'Unreadable part error.') : fromWire(wire));
+    }
+    if (r.count !== b.count) return this.onFailure(b, clientError('BAD_RESPONSE', `The node acked ${r.count} records of a batch of ${b.count}.`));
+    b.ack(r.firstSeq);
+    this.release(b);
+  }
+
+  private onFailure(b: ProducerBatch, err: Error): void {
+    const lost = err instanceof NativeLogError && (err.codeName === 'CONNECTION_LOST' || err.codeName === 'TIMEOUT');
+    const safe = this.o.idempotent || !lost; // without idempotence a lost answer may mean it was written: never resend
+    const wait = Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** b.attempts);
+    if (safe && isRetriable(err) && Date.now() + wait < b.deadline && !this.closed) {
+      b.attempts++;
+      void sleep(wait).then(() => {
+        const q = this.queues![b.shard]!;
+        q.sealed.unshift(b);
+        q.busy = false;
+        this.pump();
+      });
+      return;
+    }
+    b.fail(err);
+    this.release(b);
+  }
+
+  private release(b: ProducerBatch): void {
+    const q = this.queues![b.shard]!;
+    q.busy = false;
+    q.current = undefined;
+    this.queuedBytes -= b.used;
+    for (const w of this.roomWaiters.splice(0)) w();
+    this.pump();
+  }
+}

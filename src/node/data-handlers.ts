@@ -1,0 +1,89 @@
+/**
+ * append and fetch: record bytes go to and come from shard handles as they
+ * are; the main thread reads only the control header (zero serde).
+ */
+import { APPEND_PARTS_MAX, FETCH_BYTES_MAX } from '../protocol/limits.js';
+import { FieldError, arr, asFields, int } from '../protocol/fields.js';
+import type { AppendPartResult } from '../protocol/ops.js';
+import type { NodeContext, Reply } from './node-context.js';
+import { ProtocolError, toWireError } from './protocol-error.js';
+import { streamRef } from './admin-handlers.js';
+import type { RoutedShard } from './router.js';
+
+const SHARD_FIELD_MAX = 1_000_000;
+
+interface Part {
+  shard: number;
+  start: number;
+  end: number;
+}
+
+function parseParts(h: Record<string, unknown>, bodyBytes: number): Part[] {
+  const parts: Part[] = [];
+  let pos = 0;
+  for (const raw of arr(h, 'parts', APPEND_PARTS_MAX)) {
+    const p = asFields(raw);
+    const shard = int(p, 'shard', 0, SHARD_FIELD_MAX);
+    const bytes = int(p, 'bytes', 0, bodyBytes - pos);
+    if (bytes % 8 !== 0) throw new FieldError(`part for shard ${shard} is ${bytes} bytes; records are 8-byte aligned`);
+    parts.push({ shard, start: pos, end: pos + bytes });
+    pos += bytes;
+  }
+  if (pos !== bodyBytes) throw new FieldError(`parts cover ${pos} bytes but the body has ${bodyBytes}`);
+  return parts;
+}
+
+export async function append(ctx: NodeContext, header: unknown, body: Uint8Array): Promise<Reply> {
+  const h = asFields(header);
+  const { namespace, name } = streamRef(h);
+  const parts = parseParts(h, body.length);
+  const stream = ctx.router.stream(namespace, name);
+  const results = await Promise.all(
+    parts.map(async (part): Promise<AppendPartResult> => {
+      try {
+        const routed = stream.shards[part.shard];
+        if (routed === undefined) {
+          throw new ProtocolError('UNKNOWN_SHARD', `Stream "${name}" has ${stream.shards.length} shards; there is no shard ${part.shard}.`, { shards: stream.shards.length });
+        }
+        const r = await routed.handle.append(body.subarray(part.start, part.end));
+        return { shard: part.shard, firstSeq: r.firstSeq, lastSeq: r.lastSeq, count: r.count, appendTime: r.appendTime, duplicate: r.duplicate };
+      } catch (err) {
+        return { shard: part.shard, error: toWireError(err) };
+      }
+    }),
+  );
+  return { header: { results } };
+}
+
+export async function fetch(ctx: NodeContext, header: unknown): Promise<Reply> {
+  const h = asFields(header);
+  const { namespace, name } = streamRef(h);
+  const shard = int(h, 'shard', 0, SHARD_FIELD_MAX);
+  const fromSeq = int(h, 'fromSeq', 0, Number.MAX_SAFE_INTEGER);
+  const maxBytes = int(h, 'maxBytes', 1, FETCH_BYTES_MAX);
+  const maxWaitMs = Math.min(int(h, 'maxWaitMs', 0, Number.MAX_SAFE_INTEGER), ctx.config.fetchWaitMsMax);
+  const routed = ctx.router.shard(namespace, name, shard);
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const r = await readOrRange(routed, fromSeq, maxBytes);
+    const left = deadline - Date.now();
+    if (r.count > 0 || left <= 0 || ctx.closing) {
+      return { header: { shard, firstSeq: r.firstSeq, nextSeq: r.nextSeq, count: r.count }, body: r.count > 0 ? [r.bytes] : [] };
+    }
+    await routed.signal.wait(fromSeq, left);
+  }
+}
+
+/** read(), with OUT_OF_RANGE errors carrying the valid range. */
+async function readOrRange(routed: RoutedShard, fromSeq: number, maxBytes: number) {
+  try {
+    return await routed.handle.read(fromSeq, maxBytes);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'OUT_OF_RANGE') throw err;
+    const d = await routed.handle.describe();
+    throw new ProtocolError('OUT_OF_RANGE', `Sequence number ${fromSeq} is outside the shard's range [${d.startSeq}, ${d.endSeq}].`, {
+      startSeq: d.startSeq,
+      endSeq: d.endSeq,
+    });
+  }
+}

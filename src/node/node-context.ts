@@ -1,0 +1,24 @@
+/**
+ * State shared by a node's connections and request handlers.
+ */
+import type { MetaStoreApi } from '../metastore/types.js';
+import type { FsyncPolicy } from '../shard/types.js';
+import type { NodeConfig } from './config.js';
+import type { NodeDeps } from './node-deps.js';
+import type { Router } from './router.js';
+
+export interface NodeContext {
+  config: NodeConfig;
+  fsync: FsyncPolicy;
+  meta: MetaStoreApi;
+  router: Router;
+  deps: NodeDeps;
+  /** Set once close() starts: long-polls return, new requests get SHUTTING_DOWN. */
+  closing: boolean;
+}
+
+/** A successful answer: control header plus optional raw record bytes. */
+export interface Reply {
+  header: unknown;
+  body?: Uint8Array[];
+}

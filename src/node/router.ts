@@ -1,0 +1,79 @@
+/**
+ * Maps (namespace, stream, shard) to the shard's handle and its append signal.
+ * The MetaStore says which streams exist; the router holds the ones whose
+ * shard handles are open.
+ */
+import type { StreamConfig } from '../metastore/types.js';
+import type { ShardHandleApi } from '../shard/types.js';
+import { AppendSignal } from './append-signal.js';
+import { ProtocolError } from './protocol-error.js';
+
+export interface RoutedShard {
+  handle: ShardHandleApi;
+  signal: AppendSignal;
+  unsubscribe: () => void;
+}
+
+export interface RoutedStream {
+  config: StreamConfig;
+  shards: RoutedShard[];
+}
+
+export class Router {
+  private readonly streams = new Map<string, RoutedStream>();
+
+  static key(namespace: string, name: string): string {
+    return `${namespace}/${name}`;
+  }
+
+  add(config: StreamConfig, handles: ShardHandleApi[]): RoutedStream {
+    const shards = handles.map((handle) => {
+      const signal = new AppendSignal();
+      const unsubscribe = handle.onAppend((endSeq) => signal.notify(endSeq));
+      return { handle, signal, unsubscribe };
+    });
+    const routed = { config, shards };
+    this.streams.set(Router.key(config.namespace, config.name), routed);
+    return routed;
+  }
+
+  stream(namespace: string, name: string): RoutedStream {
+    const s = this.streams.get(Router.key(namespace, name));
+    if (s === undefined) throw new ProtocolError('UNKNOWN_STREAM', `Stream "${name}" does not exist in namespace "${namespace}".`);
+    return s;
+  }
+
+  has(namespace: string, name: string): boolean {
+    return this.streams.has(Router.key(namespace, name));
+  }
+
+  shard(namespace: string, name: string, shard: number): RoutedShard {
+    const s = this.stream(namespace, name);
+    const routed = s.shards[shard];
+    if (routed === undefined) {
+      throw new ProtocolError('UNKNOWN_SHARD', `Stream "${name}" has ${s.shards.length} shards; there is no shard ${shard}.`, { shards: s.shards.length });
+    }
+    return routed;
+  }
+
+  /** Forgets a stream (its handles stay open for the caller to destroy). */
+  remove(namespace: string, name: string): RoutedStream | undefined {
+    const key = Router.key(namespace, name);
+    const s = this.streams.get(key);
+    if (s === undefined) return undefined;
+    this.streams.delete(key);
+    for (const sh of s.shards) {
+      sh.unsubscribe();
+      sh.signal.wakeAll();
+    }
+    return s;
+  }
+
+  all(): RoutedStream[] {
+    return [...this.streams.values()];
+  }
+
+  wakeAll(): void {
+    for (const s of this.streams.values()) for (const sh of s.shards) sh.signal.wakeAll();
+  }
+}

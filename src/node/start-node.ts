@@ -1,0 +1,110 @@
+/**
+ * startNode: opens the MetaStore, reconciles shard folders with it, opens one
+ * ShardHandle per shard, and serves the wire protocol on host:port.
+ *
+ * close(): stop accepting, stop reading requests, finish the ones in flight
+ * (long-polls return at once), close connections, close every shard handle
+ * (fsync + clean-shutdown marker), close the MetaStore.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { wireError } from '../protocol/errors.js';
+import { FLAG_ERROR, FLAG_RESPONSE, encodeFrameBytes } from '../protocol/frame.js';
+import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import type { NodeConfig } from './config.js';
+import { parseFsyncPolicy } from './fsync-policy.js';
+import type { NodeContext } from './node-context.js';
+import { resolveDeps, type NodeDeps } from './node-deps.js';
+import { reconcileShardFolders } from './reconcile.js';
+import { Router } from './router.js';
+import { ServerConnection } from './server-connection.js';
+import { openStreamShards } from './shard-opener.js';
+
+export interface RunningNode {
+  host: string;
+  port: number;
+  /** Open client connections right now. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
+  const ctx = await openContext(config, resolveDeps(deps));
+  const conns = new Set<ServerConnection>();
+  const server = createServer((socket) => accept(ctx, conns, socket));
+  try {
+    await listen(server, config.host, config.port);
+  } catch (err) {
+    await closeShards(ctx);
+    throw err;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  let closing: Promise<void> | undefined;
+  return {
+    host: config.host,
+    port,
+    get connections() {
+      return conns.size;
+    },
+    close: () => (closing ??= shutdown(ctx, server, conns)),
+  };
+}
+
+async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeContext> {
+  const fsync = parseFsyncPolicy(config.fsync);
+  const meta = await deps.openMetaStore(config.dataDir);
+  const ctx: NodeContext = { config, fsync, meta, router: new Router(), deps, closing: false };
+  try {
+    const streams = meta.listStreams();
+    const report = await reconcileShardFolders(config.dataDir, streams);
+    for (const dir of report.removed) deps.log(`removed the folder of a deleted stream or shard: ${dir}`);
+    for (const stream of streams) ctx.router.add(stream, await openStreamShards(ctx, stream));
+  } catch (err) {
+    await closeShards(ctx);
+    throw err;
+  }
+  return ctx;
+}
+
+function accept(ctx: NodeContext, conns: Set<ServerConnection>, socket: Socket): void {
+  if (ctx.closing || conns.size >= ctx.config.connectionsMax) {
+    const why = ctx.closing
+      ? wireError('SHUTTING_DOWN', 'The node is shutting down.')
+      : wireError('TOO_MANY_CONNECTIONS', `The node serves at most ${ctx.config.connectionsMax} connections.`, { connectionsMax: ctx.config.connectionsMax });
+    socket.on('error', () => undefined);
+    socket.end(encodeFrameBytes({ version: PROTOCOL_VERSION, flags: FLAG_RESPONSE | FLAG_ERROR, op: 0, requestId: 0, header: why }));
+    return;
+  }
+  const conn = new ServerConnection(socket, ctx);
+  conns.add(conn);
+  socket.on('close', () => conns.delete(conn));
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function shutdown(ctx: NodeContext, server: Server, conns: Set<ServerConnection>): Promise<void> {
+  ctx.closing = true;
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const c of conns) c.stopReading();
+  ctx.router.wakeAll();
+  await Promise.all([...conns].map((c) => c.idle()));
+  for (const c of conns) c.end();
+  await closeShards(ctx);
+  await serverClosed;
+}
+
+async function closeShards(ctx: NodeContext): Promise<void> {
+  const handles = ctx.router.all().flatMap((s) => s.shards.map((sh) => sh.handle));
+  const results = await Promise.allSettled(handles.map((h) => h.close()));
+  await ctx.meta.close();
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
