@@ -43,9 +43,9 @@ export class LatencyHistogram {
     return this.h.totalCount;
   }
 
-  /** Value at a percentile (0-100) in ms. */
+  /** Value at a percentile (0-100) in ms (never above the max: HDR reports a bucket's highest equivalent value). */
   percentileMs(p: number): number {
-    return this.h.totalCount === 0 ? 0 : this.h.getValueAtPercentile(p) / 1000;
+    return this.h.totalCount === 0 ? 0 : Math.min(this.h.getValueAtPercentile(p), this.h.maxValue) / 1000;
   }
 
   summary(): LatencySummaryMs {

@@ -1,0 +1,83 @@
+/**
+ * An in-memory ClientApi for testing the bench engine without a node: sends
+ * are copied (the bench reuses payload slots) and acked on a later turn;
+ * consumers replay a shard's records. `corrupt` lets a test damage data.
+ */
+import type { ClientApi, ConsumedRecord, ConsumerApi, ConsumerOptions, ProducerApi, ProducerRecord, SendResult, StreamInfo } from '../../src/client/types.js';
+
+export interface FakeLog {
+  streams: Map<string, Uint8Array[][]>;
+  /** Called on each stored record: may return a replacement (to simulate loss or damage), or null to drop it. */
+  tamper?: (value: Uint8Array, shard: number, seq: number) => Uint8Array | null;
+}
+
+export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientApi> {
+  return async () => {
+    const info = (name: string, shards: number): StreamInfo => ({ namespace: 'default', name, shards, replicas: 1, retentionMs: null, retentionBytes: null, schema: null, schemaVersion: 0, createdAt: Date.now() });
+    const api: ClientApi = {
+      async createStream(name, opts) {
+        const shards = opts?.shards ?? 1;
+        log.streams.set(name, Array.from({ length: shards }, () => []));
+        return info(name, shards);
+      },
+      async deleteStream(name) {
+        log.streams.delete(name);
+      },
+      async listStreams() {
+        return [...log.streams.entries()].map(([n, s]) => info(n, s.length));
+      },
+      async describeStream() {
+        throw new Error('not in the fake');
+      },
+      async seqForTime() {
+        return 0;
+      },
+      producer(name): ProducerApi {
+        let rr = 0;
+        return {
+          send(r: ProducerRecord): Promise<SendResult> {
+            const shards = log.streams.get(name)!;
+            const shard = r.shard ?? rr++ % shards.length;
+            const copy = Uint8Array.from(r.value as Uint8Array);
+            return new Promise((resolve) =>
+              setImmediate(() => {
+                const seq = shards[shard]!.length;
+                const v = log.tamper ? log.tamper(copy, shard, seq) : copy;
+                if (v !== null) shards[shard]!.push(v);
+                resolve({ shard, seq });
+              }),
+            );
+          },
+          async flush() {},
+          async close() {},
+        };
+      },
+      consumer(name, opts?: ConsumerOptions): ConsumerApi {
+        let closed = false;
+        const shard = opts?.shard ?? 0;
+        return {
+          async close() {
+            closed = true;
+          },
+          async *[Symbol.asyncIterator]() {
+            const recs = log.streams.get(name)![shard]!;
+            let i = 0;
+            const end = recs.length;
+            while (!closed) {
+              if (i < recs.length && (opts?.follow === true || i < end)) {
+                const value = recs[i]!;
+                const r: ConsumedRecord = { shard, seq: i, appendTime: 0, eventTime: 0, eventTimeMax: 0, key: new Uint8Array(0), value, headers: [], codec: 0, schemaVersion: 0, rowCount: 1 };
+                i++;
+                yield r;
+              } else if (opts?.follow === true) {
+                await new Promise((r) => setTimeout(r, 2));
+              } else return;
+            }
+          },
+        };
+      },
+      async close() {},
+    };
+    return api;
+  };
+}
