@@ -20,6 +20,12 @@ const bytes = (v: string): number => {
   }
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const setting = (v: string, prev: Record<string, string | number>): Record<string, string | number> => {
+  const m = /^([A-Za-z]+)=(.*)$/.exec(v);
+  if (m === null) throw new InvalidArgumentError('Use KEY=VALUE with a node setting name, e.g. ringBytes=16777216.');
+  const n = Number(m[2]);
+  return { ...prev, [m[1]!]: m[2]!.trim() !== '' && Number.isFinite(n) ? n : m[2]! };
+};
 
 interface BenchFlags {
   server?: string;
@@ -42,6 +48,7 @@ interface BenchFlags {
   limits: boolean;
   limitSecondsMax: number;
   nodeCpuProf?: string;
+  nodeSet: Record<string, string | number>;
   nodeArg: string[];
   keepData: boolean;
   json: boolean;
@@ -72,6 +79,7 @@ export function benchOptionsFromFlags(f: BenchFlags): Partial<BenchOptions> {
     verifyEvery: f.verifyEvery,
     skipLimits: !f.limits,
     limitSecondsMax: f.limitSecondsMax,
+    nodeSettings: f.nodeSet,
     nodeExecArgv,
     keepData: f.keepData,
     json: f.json,
@@ -107,6 +115,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--no-limits', 'skip the raw-write and TCP-loopback measurements')
     .option('--limit-seconds-max <s>', 'time bound of each machine-limit measurement', num, d.limitSecondsMax)
     .option('--node-cpu-prof <dir>', 'write a V8 CPU profile of the embedded node process into DIR (open in Chrome DevTools)')
+    .option('--node-set <key=value>', 'embedded node setting over its defaults, by src/node/config.ts key (repeatable), e.g. ringBytes=16777216', setting, {} as Record<string, string | number>)
     .option('--node-arg <arg>', 'extra node.js flag for the embedded node process (repeatable)', collect, [] as string[])
     .option('--keep-data', 'keep the embedded node\'s data dir (and, with --server, the bench streams)', false)
     .option('--json', 'print the result as one JSON object on the last line', false)

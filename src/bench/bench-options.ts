@@ -39,6 +39,8 @@ export interface BenchOptions {
   skipLimits: boolean;
   /** Upper bound on the time the fsync'd raw write may take (it stops early and reports what it wrote). */
   limitSecondsMax: number;
+  /** Settings for the embedded node on top of its defaults (NodeConfig keys), e.g. {ringBytes: 16777216}. */
+  nodeSettings: Record<string, string | number>;
   /** Extra node arguments for the child node process, e.g. ["--cpu-prof", "--cpu-prof-dir=prof"]. */
   nodeExecArgv: string[];
   /** Keep the temp data dir (for inspection). */
@@ -74,6 +76,7 @@ export const benchDefaults: BenchOptions = {
   verifyEvery: 64,
   skipLimits: false,
   limitSecondsMax: 30,
+  nodeSettings: {},
   nodeExecArgv: [],
   keepData: false,
   json: false,
@@ -120,6 +123,10 @@ export function resolveBenchOptions(partial: Partial<BenchOptions>): BenchOption
   if (o.server !== null) {
     if (!/^[^:\s]+:\d{1,5}$/.test(o.server)) throw new BenchOptionError(`--server must be HOST:PORT, got ${JSON.stringify(o.server)}`);
     if (o.fsync !== null) throw new BenchOptionError('--fsync applies to the embedded node only; set it on the node started with --server');
+  }
+  if (o.server !== null && Object.keys(o.nodeSettings).length > 0) throw new BenchOptionError('--node-set applies to the embedded node only');
+  for (const k of Object.keys(o.nodeSettings)) {
+    if (['dataDir', 'host', 'port'].includes(k)) throw new BenchOptionError(`--node-set ${k} is chosen by the bench`);
   }
   if (o.nodeProcess !== 'child' && o.nodeProcess !== 'inline') throw new BenchOptionError(`--node-process must be child or inline, got ${JSON.stringify(o.nodeProcess)}`);
   return o;

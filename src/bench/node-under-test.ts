@@ -31,6 +31,7 @@ export interface NodeUnderTestOptions {
   server: string | null;
   nodeProcess: 'child' | 'inline';
   fsync: string | null;
+  nodeSettings: Record<string, string | number>;
   nodeExecArgv: string[];
   keepData: boolean;
 }
@@ -46,9 +47,10 @@ async function start(o: NodeUnderTestOptions): Promise<NodeUnderTest> {
     return { address: o.server, kind: 'server', dataDir: null, fsync: null, cpuMicros: async () => null, stop: async () => undefined };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'nativelog-bench-'));
-  const config: Partial<NodeConfig> = { dataDir, host: '127.0.0.1', port: 0 };
+  const config: Partial<NodeConfig> = { ...(o.nodeSettings as Partial<NodeConfig>), dataDir, host: '127.0.0.1', port: 0 };
   if (o.fsync !== null) config.fsync = o.fsync;
-  const fsync = o.fsync ?? DEFAULT_CONFIG.fsync;
+  for (const k of Object.keys(o.nodeSettings)) if (!(k in DEFAULT_CONFIG)) throw new Error(`--node-set ${k}: not a node setting (see src/node/config.ts)`);
+  const fsync = config.fsync ?? DEFAULT_CONFIG.fsync;
   const cleanup = (): void => {
     if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
   };
