@@ -24,9 +24,10 @@ export function envName(key: string): string {
   return `NATIVELOG_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
 }
 
-function coerce(entry: ConfigEntry, raw: unknown, source: string): string | number {
+/** A setting's value from text (flags, env) or from JSON (the config file: numbers must be JSON numbers). */
+function coerce(entry: ConfigEntry, raw: unknown, source: string, fromJson = false): string | number {
   if (typeof entry.default === 'number') {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && !fromJson && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isSafeInteger(n) || n < 0) {
       throw usageError(`${source} must be a non-negative integer, got ${JSON.stringify(raw)}.`);
     }
@@ -53,7 +54,7 @@ export function resolveNodeConfig(entries: readonly ConfigEntry[], sources: Conf
     const flag = sources.flags[e.key];
     const env = sources.env[envName(e.key)];
     if (flag !== undefined) out[e.key] = coerce(e, flag, e.flag);
-    else if (sources.file !== undefined && Object.hasOwn(sources.file, e.key)) out[e.key] = coerce(e, sources.file[e.key], `"${e.key}" in the config file`);
+    else if (sources.file !== undefined && Object.hasOwn(sources.file, e.key)) out[e.key] = coerce(e, sources.file[e.key], `"${e.key}" in the config file`, true);
     else if (env !== undefined && env !== '') out[e.key] = coerce(e, env, envName(e.key));
     else out[e.key] = e.default;
   }

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliError, exitCodeOf, toMessage } from './cli-error.js';
-import { benchCommand } from './commands/bench.js';
+import { benchPlaceholder, registerBench } from './commands/bench.js';
 import { consumeCommand } from './commands/consume.js';
 import { produceCommand } from './commands/produce.js';
 import { startCommand } from './commands/start.js';
@@ -19,12 +19,15 @@ function commanderSentence(text: string): string {
   return toMessage(text.replace(/^error:\s*/i, ''));
 }
 
-export function buildProgram(): Command {
+/** The command tree; `withBench` registers the real bench command (it loads the node) instead of its placeholder. */
+export async function buildProgram(withBench = false): Promise<Command> {
   const program = new Command('nativelog')
     .description('NativeLog: a distributed, replicated write-ahead log')
     .version(VERSION)
     .showSuggestionAfterError();
-  for (const c of [startCommand(), streamCommand(), produceCommand(), consumeCommand(), verifyCommand(), benchCommand()]) program.addCommand(c);
+  for (const c of [startCommand(), streamCommand(), produceCommand(), consumeCommand(), verifyCommand()]) program.addCommand(c);
+  if (withBench) await registerBench(program);
+  else program.addCommand(benchPlaceholder());
   const configure = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ outputError: (text, write) => write(`${commanderSentence(text)}\n`) });
     cmd.commands.forEach(configure);
@@ -36,7 +39,8 @@ export function buildProgram(): Command {
 /** Runs the command line; resolves to the exit code (process.exitCode may be set by a command). */
 export async function runCli(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    const program = await buildProgram(argv[0] === 'bench');
+    await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
