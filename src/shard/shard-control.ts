@@ -1,0 +1,63 @@
+/**
+ * The control surface of a shard worker, called by its ShardHandle over
+ * comlink on a dedicated MessagePort. Plain values only: record bytes never
+ * travel this way (they use the rings, see ./shard-protocol.ts).
+ */
+import type { FsyncPolicy, ShardDescription } from '../storage/types.js';
+
+/** Store options that can cross a thread boundary (no clock function). */
+export interface WorkerStoreOptions {
+  dir: string;
+  segmentBytesMax?: number;
+  segmentMsMax?: number;
+  indexIntervalBytes?: number;
+  retentionMs?: number | null;
+  retentionBytes?: number | null;
+  fsync?: FsyncPolicy;
+  minFreeBytes?: number;
+  recordBytesMax?: number;
+  epoch?: number;
+}
+
+/** What the worker receives as workerData. */
+export interface ShardWorkerInit {
+  inbound: SharedArrayBuffer;
+  outbound: SharedArrayBuffer;
+  /** Module URL exporting `ShardStore` with `static open(opts)`; the real engine unless a test injects a stand-in. */
+  storeModuleUrl: string;
+}
+
+export interface ShardWorkerStats {
+  /** Append requests served (each one store.append call). */
+  appends: number;
+  appendErrors: number;
+  records: number;
+  appendedBytes: number;
+  reads: number;
+  readBytes: number;
+  /** Batches of requests taken from the ring in one go (group commit units). */
+  batches: number;
+  /** Largest number of requests in one batch. */
+  batchRequestsMax: number;
+  /** fsyncs the worker issued for group commit (fsync policy 'always'). */
+  groupSyncs: number;
+}
+
+export interface ShardWorkerControl {
+  /** Opens (and recovers) the store; then the worker starts serving its inbound ring. */
+  open(opts: WorkerStoreOptions): ShardDescription;
+  describe(): ShardDescription;
+  stats(): ShardWorkerStats;
+  setRetention(retentionMs: number | null, retentionBytes: number | null): void;
+  /** Applies retention now; the number of segments deleted. */
+  enforceRetention(): number;
+  /** Seals the active segment and opens a new one. */
+  roll(): void;
+  /** Stops taking requests from the ring until resume() (maintenance and tests: lets requests queue up). */
+  pause(): void;
+  resume(): void;
+  /** Stops serving, closes the store (sync, checkpoint, clean-shutdown marker). */
+  close(): Promise<void>;
+  /** close(), then removes the shard folder. */
+  destroy(): Promise<void>;
+}

@@ -1,0 +1,458 @@
+/**
+ * The main thread's handle on one local shard: it spawns the shard's worker
+ * (workers/shard-worker.ts), owns the two rings, writes requests into the
+ * inbound ring and matches responses from the outbound ring in order.
+ *
+ * Flow of a call: it waits in `waiting` (at most SHARD_WAITING_MAX) until
+ * fewer than inFlightMax requests are in flight and the inbound ring has room,
+ * then its request is written into the ring in place (append: the caller's
+ * records are copied once, into ring memory) and it moves to `inFlight`.
+ * The response pump runs while anything is in flight, sleeping on the
+ * outbound ring with Atomics.waitAsync.
+ *
+ * If the worker dies, every call in flight or waiting is rejected with
+ * WORKER_EXITED, and a new worker (with new rings) is started; it recovers
+ * the shard from disk. Calls made during the restart wait for it.
+ */
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { RECORD_BYTES_MAX_DEFAULT } from '../record/layout.js';
+import { RingConsumer, RingProducer, createRingBuffer, type RingMessage } from '../ring/index.js';
+import type { AppendResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions } from './types.js';
+import type { ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from './shard-control.js';
+import { ShardError } from './shard-error.js';
+import {
+  SHARD_IN_FLIGHT_MAX_DEFAULT,
+  SHARD_RESTARTS_MAX,
+  SHARD_RESTART_BACKOFF_MS,
+  SHARD_WAITING_MAX,
+  shardRingBytes,
+} from './shard-limits.js';
+import {
+  OP_APPEND,
+  OP_READ,
+  OP_SEQ_FOR_APPEND_TIME,
+  OP_SEQ_FOR_EVENT_TIME,
+  REQUEST_HEADER_BYTES,
+  RESPONSE_HEADER_BYTES,
+  RES_FLAG_DUPLICATE,
+  STATUS_OK,
+  decodeErrorBody,
+  readResponseHeader,
+  writeRequestHeader,
+} from './shard-protocol.js';
+
+const WORKER_URL = new URL('../../workers/shard-worker.js', import.meta.url);
+const STORE_MODULE_URL = new URL('../storage/shard-store.js', import.meta.url).href;
+
+/** Not part of the contract: test seams. */
+export interface ShardHandleInternals {
+  /** Module exporting `ShardStore` for the worker to use instead of the storage engine. */
+  storeModuleUrl?: string;
+}
+
+export interface ShardHandleStats extends ShardWorkerStats {
+  inFlight: number;
+  waiting: number;
+  /** Workers started after a death. */
+  restarts: number;
+}
+
+type HandleState = 'open' | 'restarting' | 'closing' | 'closed' | 'failed';
+
+interface Call {
+  op: number;
+  requestId: number;
+  /** Payload bytes of the request message. */
+  size: number;
+  fill(view: Uint8Array): void;
+  settle(m: RingMessage): void;
+  reject(e: Error): void;
+}
+
+/** One worker's lifetime, with its own pair of rings. */
+interface Generation {
+  worker: Worker;
+  port: MessagePort;
+  control: Comlink.Remote<ShardWorkerControl>;
+  producer: RingProducer;
+  consumer: RingConsumer;
+  /** Rejects (WORKER_EXITED) when this worker exits. */
+  exited: Promise<never>;
+}
+
+export class ShardHandle implements ShardHandleApi {
+  /** Largest append (bytes of concatenated records) one call may carry. */
+  readonly appendBytesMax: number;
+  /** Largest read response; read() clamps maxBytes to it. */
+  readonly readBytesMax: number;
+  readonly ringBytes: number;
+  readonly inFlightMax: number;
+  private gen: Generation | null = null;
+  private state: HandleState = 'open';
+  private failure: Error | null = null;
+  private readonly waiting: Call[] = [];
+  private readonly inFlight: Call[] = [];
+  private readonly listeners = new Set<(endSeq: number) => void>();
+  private readonly drainWaiters: (() => void)[] = [];
+  private nextRequestId = 1;
+  private sending = false;
+  private receiving = false;
+  private restarts = 0;
+  private ready: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly opts: ShardHandleOptions,
+    private readonly storeModuleUrl: string,
+  ) {
+    this.ringBytes = shardRingBytes(opts.ringBytes, opts.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT);
+    this.inFlightMax = opts.inFlightMax ?? SHARD_IN_FLIGHT_MAX_DEFAULT;
+    if (!Number.isInteger(this.inFlightMax) || this.inFlightMax < 1) throw new RangeError(`inFlightMax must be a positive integer, got ${this.inFlightMax}`);
+    const messageBytesMax = this.ringBytes - 8;
+    this.appendBytesMax = messageBytesMax - REQUEST_HEADER_BYTES;
+    this.readBytesMax = messageBytesMax - RESPONSE_HEADER_BYTES;
+  }
+
+  /** Spawns the shard's worker, which opens (and recovers) the shard folder. */
+  static async open(opts: ShardHandleOptions, internals: ShardHandleInternals = {}): Promise<ShardHandle> {
+    const h = new ShardHandle(opts, internals.storeModuleUrl ?? STORE_MODULE_URL);
+    h.gen = await h.startWorker();
+    return h;
+  }
+
+  append(records: Uint8Array): Promise<AppendResult> {
+    if (records.length > this.appendBytesMax) {
+      return Promise.reject(
+        new ShardError('RECORD_TOO_LARGE', `append of ${records.length} bytes exceeds this shard's limit of ${this.appendBytesMax} bytes per call (ringBytes ${this.ringBytes})`),
+      );
+    }
+    return this.call(OP_APPEND, REQUEST_HEADER_BYTES + records.length, (view, id) => {
+      writeRequestHeader(view, id, 0, 0);
+      view.set(records, REQUEST_HEADER_BYTES);
+    }, (h) => {
+      const r: AppendResult = { firstSeq: h.a, lastSeq: h.b, count: h.count, appendTime: h.c, duplicate: (h.flags & RES_FLAG_DUPLICATE) !== 0 };
+      if (r.count > 0 && !r.duplicate) this.emitAppend(r.lastSeq + 1);
+      return r;
+    });
+  }
+
+  read(fromSeq: number, maxBytes: number): Promise<ReadResult> {
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 0) return Promise.reject(new RangeError(`fromSeq must be a non-negative integer, got ${fromSeq}`));
+    if (!Number.isInteger(maxBytes) || maxBytes < 0) return Promise.reject(new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`));
+    const max = Math.min(maxBytes, this.readBytesMax);
+    return this.call(OP_READ, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, max, fromSeq), (h, body) => ({
+      bytes: body.slice(),
+      count: h.count,
+      firstSeq: h.a,
+      nextSeq: h.b,
+    }));
+  }
+
+  seqForAppendTime(t: number): Promise<number> {
+    return this.call(OP_SEQ_FOR_APPEND_TIME, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, 0, t), (h) => h.a);
+  }
+
+  seqForEventTime(t: number): Promise<number> {
+    return this.call(OP_SEQ_FOR_EVENT_TIME, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, 0, t), (h) => h.a);
+  }
+
+  describe(): Promise<ShardDescription> {
+    return this.control((c) => c.describe());
+  }
+
+  setRetention(retentionMs: number | null, retentionBytes: number | null): Promise<void> {
+    this.opts.retentionMs = retentionMs;
+    this.opts.retentionBytes = retentionBytes;
+    return this.control((c) => c.setRetention(retentionMs, retentionBytes));
+  }
+
+  /** Applies retention now; resolves to the number of segments deleted. */
+  enforceRetention(): Promise<number> {
+    return this.control((c) => c.enforceRetention());
+  }
+
+  /** Seals the active segment and opens a new one. */
+  roll(): Promise<void> {
+    return this.control((c) => c.roll());
+  }
+
+  async stats(): Promise<ShardHandleStats> {
+    const w = await this.control((c) => c.stats());
+    return { ...w, inFlight: this.inFlight.length, waiting: this.waiting.length, restarts: this.restarts };
+  }
+
+  /** Stops the worker taking requests from its ring until resumeWorker() (tests, maintenance). */
+  pauseWorker(): Promise<void> {
+    return this.control((c) => c.pause());
+  }
+
+  resumeWorker(): Promise<void> {
+    return this.control((c) => c.resume());
+  }
+
+  onAppend(listener: (endSeq: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Fault injection: terminates the worker as a crash would; resolves once the replacement has recovered. */
+  async killWorker(): Promise<void> {
+    const gen = this.gen;
+    if (gen === null) throw new ShardError('CLOSED', 'no shard worker is running');
+    await gen.worker.terminate();
+    await gen.exited.catch(() => undefined); // runs after the exit handler, which starts the restart
+    await this.ready;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown((c) => c.close());
+    return this.closing;
+  }
+
+  destroy(): Promise<void> {
+    this.closing ??= this.shutdown((c) => c.destroy());
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------ requests
+
+  private call<T>(op: number, size: number, fill: (view: Uint8Array, id: number) => void, done: (h: ReturnType<typeof readResponseHeader>, body: Uint8Array) => T): Promise<T> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    if (this.waiting.length >= SHARD_WAITING_MAX) {
+      return Promise.reject(new ShardError('BUSY', `shard has ${this.waiting.length} calls waiting (limit ${SHARD_WAITING_MAX}); retry later`));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const requestId = this.nextRequestId;
+      this.nextRequestId = (this.nextRequestId + 1) >>> 0;
+      this.waiting.push({
+        op,
+        requestId,
+        size,
+        fill: (view) => fill(view, requestId),
+        reject,
+        settle: (m) => {
+          const h = readResponseHeader(m.bytes);
+          if (h.requestId !== requestId || h.op !== op) throw new Error(`shard response for request ${h.requestId} op ${h.op} arrived for request ${requestId} op ${op}`);
+          const body = m.bytes.subarray(RESPONSE_HEADER_BYTES);
+          if (m.tag === STATUS_OK) resolve(done(h, body));
+          else {
+            const e = decodeErrorBody(body);
+            reject(new ShardError(e.code, e.message));
+          }
+        },
+      });
+      this.pumpSend();
+    });
+  }
+
+  private refusal(): Error | null {
+    if (this.state === 'failed') return this.failure;
+    if (this.state === 'closing' || this.state === 'closed') return new ShardError('CLOSED', 'shard handle is closed');
+    return null;
+  }
+
+  /** Writes waiting calls into the inbound ring while slots and space allow. */
+  private pumpSend(): void {
+    const gen = this.gen;
+    if (this.sending || gen === null) return;
+    while (this.waiting.length > 0 && this.inFlight.length < this.inFlightMax) {
+      const c = this.waiting[0]!;
+      const view = gen.producer.tryReserve(c.size, c.op);
+      if (view === null) {
+        this.sending = true;
+        void this.sendWhenSpace(gen, c.size);
+        return;
+      }
+      c.fill(view);
+      gen.producer.commit();
+      this.waiting.shift();
+      this.inFlight.push(c);
+    }
+    if (this.inFlight.length > 0) this.pumpReceive(gen);
+  }
+
+  private async sendWhenSpace(gen: Generation, size: number): Promise<void> {
+    this.pumpReceive(gen);
+    try {
+      await gen.producer.waitForSpaceAsync(size);
+    } catch {
+      // The ring was closed: the worker died; the exit handler fails the calls.
+    } finally {
+      this.sending = false;
+    }
+    if (gen === this.gen) this.pumpSend();
+  }
+
+  /** Reads responses while anything is in flight. */
+  private pumpReceive(gen: Generation): void {
+    if (this.receiving) return;
+    this.receiving = true;
+    void this.receiveLoop(gen);
+  }
+
+  private async receiveLoop(gen: Generation): Promise<void> {
+    try {
+      while (gen === this.gen && this.inFlight.length > 0) {
+        const m = gen.consumer.tryRead();
+        if (m === null) {
+          gen.consumer.release();
+          if ((await gen.consumer.waitAsync()) === 'closed') break;
+          continue;
+        }
+        this.settleNext(gen, m);
+        gen.consumer.release();
+        if (this.waiting.length > 0) this.pumpSend();
+      }
+    } finally {
+      this.receiving = false;
+    }
+    this.notifyIfDrained();
+  }
+
+  private settleNext(gen: Generation, m: RingMessage): void {
+    const c = this.inFlight.shift()!;
+    try {
+      c.settle(m);
+    } catch (e) {
+      c.reject(e as Error);
+      // A response out of order means the rings can no longer be trusted: restart the worker.
+      void gen.worker.terminate();
+    }
+  }
+
+  private emitAppend(endSeq: number): void {
+    for (const l of this.listeners) {
+      try {
+        l(endSeq);
+      } catch {
+        // A listener's failure is its own; the append succeeded.
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ control
+
+  private async control<T>(fn: (c: Comlink.Remote<ShardWorkerControl>) => Promise<T>): Promise<T> {
+    const refused = this.refusal();
+    if (refused !== null) throw refused;
+    await this.ready;
+    const gen = this.gen;
+    if (gen === null) throw this.failure ?? new ShardError('CLOSED', 'shard worker is not running');
+    return this.onGen(gen, fn);
+  }
+
+  private async onGen<T>(gen: Generation, fn: (c: Comlink.Remote<ShardWorkerControl>) => Promise<T>): Promise<T> {
+    try {
+      return await Promise.race([fn(gen.control), gen.exited]);
+    } catch (e) {
+      throw toShardError(e);
+    }
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  private async startWorker(): Promise<Generation> {
+    const inbound = createRingBuffer(this.ringBytes);
+    const outbound = createRingBuffer(this.ringBytes);
+    const { port1, port2 } = new MessageChannel();
+    const init: ShardWorkerInit & { port: MessagePort } = { inbound, outbound, storeModuleUrl: this.storeModuleUrl, port: port2 };
+    const worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2] });
+    let lastError: unknown = null;
+    worker.on('error', (e) => (lastError = e));
+    const exited = new Promise<never>((_, reject) => {
+      worker.once('exit', (code) => {
+        const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+        reject(new ShardError('WORKER_EXITED', `shard worker for ${this.opts.dir} exited with code ${code}${why}`));
+      });
+    });
+    exited.catch(() => undefined);
+    const gen: Generation = { worker, port: port1, control: Comlink.wrap<ShardWorkerControl>(port1 as unknown as Comlink.Endpoint), producer: new RingProducer(inbound), consumer: new RingConsumer(outbound), exited };
+    exited.catch((e: Error) => this.onExit(gen, e));
+    try {
+      await this.onGen(gen, (c) => c.open(this.storeOptions()));
+    } catch (e) {
+      port1.close();
+      await worker.terminate();
+      throw e;
+    }
+    return gen;
+  }
+
+  private storeOptions(): WorkerStoreOptions {
+    const { ringBytes: _r, inFlightMax: _i, ...store } = this.opts;
+    return store;
+  }
+
+  private onExit(gen: Generation, e: Error): void {
+    gen.port.close();
+    if (gen !== this.gen) return;
+    this.gen = null;
+    gen.producer.close();
+    gen.consumer.close();
+    const dead = [...this.inFlight.splice(0), ...this.waiting.splice(0)];
+    for (const c of dead) c.reject(e);
+    this.notifyIfDrained();
+    if (this.state === 'open') {
+      this.state = 'restarting';
+      this.ready = this.restart(e);
+    }
+  }
+
+  private async restart(cause: Error): Promise<void> {
+    let last: unknown = cause;
+    for (let attempt = 1; attempt <= SHARD_RESTARTS_MAX; attempt++) {
+      if (this.state !== 'restarting' && this.state !== 'closing') return;
+      try {
+        // Installed even when close() began meanwhile, so that close() shuts it down cleanly.
+        this.gen = await this.startWorker();
+        this.restarts++;
+        if (this.state === 'restarting') this.state = 'open';
+        this.pumpSend();
+        return;
+      } catch (e) {
+        last = e;
+        await new Promise((r) => setTimeout(r, SHARD_RESTART_BACKOFF_MS * attempt));
+      }
+    }
+    this.state = 'failed';
+    this.failure = new ShardError(toShardError(last).code, `shard worker for ${this.opts.dir} could not be restarted: ${(last as Error).message}`);
+  }
+
+  private async shutdown(fn: (c: Comlink.Remote<ShardWorkerControl>) => Promise<void>): Promise<void> {
+    const wasFailed = this.state === 'failed';
+    this.state = 'closing';
+    await this.ready;
+    await this.drained();
+    const gen = this.gen;
+    this.gen = null;
+    try {
+      if (gen !== null) await this.onGen(gen, fn);
+      else if (wasFailed) throw this.failure!;
+    } finally {
+      this.state = 'closed';
+      if (gen !== null) {
+        gen.producer.close();
+        gen.port.close();
+        await gen.worker.terminate();
+      }
+    }
+  }
+
+  private drained(): Promise<void> {
+    if (this.waiting.length === 0 && this.inFlight.length === 0) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  private notifyIfDrained(): void {
+    if (this.waiting.length > 0 || this.inFlight.length > 0) return;
+    for (const r of this.drainWaiters.splice(0)) r();
+  }
+}
+
+function toShardError(e: unknown): ShardError {
+  if (e instanceof ShardError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  return new ShardError(typeof code === 'string' ? code : 'IO_ERROR', e instanceof Error ? e.message : String(e));
+}

@@ -1,0 +1,352 @@
+/**
+ * One shard's worker thread: it alone opens the shard's files (through the
+ * storage engine), serves requests from its inbound ring in order, and writes
+ * responses to its outbound ring. Control calls arrive over comlink on the
+ * MessagePort the handle passes in (see src/shard/shard-control.ts).
+ *
+ * Loop: take every request waiting in the ring (up to SHARD_BATCH_REQUESTS_MAX),
+ * execute them in order against the store (appends are written straight from
+ * ring memory, the store patching seq/time in place there; reads are read
+ * from the file straight into the outbound ring), then, when the
+ * fsync policy is 'always', issue one fsync for the whole batch (group
+ * commit) before any of its responses is written. An idle worker waits with
+ * Atomics.waitAsync, and a busy one yields every WORKER_YIELD_MS, so comlink
+ * control calls are always served.
+ */
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { rmSync } from 'node:fs';
+import * as Comlink from 'comlink';
+import { RingConsumer, RingProducer, type RingMessage } from '../src/ring/index.js';
+import type { ReadIntoResult, ShardStoreApi, ShardStoreOptions, ShardDescription } from '../src/storage/types.js';
+import type { ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from '../src/shard/shard-control.js';
+import {
+  OP_APPEND,
+  OP_READ,
+  OP_SEQ_FOR_APPEND_TIME,
+  OP_SEQ_FOR_EVENT_TIME,
+  REQUEST_HEADER_BYTES,
+  RESPONSE_HEADER_BYTES,
+  RES_FLAG_DUPLICATE,
+  STATUS_ERROR,
+  STATUS_OK,
+  encodeErrorBody,
+  readRequestHeader,
+  writeResponseHeader,
+  type ResponseFields,
+} from '../src/shard/shard-protocol.js';
+
+/** Most requests taken from the ring per batch (one group commit). */
+export const SHARD_BATCH_REQUESTS_MAX = 1024;
+/** A busy loop yields to the event loop (comlink) at least this often. */
+export const WORKER_YIELD_MS = 5;
+/** store.tick() cadence (age roll, interval fsync, retention). */
+export const SHARD_TICK_MS = 100;
+
+interface StoreModule {
+  ShardStore: { open(opts: ShardStoreOptions): ShardStoreApi };
+}
+
+interface Outcome {
+  status: number;
+  fields: ResponseFields;
+  body: Uint8Array | null;
+  /** An append that succeeded and still awaits the batch fsync. */
+  appended: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function errorCode(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if ((e as Error | null)?.name === 'StorageError' && typeof code === 'string') return code;
+  if (code === 'ENOSPC') return 'DISK_FULL';
+  return 'IO_ERROR';
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+class ShardServer implements ShardWorkerControl {
+  private store: ShardStoreApi | null = null;
+  private dir = '';
+  private syncEachBatch = false;
+  private readBytesMax: number;
+  private stopping = false;
+  private paused: { promise: Promise<void>; resume: () => void } | null = null;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly counters: ShardWorkerStats = {
+    appends: 0,
+    appendErrors: 0,
+    records: 0,
+    appendedBytes: 0,
+    reads: 0,
+    readBytes: 0,
+    batches: 0,
+    batchRequestsMax: 0,
+    groupSyncs: 0,
+  };
+
+  constructor(
+    private readonly inbound: RingConsumer,
+    private readonly outbound: RingProducer,
+    private readonly storeModule: StoreModule,
+  ) {
+    this.readBytesMax = outbound.messageBytesMax - RESPONSE_HEADER_BYTES;
+  }
+
+  open(opts: WorkerStoreOptions): ShardDescription {
+    if (this.store !== null) throw new Error('shard worker already opened a store');
+    this.syncEachBatch = opts.fsync?.mode === 'always';
+    const storeOpts: ShardStoreOptions = { ...opts };
+    // Group commit: the worker fsyncs once per batch instead of the store once per append.
+    if (this.syncEachBatch) storeOpts.fsync = { mode: 'roll' };
+    this.store = this.storeModule.ShardStore.open(storeOpts);
+    this.dir = opts.dir;
+    this.loopDone = this.loop();
+    return this.store.describe();
+  }
+
+  describe(): ShardDescription {
+    return this.opened().describe();
+  }
+
+  stats(): ShardWorkerStats {
+    return { ...this.counters };
+  }
+
+  setRetention(retentionMs: number | null, retentionBytes: number | null): void {
+    this.opened().setRetention(retentionMs, retentionBytes);
+  }
+
+  enforceRetention(): number {
+    return this.opened().enforceRetention();
+  }
+
+  roll(): void {
+    this.opened().roll();
+  }
+
+  pause(): void {
+    if (this.paused !== null) return;
+    let resume!: () => void;
+    const promise = new Promise<void>((r) => (resume = r));
+    this.paused = { promise, resume };
+  }
+
+  resume(): void {
+    const p = this.paused;
+    this.paused = null;
+    p?.resume();
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.resume();
+    this.inbound.close();
+    await this.loopDone;
+    const store = this.store;
+    this.store = null;
+    store?.close();
+  }
+
+  async destroy(): Promise<void> {
+    await this.close();
+    if (this.dir !== '') rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private opened(): ShardStoreApi {
+    if (this.store === null) throw Object.assign(new Error('shard store is not open'), { name: 'StorageError', code: 'CLOSED' });
+    return this.store;
+  }
+
+  private async loop(): Promise<void> {
+    let lastTick = performance.now();
+    let lastYield = lastTick;
+    while (!this.stopping) {
+      if (this.paused !== null) {
+        await this.paused.promise;
+        continue;
+      }
+      const served = await this.serveBatch();
+      const now = performance.now();
+      if (now - lastTick >= SHARD_TICK_MS) {
+        this.tick();
+        lastTick = now;
+      }
+      if (served > 0 && now - lastYield < WORKER_YIELD_MS) continue;
+      if (served > 0) await new Promise<void>((r) => setImmediate(r));
+      else if ((await this.inbound.waitAsync(SHARD_TICK_MS)) === 'closed') break;
+      lastYield = performance.now();
+    }
+  }
+
+  private tick(): void {
+    try {
+      this.store?.tick();
+    } catch {
+      // Time-based duties retry on the next tick; append and read report errors to their callers.
+    }
+  }
+
+  /** Serves every request waiting (bounded); returns how many. */
+  private async serveBatch(): Promise<number> {
+    const batch: RingMessage[] = [];
+    while (batch.length < SHARD_BATCH_REQUESTS_MAX) {
+      const m = this.inbound.tryRead();
+      if (m === null) break;
+      batch.push(m);
+    }
+    if (batch.length === 0) return 0;
+    this.counters.batches++;
+    this.counters.batchRequestsMax = Math.max(this.counters.batchRequestsMax, batch.length);
+    const outcomes = batch.map((m) => this.execute(m));
+    if (this.syncEachBatch) this.syncBatch(outcomes);
+    this.inbound.release();
+    for (const o of outcomes) {
+      if (o.fields.op === OP_READ && o.status === STATUS_OK) await this.respondRead(o);
+      else if (!this.respondNow(o)) await this.respondLater(o);
+    }
+    return batch.length;
+  }
+
+  private syncBatch(outcomes: Outcome[]): void {
+    if (!outcomes.some((o) => o.appended)) return;
+    try {
+      this.opened().sync();
+      this.counters.groupSyncs++;
+    } catch (e) {
+      for (const o of outcomes) {
+        if (o.appended) Object.assign(o, failure(o.fields.requestId, o.fields.op, 'IO_ERROR', `fsync failed: ${errorMessage(e)}`));
+      }
+    }
+  }
+
+  private execute(m: RingMessage): Outcome {
+    let id = 0;
+    try {
+      const h = readRequestHeader(m.bytes);
+      id = h.requestId;
+      const store = this.opened();
+      switch (m.tag) {
+        case OP_APPEND:
+          return this.append(store, id, m.bytes);
+        case OP_READ:
+          return this.deferRead(id, h.arg64, h.arg32);
+        case OP_SEQ_FOR_APPEND_TIME:
+          return ok(id, m.tag, store.seqForAppendTime(h.arg64));
+        case OP_SEQ_FOR_EVENT_TIME:
+          return ok(id, m.tag, store.seqForEventTime(h.arg64));
+        default:
+          return failure(id, m.tag, 'BAD_REQUEST', `unknown shard request op ${m.tag}`);
+      }
+    } catch (e) {
+      if (m.tag === OP_APPEND) this.counters.appendErrors++;
+      return failure(id, m.tag, errorCode(e), errorMessage(e));
+    }
+  }
+
+  private append(store: ShardStoreApi, id: number, bytes: Uint8Array): Outcome {
+    const r = store.append(bytes, REQUEST_HEADER_BYTES, bytes.length);
+    this.counters.appends++;
+    this.counters.records += r.count;
+    this.counters.appendedBytes += bytes.length - REQUEST_HEADER_BYTES;
+    const fields = { requestId: id, op: OP_APPEND, a: r.firstSeq, b: r.lastSeq, c: r.appendTime, count: r.count, flags: r.duplicate ? RES_FLAG_DUPLICATE : 0 };
+    return { status: STATUS_OK, fields, body: null, appended: !r.duplicate };
+  }
+
+  /** A read is answered straight into the outbound ring (store.readInto): no intermediate buffer. */
+  private deferRead(id: number, fromSeq: number, maxBytes: number): Outcome {
+    const fields = { requestId: id, op: OP_READ, a: fromSeq, b: 0, c: 0, count: 0, flags: Math.min(maxBytes, this.readBytesMax) };
+    return { status: STATUS_OK, fields, body: null, appended: false };
+  }
+
+  private async respondRead(o: Outcome): Promise<void> {
+    const id = o.fields.requestId;
+    const fromSeq = o.fields.a;
+    let want = o.fields.flags;
+    for (;;) {
+      const view = this.outbound.tryReserve(RESPONSE_HEADER_BYTES + want, STATUS_OK) ?? (await this.outbound.reserveAsync(RESPONSE_HEADER_BYTES + want, STATUS_OK))!;
+      let r: ReadIntoResult;
+      try {
+        r = this.opened().readInto(fromSeq, view.subarray(RESPONSE_HEADER_BYTES), want);
+      } catch (e) {
+        this.outbound.abort();
+        return this.respond(failure(id, OP_READ, errorCode(e), errorMessage(e)));
+      }
+      if (r.count === 0 && r.firstRecordBytes > 0) {
+        this.outbound.abort();
+        if (r.firstRecordBytes > this.readBytesMax) {
+          const msg = `record at seq ${fromSeq} (${r.firstRecordBytes} bytes) exceeds the ring's response limit of ${this.readBytesMax} bytes`;
+          return this.respond(failure(id, OP_READ, 'RECORD_TOO_LARGE', msg));
+        }
+        want = r.firstRecordBytes; // Kafka's rule: at least one record, even past maxBytes
+        continue;
+      }
+      this.counters.reads++;
+      this.counters.readBytes += r.byteLength;
+      writeResponseHeader(view, { requestId: id, op: OP_READ, a: r.firstSeq, b: r.nextSeq, c: 0, count: r.count, flags: 0 });
+      this.outbound.commit(RESPONSE_HEADER_BYTES + r.byteLength);
+      return;
+    }
+  }
+
+  private async respond(o: Outcome): Promise<void> {
+    if (o.status === STATUS_OK && o.fields.op === OP_READ) return this.respondRead(o);
+    if (!this.respondNow(o)) await this.respondLater(o);
+  }
+
+  private respondNow(o: Outcome): boolean {
+    const body = o.body ?? EMPTY;
+    const view = this.outbound.tryReserve(RESPONSE_HEADER_BYTES + body.length, o.status);
+    if (view === null) return false;
+    fillResponse(view, o, body);
+    this.outbound.commit();
+    return true;
+  }
+
+  private async respondLater(o: Outcome): Promise<void> {
+    const body = o.body ?? EMPTY;
+    const view = (await this.outbound.reserveAsync(RESPONSE_HEADER_BYTES + body.length, o.status))!;
+    fillResponse(view, o, body);
+    this.outbound.commit();
+  }
+}
+
+function ok(id: number, op: number, seq: number): Outcome {
+  return { status: STATUS_OK, fields: { requestId: id, op, a: seq, b: 0, c: 0, count: 0, flags: 0 }, body: null, appended: false };
+}
+
+function failure(id: number, op: number, code: string, message: string): Outcome {
+  return { status: STATUS_ERROR, fields: { requestId: id, op, a: 0, b: 0, c: 0, count: 0, flags: 0 }, body: encodeErrorBody(code, message), appended: false };
+}
+
+function fillResponse(view: Uint8Array, o: Outcome, body: Uint8Array): void {
+  writeResponseHeader(view, o.fields);
+  if (body.length > 0) view.set(body, RESPONSE_HEADER_BYTES);
+}
+
+/**
+ * comlink's error serializer keeps message, name and stack; this one also
+ * keeps `code`, so StorageError codes survive control calls.
+ */
+function keepErrorCodes(): void {
+  const base = Comlink.transferHandlers.get('throw')!;
+  Comlink.transferHandlers.set('throw', {
+    canHandle: base.canHandle,
+    deserialize: base.deserialize,
+    serialize(thrown: unknown) {
+      const [wire, transfer] = base.serialize(thrown) as [{ isError?: boolean; value?: Record<string, unknown> }, unknown[]];
+      const err = (thrown as { value?: unknown }).value;
+      const code = (err as { code?: unknown } | null)?.code;
+      if (wire.isError === true && wire.value !== undefined && typeof code === 'string') wire.value['code'] = code;
+      return [wire, transfer];
+    },
+  });
+}
+
+keepErrorCodes();
+const init = workerData as ShardWorkerInit & { port: MessagePort };
+const storeModule = (await import(init.storeModuleUrl)) as StoreModule;
+const server = new ShardServer(new RingConsumer(init.inbound), new RingProducer(init.outbound), storeModule);
+Comlink.expose(server, init.port as unknown as Comlink.Endpoint);
