@@ -24,7 +24,25 @@ export interface SimOptions {
   readonly bug?: InjectedBug | null;
   readonly faultMs?: number;
   readonly livenessBoundMs?: number;
+  readonly convergenceBoundMs?: number;
   readonly traceLength?: number;
+}
+
+/** What a run exercised (tests assert the features are really reached). */
+export interface SimStats {
+  elections: number;
+  crashes: number;
+  partitions: number;
+  proposalsAccepted: number;
+  readsServed: number;
+  compactions: number;
+  snapshotsInstalled: number;
+  configChangesCommitted: number;
+  transfersStarted: number;
+}
+
+export function emptyStats(): SimStats {
+  return { elections: 0, crashes: 0, partitions: 0, proposalsAccepted: 0, readsServed: 0, compactions: 0, snapshotsInstalled: 0, configChangesCommitted: 0, transfersStarted: 0 };
 }
 
 export interface SeedResult {
@@ -34,17 +52,21 @@ export interface SeedResult {
   readonly events: number;
   readonly simulatedMs: number;
   readonly committed: number;
-  /** Simulated ms from the heal to the marker being applied everywhere (null if not reached). */
+  /** Simulated ms from the heal to the marker proposal being committed (null if not reached). */
   readonly livenessMs: number | null;
+  /** Simulated ms from the heal to every committed voter having applied the marker (null if not reached). */
+  readonly convergenceMs: number | null;
   readonly violation: string | null;
   readonly trace: readonly string[];
   readonly traceHash: number;
+  readonly stats: SimStats;
 }
 
 export const simDefaults = {
   tickMs: 10,
   faultMs: 2000,
   livenessBoundMs: 3000,
+  convergenceBoundMs: 10000,
   traceLength: 40,
   electionTicks: 10,
   heartbeatTicks: 2,
@@ -56,11 +78,12 @@ type SimEvent =
   | { readonly k: 'deliver'; readonly msg: Message }
   | { readonly k: 'sync'; readonly node: NodeId; readonly inc: number }
   | { readonly k: 'restart'; readonly node: NodeId }
-  | { readonly k: 'chaos' }
+  | { readonly k: 'client' }
+  | { readonly k: 'fault' }
   | { readonly k: 'unblock'; readonly links: readonly number[] }
   | { readonly k: 'heal-all' }
   | { readonly k: 'live' }
-  | { readonly k: 'deadline' };
+  | { readonly k: 'deadline'; readonly what: 'commit' | 'converge' };
 
 interface PendingOutput {
   readonly out: Output;
@@ -85,7 +108,8 @@ interface Params {
   dupRate: number;
   delayMaxMs: number;
   syncDelayMaxMs: number;
-  chaosGapMaxMs: number;
+  clientGapMaxMs: number;
+  faultGapMaxMs: number;
   membership: boolean;
   appendEntriesMax: number;
   inFlightEntriesMax: number;
@@ -104,6 +128,7 @@ export class Simulation {
   private readonly voterCount: number;
   private readonly faultMs: number;
   private readonly boundMs: number;
+  private readonly convergeBoundMs: number;
   private readonly bugs: ReadonlySet<InjectedBug>;
   private readonly blocked = new Map<number, number>();
   private readonly initialVoters = new Map<NodeId, readonly NodeId[]>();
@@ -118,22 +143,28 @@ export class Simulation {
   private markerIndex = 0;
   private markerLastProposedMs = -1e9;
   private livenessMs: number | null = null;
+  private convergenceMs: number | null = null;
+  private readonly stats = emptyStats();
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new Prng(opts.seed);
-    this.voterCount = opts.nodes ?? this.rng.pick([3, 5]);
+    const drawn = this.rng.pick([3, 5]);
+    this.voterCount = opts.nodes ?? drawn;
     if (this.voterCount < 1 || this.voterCount > 9) throw new Error(`sim: nodes must be 1..9 (got ${this.voterCount})`);
     this.faultMs = opts.faultMs ?? simDefaults.faultMs;
     this.boundMs = opts.livenessBoundMs ?? simDefaults.livenessBoundMs;
+    this.convergeBoundMs = opts.convergenceBoundMs ?? simDefaults.convergenceBoundMs;
     this.trace = new Trace(opts.traceLength ?? simDefaults.traceLength);
     this.bugs = new Set(opts.bug ? [opts.bug] : []);
     this.p = this.drawParams();
     const voters = range(1, this.voterCount);
     this.checker = new InvariantChecker(voters);
     for (let id = 1; id <= this.voterCount + 1; id++) this.addNode(id, id <= this.voterCount ? voters : []);
-    this.q.push(this.rng.int(20), { k: 'chaos' });
+    this.q.push(this.rng.int(20), { k: 'client' });
+    this.q.push(this.rng.int(100), { k: 'fault' });
     this.q.push(this.faultMs, { k: 'heal-all' });
-    this.q.push(this.faultMs + this.boundMs, { k: 'deadline' });
+    this.q.push(this.faultMs + this.boundMs, { k: 'deadline', what: 'commit' });
+    this.q.push(this.faultMs + this.convergeBoundMs, { k: 'deadline', what: 'converge' });
   }
 
   private drawParams(): Params {
@@ -143,10 +174,11 @@ export class Simulation {
       dupRate: r.pick([0, 0.02, 0.1]),
       delayMaxMs: r.pick([2, 10, 30]),
       syncDelayMaxMs: r.pick([0, 1, 5]),
-      chaosGapMaxMs: r.pick([10, 30, 80]),
+      clientGapMaxMs: r.pick([4, 10, 30]),
+      faultGapMaxMs: r.pick([60, 200, 600]),
       membership: r.chance(0.5),
       appendEntriesMax: r.pick([1, 4, 16]),
-      inFlightEntriesMax: r.pick([2, 8, 64]),
+      inFlightEntriesMax: r.pick([8, 32, 128]),
     };
   }
 
@@ -199,8 +231,8 @@ export class Simulation {
     if (this.checker.violation !== null) this.trace.note(this.now, 0, `VIOLATION ${this.checker.violation}`);
     return {
       seed: this.opts.seed, nodes: this.voterCount, steps: this.steps, events: this.events, simulatedMs: this.now,
-      committed: this.checker.maxCommitted, livenessMs: this.livenessMs, violation: this.checker.violation,
-      trace: this.checker.violation === null ? [] : this.trace.lines(), traceHash: this.trace.hash,
+      committed: this.checker.maxCommitted, livenessMs: this.livenessMs, convergenceMs: this.convergenceMs, violation: this.checker.violation,
+      trace: this.checker.violation === null ? [] : this.trace.lines(), traceHash: this.trace.hash, stats: this.stats,
     };
   }
 
@@ -210,12 +242,12 @@ export class Simulation {
       case 'deliver': return this.onDeliver(ev.msg);
       case 'sync': return this.onSync(ev.node, ev.inc);
       case 'restart': return this.restart(ev.node);
-      case 'chaos': return this.onChaos();
+      case 'client': return this.onClient();
+      case 'fault': return this.onFault();
       case 'unblock': return this.unblock(ev.links);
       case 'heal-all': return this.healAll();
       case 'live': return this.onLive();
-      case 'deadline':
-        if (!this.done) this.checker.violation ??= `liveness: no marker proposal applied by every voter within ${this.boundMs} ms after the heal`;
+      case 'deadline': return this.onDeadline(ev.what);
     }
   }
 
@@ -243,7 +275,10 @@ export class Simulation {
     const st = raft.status();
     const isLeader = st.role === 'leader';
     if (isLeader) {
-      if (!n.wasLeader) this.trace.note(this.now, n.id, `became leader of term ${st.term}`);
+      if (!n.wasLeader) {
+        this.stats.elections++;
+        this.trace.note(this.now, n.id, `became leader of term ${st.term}`);
+      }
       this.checker.onLeader(this.leaderView(raft), !n.wasLeader);
     }
     n.wasLeader = isLeader;
@@ -290,13 +325,17 @@ export class Simulation {
     for (const r of out.reads) {
       const at = this.readsAt.get(r.ctx);
       this.readsAt.delete(r.ctx);
-      if (r.index !== null && at !== undefined) this.checker.onRead(n.id, r.index, at);
+      if (r.index !== null && at !== undefined) {
+        this.stats.readsServed++;
+        this.checker.onRead(n.id, r.index, at);
+      }
     }
   }
 
   private loadSnapshot(n: SimNode, s: Snapshot): void {
     n.applied = s.index;
     n.chain = decodeChain(s.data);
+    this.stats.snapshotsInstalled++;
     this.trace.note(this.now, n.id, `installed snapshot at ${s.index}`);
     this.checker.onSnapshotLoaded(n.id, s, n.chain);
   }
@@ -308,9 +347,15 @@ export class Simulation {
     }
     n.applied = e.index;
     n.chain = chainNext(n.chain, e);
-    if (e.index > this.checker.maxCommitted) this.trace.note(this.now, n.id, `committed ${e.index}/${e.term} ${e.kind}`);
+    if (e.index > this.checker.maxCommitted) {
+      this.trace.note(this.now, n.id, `committed ${e.index}/${e.term} ${e.kind}`);
+      if (e.kind === 'config') this.stats.configChangesCommitted++;
+    }
     this.checker.onApplied(n.id, e, n.chain, term, this.leaders());
-    if (this.markerIndex === 0 && e.data !== null && e.data[0] === 76 /* 'L' */) this.markerIndex = e.index;
+    if (this.markerIndex === 0 && e.data !== null && e.data[0] === 76 /* 'L' */) {
+      this.markerIndex = e.index;
+      this.livenessMs = this.now - this.faultMs;
+    }
   }
 
   private leaders(): LeaderView[] {
@@ -348,17 +393,23 @@ export class Simulation {
 
   // ------------------------------------------------------------ faults and clients
 
-  private onChaos(): void {
+  /** Client and operator actions: proposals, reads, compactions, membership changes, transfers. */
+  private onClient(): void {
     if (this.healed) return;
     const r = this.rng.int(100);
-    if (r < 40) this.propose();
-    else if (r < 52) this.read();
-    else if (r < 59) this.crash();
-    else if (r < 66) this.partition();
-    else if (r < 72) this.compact();
-    else if (r < 75 && this.p.membership) this.changeMembership();
-    else if (r < 78) this.transfer();
-    this.q.push(this.now + 1 + this.rng.int(this.p.chaosGapMaxMs), { k: 'chaos' });
+    if (r < 65) this.propose();
+    else if (r < 82) this.read();
+    else if (r < 92) this.compact();
+    else if (r < 96 && this.p.membership) this.changeMembership();
+    else if (r < 98) this.transfer();
+    this.q.push(this.now + 1 + this.rng.int(this.p.clientGapMaxMs), { k: 'client' });
+  }
+
+  private onFault(): void {
+    if (this.healed) return;
+    if (this.rng.chance(0.5)) this.crash();
+    else this.partition();
+    this.q.push(this.now + 1 + this.rng.int(this.p.faultGapMaxMs), { k: 'fault' });
   }
 
   private upNodes(): SimNode[] {
@@ -389,6 +440,7 @@ export class Simulation {
     const n = this.clientTarget();
     if (n === undefined) return;
     const out = this.stepNode(n, { type: 'propose', data: encoder.encode(`p${this.nextPayload++}`) });
+    if (out.refused === null) this.stats.proposalsAccepted++;
     this.trace.note(this.now, n.id, out.refused === null ? 'proposal accepted' : `proposal refused: ${out.refused}`);
   }
 
@@ -408,6 +460,7 @@ export class Simulation {
     n.raft = null;
     n.pending = [];
     n.inc++;
+    this.stats.crashes++;
     this.trace.note(this.now, n.id, 'crashed (unsynced writes lost)');
     this.q.push(this.now + 20 + this.rng.int(600), { k: 'restart', node: n.id });
   }
@@ -438,6 +491,7 @@ export class Simulation {
       links.push(a * 64 + b);
       this.trace.note(this.now, a, `one-way link loss ${a}->${b}`);
     }
+    this.stats.partitions++;
     this.block(links, 50 + this.rng.int(750));
   }
 
@@ -448,6 +502,7 @@ export class Simulation {
     const snapAt = n.disk.snapshot?.index ?? 0;
     if (n.applied - snapAt < simDefaults.compactGapEntries) return;
     const out = this.stepNode(n, { type: 'compact', index: n.applied, data: encodeChain(n.chain) });
+    if (out.refused === null) this.stats.compactions++;
     this.trace.note(this.now, n.id, out.refused === null ? `compacted to ${n.applied}` : `compaction refused: ${out.refused}`);
   }
 
@@ -470,6 +525,7 @@ export class Simulation {
     if (voters.length === 0) return;
     const to = this.rng.pick(voters);
     const out = this.stepNode(l, { type: 'transfer-leadership', to });
+    if (out.refused === null) this.stats.transfersStarted++;
     this.trace.note(this.now, l.id, `transfer leadership to ${to}: ${out.refused ?? 'started'}`);
   }
 
@@ -485,11 +541,20 @@ export class Simulation {
     this.q.push(this.now, { k: 'live' });
   }
 
+  private onDeadline(what: 'commit' | 'converge'): void {
+    if (this.done) return;
+    if (what === 'commit' && this.markerIndex === 0) {
+      this.checker.violation ??= `liveness: no proposal committed within ${this.boundMs} ms after the heal`;
+    } else if (what === 'converge') {
+      this.checker.violation ??= `liveness: the voters did not all apply the committed marker within ${this.convergeBoundMs} ms after the heal`;
+    }
+  }
+
   private onLive(): void {
     if (this.markerIndex > 0) {
       const all = this.checker.committedVoters.every((v) => ((this.nodes.get(v) as SimNode).applied >= this.markerIndex));
       if (all) {
-        this.livenessMs = this.now - this.faultMs;
+        this.convergenceMs = this.now - this.faultMs;
         this.done = true;
         return;
       }
