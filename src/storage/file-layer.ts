@@ -164,6 +164,8 @@ export function writeFileAtomic(layer: FileLayer, dir: string, name: string, byt
 export class CountingFileLayer implements FileLayer {
   bytesRead = 0;
   bytesWritten = 0;
+  /** fsync calls per file path. */
+  readonly fsyncsByPath = new Map<string, number>();
   /** Bytes read per file path (by the path it was opened with). */
   readonly bytesReadByPath = new Map<string, number>();
   private readonly paths = new Map<number, string>();
@@ -174,6 +176,7 @@ export class CountingFileLayer implements FileLayer {
     this.bytesRead = 0;
     this.bytesWritten = 0;
     this.bytesReadByPath.clear();
+    this.fsyncsByPath.clear();
   }
   open(path: string, mode: OpenMode): number {
     const fd = this.inner.open(path, mode);
@@ -198,6 +201,8 @@ export class CountingFileLayer implements FileLayer {
   }
   fsync(fd: number): void {
     this.inner.fsync(fd);
+    const path = this.paths.get(fd) ?? '?';
+    this.fsyncsByPath.set(path, (this.fsyncsByPath.get(path) ?? 0) + 1);
   }
   truncate(fd: number, length: number): void {
     this.inner.truncate(fd, length);
