@@ -9,7 +9,6 @@ import type { StreamConfig } from '../metastore/types.js';
 import { asFields, int, oneOf, optInt, optNullableInt, optNullableStr, optStr, str, type Fields } from '../protocol/fields.js';
 import type { WireStreamInfo } from '../protocol/ops.js';
 import type { NodeContext, Reply } from './node-context.js';
-import { ProtocolError } from './protocol-error.js';
 import { openStreamShards } from './shard-opener.js';
 
 const NAME_FIELD_MAX = 1024;
@@ -75,10 +74,8 @@ export async function listStreams(ctx: NodeContext, header: unknown): Promise<Re
 
 export async function describeStream(ctx: NodeContext, header: unknown): Promise<Reply> {
   const { namespace, name } = streamRef(asFields(header));
-  const config = ctx.meta.getStream(namespace, name);
-  if (config === undefined) throw new ProtocolError('UNKNOWN_STREAM', `Stream "${name}" does not exist in namespace "${namespace}".`);
-  if (!ctx.router.has(namespace, name)) throw new ProtocolError('NOT_READY', `Stream "${name}" is still opening its shards.`);
-  const routed = ctx.router.stream(namespace, name);
+  const routed = await ctx.router.stream(namespace, name);
+  const config = routed.config;
   const shards = await Promise.all(
     routed.shards.map(async (s, shard) => {
       const d = await s.handle.describe();
@@ -94,7 +91,7 @@ export async function seqForTime(ctx: NodeContext, header: unknown): Promise<Rep
   const shard = int(h, 'shard', 0, SHARDS_FIELD_MAX);
   const kind = oneOf(h, 'kind', ['append', 'event'] as const);
   const time = int(h, 'time', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  const { handle } = ctx.router.shard(namespace, name, shard);
+  const { handle } = await ctx.router.shard(namespace, name, shard);
   const seq = kind === 'append' ? await handle.seqForAppendTime(time) : await handle.seqForEventTime(time);
   return { header: { seq } };
 }

@@ -54,7 +54,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   { key: 'frameBytesMax', flag: '--frame-bytes-max', description: 'largest frame accepted from a client (header + records)', default: 32 * 1024 * 1024 },
   { key: 'inFlightPerConnectionMax', flag: '--in-flight-per-connection-max', description: 'requests in flight per connection before the node stops reading it', default: 256 },
   { key: 'connectionsMax', flag: '--connections-max', description: 'client connections served at once; more are refused', default: 1024 },
-  { key: 'ringBytes', flag: '--ring-bytes', description: 'bytes of each ring between the main thread and a shard worker', default: 4 * 1024 * 1024 },
+  { key: 'ringBytes', flag: '--ring-bytes', description: 'bytes of each ring between the main thread and a shard worker (at least recordBytesMax + 64)', default: 16 * 1024 * 1024 },
   { key: 'fetchWaitMsMax', flag: '--fetch-wait-ms-max', description: 'longest a fetch may long-poll (ms)', default: 30_000 },
 ];
 

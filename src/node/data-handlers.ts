@@ -37,7 +37,7 @@ export async function append(ctx: NodeContext, header: unknown, body: Uint8Array
   const h = asFields(header);
   const { namespace, name } = streamRef(h);
   const parts = parseParts(h, body.length);
-  const stream = ctx.router.stream(namespace, name);
+  const stream = await ctx.router.stream(namespace, name);
   const results = await Promise.all(
     parts.map(async (part): Promise<AppendPartResult> => {
       try {
@@ -62,7 +62,7 @@ export async function fetch(ctx: NodeContext, header: unknown): Promise<Reply> {
   const fromSeq = int(h, 'fromSeq', 0, Number.MAX_SAFE_INTEGER);
   const maxBytes = int(h, 'maxBytes', 1, FETCH_BYTES_MAX);
   const maxWaitMs = Math.min(int(h, 'maxWaitMs', 0, Number.MAX_SAFE_INTEGER), ctx.config.fetchWaitMsMax);
-  const routed = ctx.router.shard(namespace, name, shard);
+  const routed = await ctx.router.shard(namespace, name, shard);
   const deadline = Date.now() + maxWaitMs;
   for (;;) {
     const r = await readOrRange(routed, fromSeq, maxBytes);

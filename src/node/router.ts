@@ -19,8 +19,17 @@ export interface RoutedStream {
   shards: RoutedShard[];
 }
 
+/** Finds a stream's config (the MetaStore) and opens its shard handles. */
+export interface StreamSource {
+  lookup(namespace: string, name: string): StreamConfig | undefined;
+  open(config: StreamConfig): Promise<ShardHandleApi[]>;
+}
+
 export class Router {
   private readonly streams = new Map<string, RoutedStream>();
+  private readonly opening = new Map<string, Promise<RoutedStream>>();
+
+  constructor(private readonly source: StreamSource) {}
 
   static key(namespace: string, name: string): string {
     return `${namespace}/${name}`;
@@ -37,18 +46,29 @@ export class Router {
     return routed;
   }
 
-  stream(namespace: string, name: string): RoutedStream {
-    const s = this.streams.get(Router.key(namespace, name));
-    if (s === undefined) throw new ProtocolError('UNKNOWN_STREAM', `Stream "${name}" does not exist in namespace "${namespace}".`);
-    return s;
+  /**
+   * The routed stream; a stream the MetaStore holds whose shards are not open
+   * (its creation's shard opening failed, say) is opened now, once.
+   */
+  async stream(namespace: string, name: string): Promise<RoutedStream> {
+    const key = Router.key(namespace, name);
+    const s = this.streams.get(key);
+    if (s !== undefined) return s;
+    const config = this.source.lookup(namespace, name);
+    if (config === undefined) throw new ProtocolError('UNKNOWN_STREAM', `Stream "${name}" does not exist in namespace "${namespace}".`);
+    let p = this.opening.get(key);
+    if (p === undefined) {
+      p = this.source
+        .open(config)
+        .then((handles) => this.add(config, handles))
+        .finally(() => this.opening.delete(key));
+      this.opening.set(key, p);
+    }
+    return p;
   }
 
-  has(namespace: string, name: string): boolean {
-    return this.streams.has(Router.key(namespace, name));
-  }
-
-  shard(namespace: string, name: string, shard: number): RoutedShard {
-    const s = this.stream(namespace, name);
+  async shard(namespace: string, name: string, shard: number): Promise<RoutedShard> {
+    const s = await this.stream(namespace, name);
     const routed = s.shards[shard];
     if (routed === undefined) {
       throw new ProtocolError('UNKNOWN_SHARD', `Stream "${name}" has ${s.shards.length} shards; there is no shard ${shard}.`, { shards: s.shards.length });

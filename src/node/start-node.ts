@@ -53,7 +53,8 @@ export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}
 async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeContext> {
   const fsync = parseFsyncPolicy(config.fsync);
   const meta = await deps.openMetaStore(config.dataDir);
-  const ctx: NodeContext = { config, fsync, meta, router: new Router(), deps, closing: false };
+  const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, deps, closing: false };
+  ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) });
   try {
     const streams = meta.listStreams();
     const report = await reconcileShardFolders(config.dataDir, streams);
