@@ -123,6 +123,11 @@ export function viewValues<T extends ColumnType>(
   return new TYPE_INFO[type].array(buffer, byteOffset, length) as ColumnValuesOf[T];
 }
 
+/** A fresh, zeroed values array of `type` for `length` rows (strings: their offsets). */
+export function allocValues<T extends ColumnType>(type: T, length: number): ColumnValuesOf[T] {
+  return new TYPE_INFO[type].array(length) as ColumnValuesOf[T];
+}
+
 /** True for the types whose values are bigint in JavaScript (64-bit integers and datetime64). */
 export function isBigIntType(type: ColumnType): boolean {
   return type === 'int64' || type === 'uint64' || type === 'datetime64';

@@ -45,10 +45,13 @@ import { type ColumnType, typeOfCode, valuesByteLength, viewValues } from './col
 import { ColumnView } from './column-view.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** TypedArrays use the host's byte order; the format is little-endian, so views are only right on a little-endian host. */
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Decodes a Block. `bytes` must be exactly one block (its byteLength field equals bytes.length). */
 export function decodeBlock(bytes: Uint8Array): Block {
+  if (!HOST_IS_LITTLE_ENDIAN) throw new Error('Block views need a little-endian host; this one is big-endian');
   const copied = bytes.byteOffset % BLOCK_ALIGN_BYTES !== 0;
   const own = copied ? bytes.slice() : bytes;
   const dv = new DataView(own.buffer, own.byteOffset, own.byteLength);

@@ -8,8 +8,10 @@
  * for what each type accepts; null or undefined only in a nullable column)
  * or, faster, the TypedArray its type is viewed as (Float64Array for
  * float64, BigInt64Array for int64 and datetime64, Uint8Array of 0/1 for
- * bool, ...), which is copied in one go. Bad values throw RowError with the
- * 1-based row and the column name.
+ * bool, ...), which is copied in one go, or for a nullable column such a
+ * TypedArray plus a validity bitmap ({ values, validity }, bit set = present,
+ * layout as in block-layout.ts). Bad values throw RowError with the 1-based
+ * row and the column name.
  */
 import {
   BLOCK_BYTES_MAX,
@@ -42,8 +44,14 @@ import { type CellInput, toBigInt64, toBool, toDatetime64, toFloat, toSmallInt, 
 import { type ColumnType, type ColumnValues, typeCode, valuesByteLength, viewValues } from './column-type.js';
 import { type Schema, type SchemaColumn, makeSchema } from './schema.js';
 
-/** One column's values: an array of cell values, or the TypedArray its type is viewed as. */
-export type ColumnInput = ArrayLike<CellInput> | ColumnValues;
+/** A column as its TypedArray plus a validity bitmap (bit set = present); null slots are zeroed on encode. */
+export interface ColumnWithValidity {
+  values: ColumnValues;
+  validity: Uint8Array;
+}
+
+/** One column's values: an array of cell values, the TypedArray its type is viewed as, or that plus a validity bitmap. */
+export type ColumnInput = ArrayLike<CellInput> | ColumnValues | ColumnWithValidity;
 
 /** Columns by name. */
 export type ColumnsInput = Readonly<Record<string, ColumnInput>>;
@@ -84,17 +92,43 @@ function rowCountOf(schema: Schema, columns: ColumnsInput): number {
   for (const c of schema.columns) {
     const input = columns[c.name];
     if (input === undefined) throw new RowError(1, c.name, 'the column is missing');
-    if (rowCount === -1) rowCount = input.length;
-    if (input.length !== rowCount) {
-      throw new RowError(1, c.name, `the column has ${input.length} rows; "${schema.columns[0]!.name}" has ${rowCount}`);
+    const length = inputLength(input);
+    if (rowCount === -1) rowCount = length;
+    if (length !== rowCount) {
+      throw new RowError(1, c.name, `the column has ${length} rows; "${schema.columns[0]!.name}" has ${rowCount}`);
     }
+    if (isWithValidity(input)) checkValidityInput(c, input, length);
   }
   if (rowCount > BLOCK_ROWS_MAX) throw new BlockError('too-large', `block has ${rowCount} rows; the limit is ${BLOCK_ROWS_MAX}`);
   return rowCount;
 }
 
+function isWithValidity(input: ColumnInput): input is ColumnWithValidity {
+  return !ArrayBuffer.isView(input) && !Array.isArray(input) && typeof input === 'object' && 'validity' in input;
+}
+
+function inputLength(input: ColumnInput): number {
+  return isWithValidity(input) ? input.values.length : input.length;
+}
+
+function checkValidityInput(c: SchemaColumn, input: ColumnWithValidity, rowCount: number): void {
+  if (c.type === 'string') throw new RowError(1, c.name, 'a string column takes an array of strings and nulls, not { values, validity }');
+  if (!(input.validity instanceof Uint8Array) || input.validity.length !== validityByteLength(rowCount)) {
+    throw new RowError(1, c.name, `the validity bitmap must be a Uint8Array of ${validityByteLength(rowCount)} bytes for ${rowCount} rows`);
+  }
+  if (!c.nullable) {
+    for (let i = 0; i < rowCount; i++) {
+      if (!isPresent(input.validity, i)) throw new RowError(i + 1, c.name, 'null in a non-nullable column');
+    }
+  }
+}
+
+function isPresent(validity: Uint8Array, row: number): boolean {
+  return (validity[row >> 3]! & (1 << (row & 7))) !== 0;
+}
+
 function planColumn(column: SchemaColumn, input: ColumnInput, rowCount: number): Planned {
-  const stringOffsets = column.type === 'string' ? measureStrings(column, input, rowCount) : null;
+  const stringOffsets = column.type === 'string' ? measureStrings(column, input as ArrayLike<CellInput>, rowCount) : null;
   return {
     column,
     input,
@@ -110,7 +144,7 @@ function planColumn(column: SchemaColumn, input: ColumnInput, rowCount: number):
 }
 
 /** Offsets of each string's UTF-8 bytes; the last entry is the total. */
-function measureStrings(column: SchemaColumn, input: ColumnInput, rowCount: number): Uint32Array {
+function measureStrings(column: SchemaColumn, input: ArrayLike<CellInput>, rowCount: number): Uint32Array {
   const offsets = new Uint32Array(rowCount + 1);
   let total = 0;
   for (let i = 0; i < rowCount; i++) {
@@ -175,6 +209,10 @@ function writeColumn(block: Uint8Array, p: Planned, index: number, rowCount: num
 }
 
 function writeValidity(bitmap: Uint8Array, input: ColumnInput, rowCount: number): void {
+  if (isWithValidity(input)) {
+    for (let i = 0; i < rowCount; i++) if (isPresent(input.validity, i)) bitmap[i >> 3]! |= 1 << (i & 7);
+    return;
+  }
   for (let i = 0; i < rowCount; i++) {
     const v = input[i];
     if (v !== null && v !== undefined) bitmap[i >> 3]! |= 1 << (i & 7);
@@ -185,8 +223,9 @@ function writeStrings(block: Uint8Array, p: Planned, rowCount: number): void {
   const offsets = viewValues('string', block.buffer, block.byteOffset + p.valuesOffset, rowCount + 1);
   offsets.set(p.stringOffsets!);
   const buf = Buffer.from(block.buffer, block.byteOffset + p.bytesOffset, p.bytesLength);
+  const input = p.input as ArrayLike<CellInput>;
   for (let i = 0; i < rowCount; i++) {
-    const v = p.input[i];
+    const v = input[i];
     if (typeof v === 'string' && v.length > 0) buf.write(v, offsets[i]!, 'utf8');
   }
 }
@@ -194,11 +233,15 @@ function writeStrings(block: Uint8Array, p: Planned, rowCount: number): void {
 function writeFixed(block: Uint8Array, p: Planned, rowCount: number): void {
   const { type, name, nullable } = p.column;
   const view = viewValues(type, block.buffer, block.byteOffset + p.valuesOffset, rowCount);
-  if (isExactTypedArray(p.input, view)) {
-    view.set(p.input as never);
+  const withValidity = isWithValidity(p.input);
+  const typed = withValidity ? (p.input as ColumnWithValidity).values : p.input;
+  if (isExactTypedArray(typed, view)) {
+    view.set(typed as never);
+    if (withValidity) zeroNullSlots(view, (p.input as ColumnWithValidity).validity);
     if (type === 'bool') checkBoolBytes(view as Uint8Array, name);
     return;
   }
+  if (withValidity) throw new RowError(1, name, `{ values, validity } needs values of the exact TypedArray for ${type}`);
   const convert = converterFor(type);
   const input = p.input as ArrayLike<CellInput>;
   const slots = view as unknown as { [row: number]: number | bigint };
@@ -212,6 +255,11 @@ function writeFixed(block: Uint8Array, p: Planned, rowCount: number): void {
     if (typeof stored === 'string') throw new RowError(i + 1, name, stored);
     slots[i] = stored;
   }
+}
+
+function zeroNullSlots(view: ColumnValues, validity: Uint8Array): void {
+  const zero = typeof view[0] === 'bigint' ? 0n : 0;
+  for (let i = 0; i < view.length; i++) if (!isPresent(validity, i)) (view as unknown as { [row: number]: number | bigint })[i] = zero;
 }
 
 function isExactTypedArray(input: ColumnInput, view: ColumnValues): boolean {

@@ -18,7 +18,8 @@
  */
 import { RowError } from './block-error.js';
 import { type CellInput, type CellValue, describe, toBigInt64, toSmallInt } from './cell-value.js';
-import { encodeBlock } from './encode-block.js';
+import { ColumnBuilder } from './column-builder.js';
+import { type ColumnInput, encodeBlock } from './encode-block.js';
 import { parseIsoTime } from './iso-time.js';
 import type { Schema, SchemaColumn } from './schema.js';
 
@@ -36,19 +37,22 @@ const NON_FINITE: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infin
 export function rowsToBlock(schema: Schema, rows: readonly unknown[], options: RowsToBlockOptions = {}): Uint8Array {
   const first = options.firstRowNumber ?? 1;
   const known = new Set(schema.columns.map((c) => c.name));
-  const columns: Record<string, CellValue[]> = {};
-  for (const c of schema.columns) columns[c.name] = new Array<CellValue>(rows.length);
+  const builders = schema.columns.map((c) => new ColumnBuilder(c, rows.length));
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
       throw new RowError(first + i, null, `expected a JSON object, got ${describe(row)}`);
     }
     if (options.unknownFields !== 'ignore') checkKnownFields(row, known, first + i);
-    for (const c of schema.columns) {
-      const v = Object.hasOwn(row, c.name) ? (row as Record<string, unknown>)[c.name] : undefined;
-      columns[c.name]![i] = jsonToCell(c, v, first + i);
+    for (const b of builders) {
+      const name = b.column.name;
+      const v = Object.hasOwn(row, name) ? (row as Record<string, unknown>)[name] : undefined;
+      if (b.takesNumberDirectly(v)) b.setNumber64(i, v);
+      else b.set(i, jsonToCell(b.column, v, first + i), first + i);
     }
   }
+  const columns = Object.create(null) as Record<string, ColumnInput>; // a column may be named __proto__
+  for (const b of builders) columns[b.column.name] = b.input();
   return encodeBlock(schema, columns);
 }
 

@@ -76,6 +76,19 @@ test('decoding a block inside a SharedArrayBuffer views the shared memory', () =
   const block = decodeBlock(shared);
   assert.equal(block.copied, false);
   assert.equal(block.columnOf('_tp_time', 'datetime64').values.buffer, shared.buffer);
+  assert.deepEqual([0, 1, 2].map((i) => block.column('host')!.get(i)), ['a', 'bé', '']);
+});
+
+test('numberAt reads every type as a number, 64-bit ones without a bigint, exact up to 2^53 (property)', () => {
+  const s = parseSchema('i int64, u uint64, t datetime64, f float32, b bool');
+  const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+  fc.assert(
+    fc.property(int64, fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), int64, (i, u, t) => {
+      const block = decodeBlock(encodeBlock(s, { i: [i], u: [u], t: [t], f: [0.5], b: [true] }));
+      assert.deepEqual(['i', 'u', 't', 'f', 'b'].map((name) => block.column(name)!.numberAt(0)), [Number(i), Number(u), Number(t), 0.5, 1]);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('decoding a misaligned block copies it once, says so with copied=true, and reads the same values', () => {
@@ -124,6 +137,28 @@ test('encodeBlock copies a TypedArray of the exact type as-is and checks bool by
   const block = decodeBlock(encodeBlock(s, { a: new Int32Array([1, -2]), b: new Uint8Array([1, 0]), c: new BigUint64Array([2n ** 64n - 1n, 0n]) }));
   assert.deepEqual([block.column('a')!.get(1), block.column('b')!.get(0), block.column('c')!.get(0)], [-2, true, 2n ** 64n - 1n]);
   assert.throws(() => encodeBlock(s, { a: new Int32Array(1), b: new Uint8Array([2]), c: new BigUint64Array(1) }), /bool bytes must be 0 or 1/);
+});
+
+test('encodeBlock takes a nullable column as { values, validity }, zeroing the null slots', () => {
+  const s = parseSchema('x nullable(float64), t nullable(datetime64)');
+  const block = decodeBlock(
+    encodeBlock(s, {
+      x: { values: new Float64Array([1.5, 99, 3]), validity: new Uint8Array([0b101]) },
+      t: { values: new BigInt64Array([5n, 6n, 7n]), validity: new Uint8Array([0b010]) },
+    }),
+  );
+  assert.deepEqual([0, 1, 2].map((i) => block.column('x')!.get(i)), [1.5, null, 3]);
+  assert.deepEqual(Array.from(block.columnOf('x', 'float64').values), [1.5, 0, 3]);
+  assert.deepEqual([0, 1, 2].map((i) => block.column('t')!.get(i)), [null, 6n, null]);
+});
+
+test('encodeBlock rejects a bad { values, validity } column with a clear error', () => {
+  const s = parseSchema('x nullable(int32), y int32, z nullable(string)');
+  const ok = { x: new Int32Array(2), y: new Int32Array(2), z: ['a', null] };
+  assert.throws(() => encodeBlock(s, { ...ok, x: { values: new Int32Array(2), validity: new Uint8Array(2) } }), /validity bitmap must be a Uint8Array of 1 bytes for 2 rows/);
+  assert.throws(() => encodeBlock(s, { ...ok, x: { values: new Float64Array(2), validity: new Uint8Array(1) } }), /needs values of the exact TypedArray for int32/);
+  assert.throws(() => encodeBlock(s, { ...ok, y: { values: new Int32Array(2), validity: new Uint8Array([0b01]) } }), /row 2, column "y": null in a non-nullable column/);
+  assert.throws(() => encodeBlock(s, { ...ok, z: { values: new Int32Array(2), validity: new Uint8Array(1) } }), /a string column takes an array/);
 });
 
 test('encodeBlock rejects out-of-range, mistyped and null values with the 1-based row and the column', () => {

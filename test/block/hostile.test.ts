@@ -154,12 +154,14 @@ test('a string whose own offsets are bad fails with bad-value when read, and ver
 
 test('invalid UTF-8 and a bool byte other than 0/1 fail with bad-value', () => {
   const badUtf8 = patched((dv, b) => (b[dv.getUint32(entry(0, 20), true)] = 0xff));
-  assert.throws(() => decodeBlock(badUtf8).column('s')!.get(0), /row 0: the string is not valid UTF-8/);
+  assert.throws(() => decodeBlock(badUtf8).column('s')!.get(1), (e: unknown) => e instanceof BlockError && e.problem === 'bad-value' && /"s": its string bytes are not valid UTF-8/.test(e.message));
   assert.throws(() => verifyBlockValues(decodeBlock(badUtf8)), /not valid UTF-8/);
   const split = encodeBlock(parseSchema('s string'), { s: ['é', ''] });
   const dv = new DataView(split.buffer);
   dv.setUint32(dv.getUint32(entry(0, 12), true) + 4, 1, true); // offsets [0, 1, 2] split the two-byte character
   assert.throws(() => verifyBlockValues(decodeBlock(split)), /falls inside a UTF-8 character/);
+  assert.throws(() => decodeBlock(split).column('s')!.get(0), /row 0: the string is not valid UTF-8 \(it cuts a character\)/);
+  assert.throws(() => decodeBlock(split).column('s')!.get(1), /row 1: the string is not valid UTF-8 \(it cuts a character\)/);
   const badBool = patched((dv, b) => (b[dv.getUint32(entry(2, 12), true)] = 7));
   assert.equal(decodeBlock(badBool).column('b')!.get(0), true);
   assert.throws(() => verifyBlockValues(decodeBlock(badBool)), /bool byte is 7/);
