@@ -246,7 +246,7 @@ export class Producer implements ProducerApi {
   }
 
   private onFailure(b: ProducerBatch, err: Error): void {
-    const lost = err instanceof NativeLogError && (err.codeName === 'CONNECTION_LOST' || err.codeName === 'TIMEOUT');
+    const lost = err instanceof NativeLogError && (err.codeName === 'CONNECTION_LOST' || err.codeName === 'TIMEOUT' || err.codeName === 'SHARD_RESTARTED');
     const safe = this.o.idempotent || !lost; // without idempotence a lost answer may mean it was written: never resend
     const wait = Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** b.attempts);
     if (safe && isRetriable(err) && Date.now() + wait < b.deadline && !this.closed) {

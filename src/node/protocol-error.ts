@@ -31,6 +31,7 @@ const SAME_NAME = new Set<string>([
   'UNKNOWN_STREAM',
   'META_CORRUPT',
   'NOT_READY',
+  'BUSY',
 ]);
 
 /** Any thrown value as a wire error. */
@@ -42,6 +43,7 @@ export function toWireError(err: unknown): WireError {
   if (typeof code === 'string') {
     if (SAME_NAME.has(code)) return wireError(code as ErrorName, message, (err as { details?: unknown }).details);
     if (code === 'CLOSED') return wireError('NOT_READY', message);
+    if (code === 'WORKER_EXITED') return wireError('SHARD_RESTARTED', message);
     if (code === 'ENOSPC') return wireError('DISK_FULL', message);
   }
   return { code: ERROR_CODES.INTERNAL.code, name: 'INTERNAL', message };

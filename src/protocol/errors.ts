@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   TOO_MANY_CONNECTIONS: { code: 64, name: 'TOO_MANY_CONNECTIONS', retriable: true, meaning: 'The node already serves connectionsMax connections; it sends this with request id 0 and closes the new one.' },
   INTERNAL: { code: 65, name: 'INTERNAL', retriable: false, meaning: 'An unexpected failure inside the node; the message says what. The connection stays usable.' },
   META_CORRUPT: { code: 66, name: 'META_CORRUPT', retriable: false, meaning: 'The MetaStore found damaged metadata.' },
+  BUSY: { code: 67, name: 'BUSY', retriable: true, meaning: 'The shard has too many calls waiting for its worker; nothing was done. Back off and retry.' },
+  SHARD_RESTARTED: { code: 68, name: 'SHARD_RESTARTED', retriable: true, meaning: 'The shard\'s worker died with the request in flight and is being restarted; an append\'s outcome is unknown (an idempotent producer\'s retry is safe).' },
   // 90-99: raised by the client library only (never sent on the wire)
   TIMEOUT: { code: 90, name: 'TIMEOUT', retriable: false, meaning: 'Client side: no answer within timeoutMs.' },
   CONNECTION_LOST: { code: 91, name: 'CONNECTION_LOST', retriable: true, meaning: 'Client side: the connection closed with the request in flight; its outcome is unknown.' },
