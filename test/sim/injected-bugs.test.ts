@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runSeeds } from '../../src/sim/run-seeds.js';
+import type { InjectedBug } from '../../src/consensus/types.js';
+
+/** The issue's bound: each injected bug must be found within this many seeds. */
+const seedsToFindBugMax = 1000;
+
+const expected: Record<string, RegExp> = {
+  'commit-without-quorum': /committed entry lost|leader completeness|state machine safety/,
+  'vote-twice': /election safety/,
+  'forget-persist': /committed entry lost|leader completeness|state machine safety/,
+  'stale-read': /stale read/,
+};
+
+for (const bug of Object.keys(expected) as InjectedBug[]) {
+  test(`the simulator catches the injected bug ${bug} within ${seedsToFindBugMax} seeds`, () => {
+    const s = runSeeds({ seeds: seedsToFindBugMax, firstSeed: 1, bug });
+    assert.notEqual(s.failure, null, `${bug} went unnoticed for ${s.seedsRun} seeds`);
+    assert.match(String(s.failure?.violation), expected[bug] as RegExp);
+    assert.ok(s.seedsRun <= seedsToFindBugMax);
+  });
+}
