@@ -22,6 +22,7 @@
  *     0   1  type u8 (wire code, see column-type.ts)
  *     1   1  flags u8: bit 0 nullable; other bits zero
  *     2   2  nameLength u16 (1..COLUMN_NAME_BYTES_MAX), UTF-8 bytes
+ *                matching [A-Za-z_][A-Za-z0-9_]*, unique in the block
  *     4   4  nameOffset u32
  *     8   4  validityOffset u32: the null bitmap; 0 when not nullable
  *    12   4  valuesOffset u32: fixed-width values, or string offsets
@@ -48,10 +49,11 @@
  * bounds below, byteLength equal to the bytes given, each column's type code,
  * flags and reserved field, that every section lies inside the block after
  * the directory, starts 8-aligned and has exactly the length its type and
- * rowCount imply, that names are UTF-8 and unique, and that a string
+ * rowCount imply, that names are valid and unique, and that a string
  * column's first and last offsets are 0 and bytesLength. A string value's own
  * offsets are checked when it is read. Writers never overlap sections;
  * readers need not check that (an overlap cannot make a read go out of bounds).
+ * Views use the host byte order, so readers refuse big-endian hosts.
  */
 
 /** "NLBK" read as a little-endian u32. */
