@@ -1,0 +1,44 @@
+/**
+ * Test helper: a node in this process on a free port over a temp data dir,
+ * with fake shard handles (fast; the real-process tests live in test/client).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG, type NodeConfig } from '../../src/node/config.js';
+import { startNode, type RunningNode } from '../../src/node/start-node.js';
+import { FakeShardHandle } from './fake-shard-handle.js';
+
+export interface TestNode {
+  node: RunningNode;
+  address: string;
+  dataDir: string;
+  shards: FakeShardHandle[];
+  stop(): Promise<void>;
+}
+
+export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promise<TestNode> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'nativelog-node-'));
+  const shards: FakeShardHandle[] = [];
+  const node = await startNode(
+    { ...DEFAULT_CONFIG, dataDir, port: 0, minFreeBytes: 0, ...overrides },
+    {
+      openShard: async (opts) => {
+        const h = await FakeShardHandle.open(opts);
+        shards.push(h);
+        return h;
+      },
+      log: () => undefined,
+    },
+  );
+  return {
+    node,
+    address: `127.0.0.1:${node.port}`,
+    dataDir,
+    shards,
+    stop: async () => {
+      await node.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
