@@ -53,7 +53,7 @@ const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function decodeBlock(bytes: Uint8Array): Block {
   if (!HOST_IS_LITTLE_ENDIAN) throw new Error('Block views need a little-endian host; this one is big-endian');
   const copied = bytes.byteOffset % BLOCK_ALIGN_BYTES !== 0;
-  const own = copied ? bytes.slice() : bytes;
+  const own = copied ? new Uint8Array(bytes) : bytes; // not bytes.slice(): on a Buffer that is a view, not a copy
   const dv = new DataView(own.buffer, own.byteOffset, own.byteLength);
   const { columnCount, rowCount } = checkHeader(dv);
   const ctx: DecodeContext = { own, dv, rowCount, sectionsStart: directoryEnd(columnCount) };

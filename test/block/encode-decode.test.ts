@@ -104,6 +104,19 @@ test('decoding a misaligned block copies it once, says so with copied=true, and 
   }
 });
 
+test('a misaligned Node Buffer (as sockets deliver) is copied into a fresh aligned buffer, not viewed in place', () => {
+  const bytes = encodeBlock(sample, sampleColumns);
+  const pooled = Buffer.alloc(bytes.length + 3).subarray(3);
+  pooled.set(bytes);
+  const block = decodeBlock(pooled);
+  assert.equal(block.copied, true);
+  assert.notEqual(block.bytes.buffer, pooled.buffer);
+  assert.deepEqual(Array.from(block.columnOf('cpu', 'float64').values), [0.5, 1.5, -2]);
+  const aligned = Buffer.from(new ArrayBuffer(bytes.length + 8), 8, bytes.length);
+  aligned.set(bytes);
+  assert.equal(decodeBlock(aligned).copied, false);
+});
+
 test('null rows read as null, have a clear validity bit and a zero value slot', () => {
   const block = decodeBlock(encodeBlock(sample, sampleColumns));
   const n = block.columnOf('n', 'int64');
