@@ -4,11 +4,12 @@
  * the same records: 1 KiB payloads in batches of about 64 KiB, same fsync
  * policy (the engine default unless --fsync always).
  *
- *   npm run bench:shard [-- --json] [--seconds S] [--rounds R] [--fsync always] [--in-flight N]
+ *   npm run bench:shard [-- --json] [--seconds S] [--rounds R] [--fsync always] [--in-flight N] [--dir D]
  *
  * Rounds alternate the two sides; the figures are the medians over rounds.
  *
- * Each run gets a fresh shard folder under the OS temp dir (removed after);
+ * Each run gets a fresh shard folder under --dir (default the OS temp dir;
+ * /dev/shm takes the disk out and shows the thread-crossing cost alone), removed after;
  * retention keeps disk use bounded. Latency is per append call (submit to
  * resolve), percentiles over every call.
  */
@@ -66,7 +67,7 @@ function storeOptions(dir: string, fsync: FsyncPolicy | undefined) {
 }
 
 function runInThread(batches: Uint8Array[], seconds: number, fsync: FsyncPolicy | undefined): RunResult {
-  const root = mkdtempSync(join(tmpdir(), 'nativelog-bench-'));
+  const root = mkdtempSync(join(arg('--dir', tmpdir()), 'nativelog-bench-'));
   try {
     const store = ShardStore.open(storeOptions(join(root, 'shard'), fsync));
     const samples: number[] = [];
@@ -95,7 +96,7 @@ function runInThread(batches: Uint8Array[], seconds: number, fsync: FsyncPolicy 
 }
 
 async function runViaWorker(batches: Uint8Array[], seconds: number, fsync: FsyncPolicy | undefined, inFlight: number): Promise<RunResult> {
-  const root = mkdtempSync(join(tmpdir(), 'nativelog-bench-'));
+  const root = mkdtempSync(join(arg('--dir', tmpdir()), 'nativelog-bench-'));
   try {
     const h = await ShardHandle.open({ ...storeOptions(join(root, 'shard'), fsync), ringBytes: 16 * 1024 * 1024 });
     const samples: number[] = [];
