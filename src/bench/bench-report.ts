@@ -43,7 +43,7 @@ export function formatBenchText(r: BenchResult): string {
     lines.push(`  tcp loopback        ${mb(l.tcpLoopbackMbPerSec)}   node produce = ${pct(r.ratios.produceVsTcpLoopback)}, consume = ${pct(r.ratios.consumeVsTcpLoopback)} of it`);
   }
   if (r.cpu.nodeSecondsProduce !== null) {
-    lines.push(`cpu during produce: node ${r.cpu.nodeSecondsProduce.toFixed(2)} s (${r.cpu.nodeMicrosPerRecord} us/record), bench client ${r.cpu.benchSecondsProduce.toFixed(2)} s`);
+    lines.push(`cpu during produce: node ${r.cpu.nodeSecondsProduce.toFixed(2)} s (${r.cpu.nodeMicrosPerRecord} us/record), bench client ${r.cpu.benchSecondsProduce.toFixed(2)} s (${r.cpu.benchMicrosPerRecord} us/record)`);
   }
   for (const problem of r.problems) lines.push(`PROBLEM: ${problem}`);
   return lines.join('\n');

@@ -56,7 +56,7 @@ export interface BenchResult {
     consumeVsTcpLoopback: number | null;
   };
   /** CPU seconds spent during the measured produce phase (node: whole node process; bench: this process). */
-  cpu: { nodeSecondsProduce: number | null; benchSecondsProduce: number; nodeMicrosPerRecord: number | null };
+  cpu: { nodeSecondsProduce: number | null; benchSecondsProduce: number; nodeMicrosPerRecord: number | null; benchMicrosPerRecord: number | null };
 }
 
 async function defaultConnect(): Promise<ConnectFn> {
@@ -192,6 +192,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
         nodeSecondsProduce,
         benchSecondsProduce: (benchCpu.user + benchCpu.system) / 1e6,
         nodeMicrosPerRecord: nodeSecondsProduce === null || produce.ackedTotal === 0 ? null : Math.round(((nodeSecondsProduce * 1e6) / produce.ackedTotal) * 100) / 100,
+        benchMicrosPerRecord: produce.ackedTotal === 0 ? null : Math.round(((benchCpu.user + benchCpu.system) / produce.ackedTotal) * 100) / 100,
       },
     };
   } finally {
