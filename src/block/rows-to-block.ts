@@ -14,9 +14,11 @@
  *
  * A field not in the schema is an error unless unknownFields is 'ignore'.
  * The first bad value throws RowError with its row number (rows[0] is
- * firstRowNumber, default 1, so a CLI can pass line numbers) and column.
+ * firstRowNumber, default 1, or each row's entry in rowNumbers, so a CLI can
+ * report line numbers) and column. At most BLOCK_ROWS_MAX rows.
  */
-import { RowError } from './block-error.js';
+import { BLOCK_ROWS_MAX } from './block-layout.js';
+import { BlockError, RowError } from './block-error.js';
 import { type CellInput, type CellValue, describe, toBigInt64, toSmallInt } from './cell-value.js';
 import { ColumnBuilder } from './column-builder.js';
 import { type ColumnInput, encodeBlock } from './encode-block.js';
@@ -26,6 +28,8 @@ import type { Schema, SchemaColumn } from './schema.js';
 export interface RowsToBlockOptions {
   /** The number errors give rows[0] (e.g. its line number in a file). Default 1. */
   firstRowNumber?: number;
+  /** The number errors give each row (e.g. line numbers with blank lines skipped); overrides firstRowNumber. */
+  rowNumbers?: readonly number[];
   /** A field not in the schema: 'error' (default) or 'ignore'. */
   unknownFields?: 'error' | 'ignore';
 }
@@ -35,20 +39,25 @@ const NON_FINITE: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infin
 
 /** Encodes JSON rows (already parsed) as a Block of `schema`. */
 export function rowsToBlock(schema: Schema, rows: readonly unknown[], options: RowsToBlockOptions = {}): Uint8Array {
+  if (rows.length > BLOCK_ROWS_MAX) throw new BlockError('too-large', `${rows.length} rows do not fit a block; the limit is ${BLOCK_ROWS_MAX}`);
+  if (options.rowNumbers !== undefined && options.rowNumbers.length !== rows.length) {
+    throw new RangeError(`rowNumbers has ${options.rowNumbers.length} entries for ${rows.length} rows`);
+  }
   const first = options.firstRowNumber ?? 1;
+  const numberOf = (i: number): number => options.rowNumbers?.[i] ?? first + i;
   const known = new Set(schema.columns.map((c) => c.name));
   const builders = schema.columns.map((c) => new ColumnBuilder(c, rows.length));
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-      throw new RowError(first + i, null, `expected a JSON object, got ${describe(row)}`);
+      throw new RowError(numberOf(i), null, `expected a JSON object, got ${describe(row)}`);
     }
-    if (options.unknownFields !== 'ignore') checkKnownFields(row, known, first + i);
+    if (options.unknownFields !== 'ignore') checkKnownFields(row, known, numberOf(i));
     for (const b of builders) {
       const name = b.column.name;
       const v = Object.hasOwn(row, name) ? (row as Record<string, unknown>)[name] : undefined;
       if (b.takesNumberDirectly(v)) b.setNumber64(i, v);
-      else b.set(i, jsonToCell(b.column, v, first + i), first + i);
+      else b.set(i, jsonToCell(b.column, v, numberOf(i)), numberOf(i));
     }
   }
   const columns = Object.create(null) as Record<string, ColumnInput>; // a column may be named __proto__

@@ -86,6 +86,15 @@ test('bad rows are reported with their 1-based row number (offset by firstRowNum
   );
 });
 
+test('rowNumbers gives each row the number errors report, e.g. line numbers with blank lines skipped', () => {
+  const good = { host: 'a', cpu: 1, n: 1, ok: true, _tp_time: 0 };
+  assert.throws(
+    () => rowsToBlock(schema, [good, { ...good, cpu: null }], { rowNumbers: [3, 7] }),
+    (e: unknown) => e instanceof RowError && e.row === 7 && e.column === 'cpu',
+  );
+  assert.throws(() => rowsToBlock(schema, [good], { rowNumbers: [1, 2] }), /rowNumbers has 2 entries for 1 rows/);
+});
+
 test('small integer columns take only JSON numbers in range', () => {
   const s = parseSchema('a int8, b uint16');
   assert.throws(() => rowsToBlock(s, [{ a: '1', b: 1 }]), /column "a": expected an integer for int8/);
