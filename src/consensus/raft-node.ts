@@ -242,7 +242,7 @@ export class RaftNode {
       if (p.state !== 'snapshot') continue;
       if (++p.snapshotTicks >= this.cfg.electionTicks) {
         p.becomeProbe();
-        this.sendAppend(id, false);
+        this.sendAppend(id);
       }
     }
     if (this.transferee !== 0 && ++this.transferElapsed >= this.cfg.electionTicks) this.transferee = 0;
@@ -437,7 +437,7 @@ export class RaftNode {
       p.becomeProbe();
       p.next = Math.max(p.match + 1, Math.min(m.hint, m.index));
     }
-    this.sendAppend(m.from, false);
+    this.sendAppend(m.from);
   }
 
   private onHeartbeatResp(m: HeartbeatRespMsg): void {
@@ -450,10 +450,11 @@ export class RaftNode {
     }
     if (p.state === 'probe') p.probeSent = false;
     if (p.state === 'replicate' && m.lastIndex < p.next - 1 && p.inFlightEntries() > 0) p.becomeProbe();
-    if (p.match < this.log.lastIndex()) this.sendAppend(m.from, false);
+    if (p.match < this.log.lastIndex()) this.sendAppend(m.from);
   }
 
-  private sendAppend(to: NodeId, allowEmpty: boolean): void {
+  /** Probe: one append (possibly empty) at `next`; replicate: as many entries as batching and the in-flight bound allow. */
+  private sendAppend(to: NodeId): void {
     const p = this.progress.get(to);
     if (p === undefined || p.state === 'snapshot' || (p.state === 'probe' && p.probeSent)) return;
     const prevIndex = p.next - 1;
@@ -461,7 +462,7 @@ export class RaftNode {
     if (prevTerm === undefined) return this.sendSnapshot(to, p);
     let count = Math.min(this.cfg.appendEntriesMax, this.log.lastIndex() - prevIndex);
     if (p.state === 'replicate') count = Math.min(count, this.cfg.inFlightEntriesMax - p.inFlightEntries());
-    if (count <= 0 && !allowEmpty && p.state === 'replicate') return;
+    if (count <= 0 && p.state === 'replicate') return;
     const entries = count > 0 ? this.log.slice(p.next, count) : [];
     this.out.send({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.commit });
     if (p.state === 'replicate') p.next += entries.length;
@@ -480,7 +481,7 @@ export class RaftNode {
   }
 
   private broadcastAppend(): void {
-    for (const id of this.progress.keys()) this.sendAppend(id, false);
+    for (const id of this.progress.keys()) this.sendAppend(id);
   }
 
   private maybeCommit(): void {
@@ -568,7 +569,7 @@ export class RaftNode {
     this.transferElapsed = 0;
     const p = this.progress.get(to) as Progress;
     if (p.match === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.sendAppend(to, false);
+    else this.sendAppend(to);
   }
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSeeds } from '../../src/sim/run-seeds.js';
+import { runSeed } from '../../src/sim/simulation.js';
 import type { InjectedBug } from '../../src/consensus/types.js';
 
 /** The issue's bound: each injected bug must be found within this many seeds. */
@@ -21,3 +22,10 @@ for (const bug of Object.keys(expected) as InjectedBug[]) {
     assert.ok(s.seedsRun <= seedsToFindBugMax);
   });
 }
+
+test(`commit-without-quorum does real damage: with the durable-quorum check off, a leader lacking a committed entry is caught within ${seedsToFindBugMax} seeds`, () => {
+  let seed = 1;
+  let violation: string | null = null;
+  for (; seed <= seedsToFindBugMax && violation === null; seed++) violation = runSeed({ seed, bug: 'commit-without-quorum', durableCheck: false }).violation;
+  assert.match(String(violation), /leader completeness|state machine safety|committed/);
+});
