@@ -122,6 +122,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   if (bytes.length < HEADER_BYTES) throw new Error(`checkpoint is ${bytes.length} bytes, shorter than its ${HEADER_BYTES}-byte header`);
   if (dv.getUint32(0, true) !== CHECKPOINT_MAGIC) throw new Error('checkpoint has a bad magic number');
   if (dv.getUint16(4, true) !== CHECKPOINT_VERSION) throw new Error(`checkpoint version ${dv.getUint16(4, true)} is not supported`);
+  if (dv.getUint16(6, true) !== 0) throw new Error('checkpoint reserved bytes are not zero');
   const length = dv.getUint32(8, true);
   if (length !== bytes.length) throw new Error(`checkpoint says ${length} bytes but the file has ${bytes.length}`);
   if (dv.getUint32(12, true) !== crc32(bytes, CRC_START, length)) throw new Error('checkpoint fails its CRC');
