@@ -11,7 +11,8 @@
  * bool, ...), which is copied in one go, or for a nullable column such a
  * TypedArray plus a validity bitmap ({ values, validity }, bit set = present,
  * layout as in block-layout.ts). Bad values throw RowError with the 1-based
- * row and the column name.
+ * row and the column name; a missing, extra or wrong-length column throws
+ * SchemaError; a malformed { values, validity } throws TypeError.
  */
 import {
   BLOCK_BYTES_MAX,
@@ -39,7 +40,7 @@ import {
   directoryEnd,
   validityByteLength,
 } from './block-layout.js';
-import { BlockError, RowError } from './block-error.js';
+import { BlockError, RowError, SchemaError } from './block-error.js';
 import { type CellInput, toBigInt64, toBool, toDatetime64, toFloat, toSmallInt, describe } from './cell-value.js';
 import { type ColumnType, type ColumnValues, typeCode, valuesByteLength, viewValues } from './column-type.js';
 import { type Schema, type SchemaColumn, makeSchema } from './schema.js';
@@ -86,16 +87,16 @@ export function encodeBlock(schema: Schema, columns: ColumnsInput): Uint8Array {
 
 function rowCountOf(schema: Schema, columns: ColumnsInput): number {
   for (const name of Object.keys(columns)) {
-    if (!schema.columns.some((c) => c.name === name)) throw new RowError(1, name, 'the column is not in the schema');
+    if (!schema.columns.some((c) => c.name === name)) throw new SchemaError(`column "${name}" is not in the schema`);
   }
   let rowCount = -1;
   for (const c of schema.columns) {
     const input = columns[c.name];
-    if (input === undefined) throw new RowError(1, c.name, 'the column is missing');
+    if (input === undefined) throw new SchemaError(`column "${c.name}" of the schema is missing`);
     const length = inputLength(input);
     if (rowCount === -1) rowCount = length;
     if (length !== rowCount) {
-      throw new RowError(1, c.name, `the column has ${length} rows; "${schema.columns[0]!.name}" has ${rowCount}`);
+      throw new SchemaError(`column "${c.name}" has ${length} rows; column "${schema.columns[0]!.name}" has ${rowCount}`);
     }
     if (isWithValidity(input)) checkValidityInput(c, input, length);
   }
@@ -112,9 +113,9 @@ function inputLength(input: ColumnInput): number {
 }
 
 function checkValidityInput(c: SchemaColumn, input: ColumnWithValidity, rowCount: number): void {
-  if (c.type === 'string') throw new RowError(1, c.name, 'a string column takes an array of strings and nulls, not { values, validity }');
+  if (c.type === 'string') throw new TypeError(`column "${c.name}": a string column takes an array of strings and nulls, not { values, validity }`);
   if (!(input.validity instanceof Uint8Array) || input.validity.length !== validityByteLength(rowCount)) {
-    throw new RowError(1, c.name, `the validity bitmap must be a Uint8Array of ${validityByteLength(rowCount)} bytes for ${rowCount} rows`);
+    throw new TypeError(`column "${c.name}": the validity bitmap must be a Uint8Array of ${validityByteLength(rowCount)} bytes for ${rowCount} rows`);
   }
   if (!c.nullable) {
     for (let i = 0; i < rowCount; i++) {
@@ -241,7 +242,7 @@ function writeFixed(block: Uint8Array, p: Planned, rowCount: number): void {
     if (type === 'bool') checkBoolBytes(view as Uint8Array, name);
     return;
   }
-  if (withValidity) throw new RowError(1, name, `{ values, validity } needs values of the exact TypedArray for ${type}`);
+  if (withValidity) throw new TypeError(`column "${name}": { values, validity } needs values of the exact TypedArray for ${type}`);
   const convert = converterFor(type);
   const input = p.input as ArrayLike<CellInput>;
   const slots = view as unknown as { [row: number]: number | bigint };
