@@ -52,6 +52,8 @@ interface Outcome {
   body: Uint8Array | null;
   /** An append that succeeded and still awaits the batch fsync. */
   appended: boolean;
+  /** A read to perform when its response is written (bytes wanted, <= readBytesMax); else 0. */
+  readBytes: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -204,7 +206,7 @@ class ShardServer implements ShardWorkerControl {
     if (this.syncEachBatch) this.syncBatch(outcomes);
     this.inbound.release();
     for (const o of outcomes) {
-      if (o.fields.op === OP_READ && o.status === STATUS_OK) await this.respondRead(o);
+      if (o.readBytes > 0 || (o.status === STATUS_OK && o.fields.op === OP_READ)) await this.respondRead(o);
       else if (!this.respondNow(o)) await this.respondLater(o);
     }
     return batch.length;
@@ -252,19 +254,19 @@ class ShardServer implements ShardWorkerControl {
     this.counters.records += r.count;
     this.counters.appendedBytes += bytes.length - REQUEST_HEADER_BYTES;
     const fields = { requestId: id, op: OP_APPEND, a: r.firstSeq, b: r.lastSeq, c: r.appendTime, count: r.count, flags: r.duplicate ? RES_FLAG_DUPLICATE : 0 };
-    return { status: STATUS_OK, fields, body: null, appended: !r.duplicate };
+    return { status: STATUS_OK, fields, body: null, appended: !r.duplicate, readBytes: 0 };
   }
 
   /** A read is answered straight into the outbound ring (store.readInto): no intermediate buffer. */
   private deferRead(id: number, fromSeq: number, maxBytes: number): Outcome {
-    const fields = { requestId: id, op: OP_READ, a: fromSeq, b: 0, c: 0, count: 0, flags: Math.min(maxBytes, this.readBytesMax) };
-    return { status: STATUS_OK, fields, body: null, appended: false };
+    const fields = { requestId: id, op: OP_READ, a: fromSeq, b: 0, c: 0, count: 0, flags: 0 };
+    return { status: STATUS_OK, fields, body: null, appended: false, readBytes: Math.min(maxBytes, this.readBytesMax) };
   }
 
   private async respondRead(o: Outcome): Promise<void> {
     const id = o.fields.requestId;
     const fromSeq = o.fields.a;
-    let want = o.fields.flags;
+    let want = o.readBytes;
     for (;;) {
       const view = this.outbound.tryReserve(RESPONSE_HEADER_BYTES + want, STATUS_OK) ?? (await this.outbound.reserveAsync(RESPONSE_HEADER_BYTES + want, STATUS_OK))!;
       let r: ReadIntoResult;
@@ -292,7 +294,6 @@ class ShardServer implements ShardWorkerControl {
   }
 
   private async respond(o: Outcome): Promise<void> {
-    if (o.status === STATUS_OK && o.fields.op === OP_READ) return this.respondRead(o);
     if (!this.respondNow(o)) await this.respondLater(o);
   }
 
@@ -314,11 +315,11 @@ class ShardServer implements ShardWorkerControl {
 }
 
 function ok(id: number, op: number, seq: number): Outcome {
-  return { status: STATUS_OK, fields: { requestId: id, op, a: seq, b: 0, c: 0, count: 0, flags: 0 }, body: null, appended: false };
+  return { status: STATUS_OK, fields: { requestId: id, op, a: seq, b: 0, c: 0, count: 0, flags: 0 }, body: null, appended: false, readBytes: 0 };
 }
 
 function failure(id: number, op: number, code: string, message: string): Outcome {
-  return { status: STATUS_ERROR, fields: { requestId: id, op, a: 0, b: 0, c: 0, count: 0, flags: 0 }, body: encodeErrorBody(code, message), appended: false };
+  return { status: STATUS_ERROR, fields: { requestId: id, op, a: 0, b: 0, c: 0, count: 0, flags: 0 }, body: encodeErrorBody(code, message), appended: false, readBytes: 0 };
 }
 
 function fillResponse(view: Uint8Array, o: Outcome, body: Uint8Array): void {

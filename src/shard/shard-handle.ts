@@ -10,9 +10,10 @@
  * The response pump runs while anything is in flight, sleeping on the
  * outbound ring with Atomics.waitAsync.
  *
- * If the worker dies, every call in flight or waiting is rejected with
- * WORKER_EXITED, and a new worker (with new rings) is started; it recovers
- * the shard from disk. Calls made during the restart wait for it.
+ * If the worker dies, every call in flight (written to its ring) is rejected
+ * with WORKER_EXITED, and a new worker (with new rings) is started; it
+ * recovers the shard from disk. Calls not yet written, and calls made during
+ * the restart, wait for the new worker.
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -391,8 +392,9 @@ export class ShardHandle implements ShardHandleApi {
     this.gen = null;
     gen.producer.close();
     gen.consumer.close();
-    const dead = [...this.inFlight.splice(0), ...this.waiting.splice(0)];
-    for (const c of dead) c.reject(e);
+    // Calls the dead worker may have started fail; calls never written to its
+    // ring wait for the new worker (nothing of them can have happened).
+    for (const c of this.inFlight.splice(0)) c.reject(e);
     this.notifyIfDrained();
     if (this.state === 'open') {
       this.state = 'restarting';
@@ -418,6 +420,8 @@ export class ShardHandle implements ShardHandleApi {
     }
     this.state = 'failed';
     this.failure = new ShardError(toShardError(last).code, `shard worker for ${this.opts.dir} could not be restarted: ${(last as Error).message}`);
+    for (const c of this.waiting.splice(0)) c.reject(this.failure);
+    this.notifyIfDrained();
   }
 
   private async shutdown(fn: (c: Comlink.Remote<ShardWorkerControl>) => Promise<void>): Promise<void> {

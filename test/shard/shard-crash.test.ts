@@ -68,3 +68,16 @@ test('requests waiting in the ring when the worker dies are rejected with WORKER
   const r = await h.append(batchOf(2, 1, 10));
   assert.equal(r.firstSeq, 2);
 });
+
+test('calls not yet written to the ring when the worker dies are not failed: they go to the restarted worker', async (t) => {
+  const h = await ShardHandle.open({ dir: tempShardDir(t), ...SMALL, inFlightMax: 2 });
+  t.after(() => h.close());
+  await h.pauseWorker();
+  const calls = Promise.allSettled(Array.from({ length: 6 }, (_, i) => h.append(batchOf(i, 1, 10))));
+  const s = await h.stats();
+  assert.deepEqual([s.inFlight, s.waiting], [2, 4], 'inFlightMax holds the rest back');
+  await h.killWorker();
+  const outcomes = await calls;
+  assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+  assert.deepEqual(outcomes.slice(2).map((o) => (o as PromiseFulfilledResult<AppendResult>).value.firstSeq), [0, 1, 2, 3]);
+});

@@ -155,3 +155,15 @@ test('control calls (describe, stats, setRetention, roll) are served while appen
   assert.equal(s.appends, 400);
   assert.ok((await h.describe()).segments >= 2, 'roll sealed a segment');
 });
+
+test('no more than inFlightMax requests are in the ring at once; the rest wait and then complete in order', async (t) => {
+  const h = await ShardHandle.open({ dir: tempShardDir(t), ...SMALL, inFlightMax: 4 });
+  t.after(() => h.close());
+  await h.pauseWorker();
+  const calls = Array.from({ length: 10 }, (_, i) => h.append(batchOf(i, 1, 10)));
+  const s = await h.stats();
+  assert.deepEqual([s.inFlight, s.waiting], [4, 6]);
+  await h.resumeWorker();
+  const results = await Promise.all(calls);
+  assert.deepEqual(results.map((r) => r.firstSeq), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
