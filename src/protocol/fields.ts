@@ -14,9 +14,9 @@ export class FieldError extends Error {
 export type Fields = Record<string, unknown>;
 
 export function asFields(value: unknown): Fields {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new FieldError('the control header is not a map');
-  }
+  if (typeof value !== 'object' || value === null) throw new FieldError('the control header is not a map');
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) throw new FieldError('the control header is not a map');
   return value as Fields;
 }
 
