@@ -19,7 +19,7 @@ export type { CellValue, CellInput } from './cell-value.js';
 export { DEFAULT_EVENT_TIME_COLUMN, SCHEMA_TEXT_BYTES_MAX, makeSchema, parseSchema, schemaToString, schemasEqual } from './schema.js';
 export type { Schema, SchemaColumn } from './schema.js';
 export { encodeBlock } from './encode-block.js';
-export type { ColumnInput, ColumnsInput } from './encode-block.js';
+export type { ColumnInput, ColumnsInput, ColumnWithValidity } from './encode-block.js';
 export { decodeBlock } from './decode-block.js';
 export { Block } from './block.js';
 export { ColumnView } from './column-view.js';

@@ -3,11 +3,10 @@
  * proven readable before they use any (decodeBlock checks structure only;
  * string values are otherwise checked as they are read). O(bytes).
  */
+import { isUtf8 } from 'node:buffer';
 import { BlockError } from './block-error.js';
 import type { Block } from './block.js';
 import type { ColumnView } from './column-view.js';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Throws BlockError('bad-value') on non-monotonic string offsets, invalid UTF-8, or a bool byte other than 0/1. */
 export function verifyBlockValues(block: Block): void {
@@ -25,11 +24,7 @@ function verifyStrings(column: ColumnView): void {
       throw new BlockError('bad-value', `column "${column.name}" row ${i}: string offsets decrease (${offsets[i]} > ${offsets[i + 1]})`);
     }
   }
-  try {
-    utf8.decode(bytes);
-  } catch {
-    throw new BlockError('bad-value', `column "${column.name}": its string bytes are not valid UTF-8`);
-  }
+  if (!isUtf8(bytes)) throw new BlockError('bad-value', `column "${column.name}": its string bytes are not valid UTF-8`);
   // The whole run is valid UTF-8, so each value is too unless a boundary falls inside a character.
   for (let i = 0; i <= column.length; i++) {
     const b = bytes[offsets[i]!];
