@@ -11,7 +11,9 @@
  * Each run gets a fresh shard folder under --dir (default the OS temp dir;
  * /dev/shm takes the disk out and shows the thread-crossing cost alone), removed after;
  * retention keeps disk use bounded. Latency is per append call (submit to
- * resolve), percentiles over every call.
+ * resolve), percentiles over every call. Control-call latency (comlink
+ * describe() round trip) is measured with the worker idle and under the
+ * append load, to show the worker keeps serving its MessagePort.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,8 @@ const SEGMENT_BYTES = 64 * 1024 * 1024;
 const RETENTION_BYTES = 256 * 1024 * 1024;
 
 interface RunResult {
+  /** Control-call (comlink describe()) round trips: before the load (idle worker) and during it. */
+  control?: { idleUs: RunResult['latencyUs']; loadedUs: RunResult['latencyUs'] };
   appends: number;
   bytes: number;
   seconds: number;
@@ -60,6 +64,21 @@ function latency(samples: number[]): RunResult['latencyUs'] {
 function result(appends: number, bytes: number, startMs: number, samplesUs: number[]): RunResult {
   const seconds = (performance.now() - startMs) / 1000;
   return { appends, bytes, seconds, mbPerSec: bytes / seconds / 1e6, latencyUs: latency(samplesUs) };
+}
+
+/** Control calls timed per run, and the pause between them under load. */
+const CONTROL_SAMPLES = 50;
+const CONTROL_GAP_MS = 10;
+
+async function controlLatencies(h: ShardHandle, max: number, go: () => boolean): Promise<number[]> {
+  const out: number[] = [];
+  while (out.length < max && go()) {
+    const t0 = performance.now();
+    await h.describe();
+    out.push((performance.now() - t0) * 1000);
+    if (max === Infinity) await new Promise((r) => setTimeout(r, CONTROL_GAP_MS));
+  }
+  return out;
 }
 
 function storeOptions(dir: string, fsync: FsyncPolicy | undefined) {
@@ -99,11 +118,13 @@ async function runViaWorker(batches: Uint8Array[], seconds: number, fsync: Fsync
   const root = mkdtempSync(join(arg('--dir', tmpdir()), 'nativelog-bench-'));
   try {
     const h = await ShardHandle.open({ ...storeOptions(join(root, 'shard'), fsync), ringBytes: 16 * 1024 * 1024 });
+    const idle = await controlLatencies(h, CONTROL_SAMPLES, () => true);
     const samples: number[] = [];
     const start = performance.now();
     const end = start + seconds * 1000;
     let bytes = 0;
     let i = 0;
+    const loaded = controlLatencies(h, Infinity, () => performance.now() < end);
     const lane = async (): Promise<void> => {
       while (performance.now() < end) {
         const b = batches[i++ % batches.length]!;
@@ -115,6 +136,7 @@ async function runViaWorker(batches: Uint8Array[], seconds: number, fsync: Fsync
     };
     await Promise.all(Array.from({ length: inFlight }, lane));
     const r = result(samples.length, bytes, start, samples);
+    r.control = { idleUs: latency(idle), loadedUs: latency(await loaded) };
     await h.close();
     return r;
   } finally {
@@ -162,6 +184,8 @@ async function main(): Promise<void> {
         `  latency us p50 ${r.latencyUs.p50} p99 ${r.latencyUs.p99} p99.9 ${r.latencyUs.p999} max ${r.latencyUs.max}`,
     );
   }
+  const c = viaWorker.control!;
+  console.log(`control call (comlink describe) us: idle p50 ${c.idleUs.p50} p99 ${c.idleUs.p99}; under append load p50 ${c.loadedUs.p50} p99 ${c.loadedUs.p99} max ${c.loadedUs.max}`);
   const ratio = viaWorker.mbPerSec / inThread.mbPerSec;
   const ratios = viaWorkerRuns.map((v, k) => v.mbPerSec / inThreadRuns[k]!.mbPerSec);
   console.log(`via-worker / in-thread: ${(ratio * 100).toFixed(0)}% of medians; per round ${ratios.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')} (fsync ${fsyncArg}, ${inFlight} in flight)`);
@@ -181,6 +205,8 @@ async function main(): Promise<void> {
         ratioPerRound: ratios,
         viaWorkerLatencyUs: viaWorker.latencyUs,
         inThreadLatencyUs: inThread.latencyUs,
+        controlLatencyUsIdle: c.idleUs,
+        controlLatencyUsLoaded: c.loadedUs,
       }),
     );
   }
