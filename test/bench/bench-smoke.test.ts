@@ -12,20 +12,18 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('../../src/bench/bench-main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-// The node's default ringBytes (4 MiB) is below what its default recordBytesMax (8 MiB) needs
-// (src/shard/shard-limits.ts refuses it), so the embedded node gets a 16 MiB ring here.
-const NODE_SET = ['--node-set', 'ringBytes=16777216'];
-
-function runJson(args: string[]): Record<string, any> {
-  const r = spawnSync(process.execPath, [entry, ...args, ...NODE_SET, '--json'], { encoding: 'utf8', timeout: 120_000 });
+function runJson(args: string[], via: string[] = [entry]): Record<string, any> {
+  const r = spawnSync(process.execPath, [...via, ...args, '--json'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, `bench exited ${r.status}: ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!);
 }
 
-test('bench --json against an embedded node: keys present, numbers positive, consumed == produced', () => {
-  const j = runJson(['--record-bytes', '1024', '--seconds', '1', '--warmup-seconds', '0.3', '--e2e-seconds', '0.5', '--shards', '2', '--producers', '2', '--limit-seconds-max', '2']);
+test('nativelog bench --json against an embedded node: keys present, numbers positive, consumed == produced', () => {
+  const args = ['--record-bytes', '1024', '--seconds', '1', '--warmup-seconds', '0.3', '--e2e-seconds', '0.5', '--shards', '2', '--producers', '2', '--limit-seconds-max', '2'];
+  const j = runJson(args, [cli, 'bench']);
   assert.equal(j.ok, true, JSON.stringify(j.problems));
   for (const k of ['recordsPerSec', 'mbPerSec']) {
     assert.ok(j.produce[k] > 0, `produce.${k}`);
