@@ -28,6 +28,7 @@ export class FakeShardHandle implements ShardHandleApi {
   private readonly listeners = new Set<(endSeq: number) => void>();
   closed = false;
   appendCalls = 0;
+  readCalls = 0;
 
   constructor(readonly opts: ShardHandleOptions) {}
 
@@ -73,6 +74,7 @@ export class FakeShardHandle implements ShardHandleApi {
   }
 
   async read(fromSeq: number, maxBytes: number): Promise<ReadResult> {
+    this.readCalls++;
     if (fromSeq < 0 || fromSeq > this.records.length) throw new CodedError('OUT_OF_RANGE', `out of range [0, ${this.records.length}]`);
     const out: Uint8Array[] = [];
     let n = 0;
