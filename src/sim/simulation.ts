@@ -72,7 +72,7 @@ export interface SeedResult {
 export const simDefaults = {
   tickMs: 10,
   faultMs: 2000,
-  livenessBoundMs: 3000,
+  livenessBoundMs: 5000,
   convergenceBoundMs: 10000,
   traceLength: 40,
   electionTicks: 10,
