@@ -1,0 +1,31 @@
+/**
+ * Torture 1 (CI bound): 20 kill -9s of a real node under full-speed
+ * producers; nothing acked is lost, duplicated or changed; verify is clean.
+ * The soak (npm run torture) runs the same scenario with more iterations.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCrashLoop } from './scenarios/crash-loop.js';
+import { runSeed } from './harness/rng.js';
+
+/** The issue asks for at least 20 kill -9 iterations in CI. */
+const CI_KILLS = 20;
+
+test(`crash loop: ${CI_KILLS} kill -9s under full-speed producers lose no acked record, store none twice, and leave a data dir verify finds clean`, async () => {
+  const seed = runSeed();
+  const stats = await runCrashLoop({
+    seed,
+    iterations: CI_KILLS,
+    shards: 2,
+    producers: 2,
+    window: 2000,
+    killDelayMsMin: 20,
+    killDelayMsMax: 700,
+    startupKillProbability: 0.2,
+    log: (l) => process.env['TORTURE_VERBOSE'] === '1' && console.log(l),
+  });
+  console.log(`crash loop seed=${seed}: ${JSON.stringify(stats)}`);
+  assert.equal(stats.kills, CI_KILLS);
+  assert.ok(stats.acked > 0, 'producers got acks');
+  assert.equal(stats.ackedVerified, stats.acked, 'every acked record read back with its seq and bytes');
+});

@@ -1,0 +1,66 @@
+/**
+ * Torture 2 (CI bound): power loss at seeded file-layer calls, over an
+ * in-memory disk that discards unsynced writes (harness/power-loss-fs.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeRecord } from '../../src/record/record.js';
+import { FSYNC_INTERVAL_MS_DEFAULT, FSYNC_POLICY_DEFAULT } from '../../src/storage/defaults.js';
+import { ShardStore } from '../../src/storage/shard-store.js';
+import { PowerLossFs } from './harness/power-loss-fs.js';
+import { Rng, runSeed } from './harness/rng.js';
+import { runPowerLoss } from './scenarios/power-loss.js';
+
+/** Power losses per fsync policy and crash mode in CI. */
+const CI_CRASHES = 120;
+const FSYNC_BYTES = 8192;
+
+test('the storage default fsync policy is the interval policy whose loss window these tests assert', () => {
+  assert.deepEqual(FSYNC_POLICY_DEFAULT, { mode: 'interval', ms: FSYNC_INTERVAL_MS_DEFAULT });
+});
+
+test('harness self-check: the power-loss disk really discards unsynced appends (default policy, crash 10 ms after the last sync)', () => {
+  let clock = 1_000_000;
+  const fs = new PowerLossFs();
+  fs.mkdirp('/d');
+  const s = ShardStore.open({ dir: '/d', fileLayer: fs, minFreeBytes: 0, now: () => clock });
+  s.append(encodeRecord({ payload: new Uint8Array([1]) }));
+  s.sync();
+  clock += 10;
+  s.append(encodeRecord({ payload: new Uint8Array([2]) }));
+  const after = fs.crashImage('drop-all', new Rng(1));
+  const r = ShardStore.open({ dir: '/d', fileLayer: after, minFreeBytes: 0, now: () => clock });
+  assert.equal(r.describe().endSeq, 1, 'the synced record survives, the unsynced one is gone');
+  r.close();
+});
+
+test('harness self-check: a disk whose fsync lies makes the always-policy check fail (the check can fail)', () => {
+  const seed = runSeed();
+  assert.throws(() => runPowerLoss({ seed, policy: 'always', mode: 'drop-all', crashes: CI_CRASHES, lyingFsync: true }), /fsync 'always' lost/);
+});
+
+for (const mode of ['drop-all', 'random'] as const) {
+  test(`power loss (${mode}): with fsync 'always' no acked record is lost, and what survives is a dense, byte-identical prefix`, () => {
+    const seed = runSeed();
+    const s = runPowerLoss({ seed, policy: 'always', mode, crashes: CI_CRASHES });
+    console.log(`power loss always/${mode} seed=${seed}: ${JSON.stringify(s)}`);
+    assert.equal(s.crashes, CI_CRASHES);
+    assert.equal(s.ackedLost, 0);
+  });
+
+  test(`power loss (${mode}): with the default policy only records younger than ${FSYNC_INTERVAL_MS_DEFAULT} ms plus one tick period are lost`, () => {
+    const seed = runSeed();
+    const s = runPowerLoss({ seed, policy: 'default', mode, crashes: CI_CRASHES });
+    console.log(`power loss default/${mode} seed=${seed}: ${JSON.stringify(s)}`);
+    assert.equal(s.crashes, CI_CRASHES);
+    assert.ok(s.lostAgeBoundMs === null || s.lostAgeMsMax < s.lostAgeBoundMs);
+  });
+
+  test(`power loss (${mode}): with fsync bytes:${FSYNC_BYTES} the acked records lost add up to fewer than ${FSYNC_BYTES} bytes`, () => {
+    const seed = runSeed();
+    const s = runPowerLoss({ seed, policy: 'bytes', mode, crashes: CI_CRASHES, fsyncBytes: FSYNC_BYTES });
+    console.log(`power loss bytes/${mode} seed=${seed}: ${JSON.stringify(s)}`);
+    assert.equal(s.crashes, CI_CRASHES);
+    assert.ok(s.lostBytesMax < FSYNC_BYTES);
+  });
+}

@@ -1,0 +1,259 @@
+/**
+ * Scenario 2, power loss: one ShardStore driven in-process over PowerLossFs
+ * (harness/power-loss-fs.ts). Each cycle opens the store on the disk image
+ * left by the previous crash, appends seeded batches under a fake clock
+ * (tick() called like the shard worker does, every SHARD_TICK_MS), and
+ * crashes at a seeded file-layer call (during recovery, an append, an
+ * fsync, a roll, a checkpoint...). The image after the crash keeps only what
+ * was durable (drop-all) or that plus a random subset of unsynced pages and
+ * directory entries (random). After reopening:
+ *   - the records are a dense prefix of what was appended, byte for byte;
+ *   - fsync 'always': nothing acked is lost;
+ *   - the storage default (interval, FSYNC_INTERVAL_MS_DEFAULT): every lost
+ *     record was appended less than fsyncIntervalMs plus one tick period
+ *     before the crash (the window documented in src/storage/defaults.ts);
+ *   - 'bytes:N': the lost records add up to fewer than N bytes.
+ */
+import { type RecordInput, encodeRecordInto, encodedRecordLength, decodeRecord } from '../../../src/record/record.js';
+import { FSYNC_POLICY_DEFAULT } from '../../../src/storage/defaults.js';
+import { ShardStore } from '../../../src/storage/shard-store.js';
+import type { FsyncPolicy } from '../../../src/storage/types.js';
+import { PowerLossFs, type CrashMode } from '../harness/power-loss-fs.js';
+import { Rng, withSeed } from '../harness/rng.js';
+import { bytesEqual } from '../harness/records.js';
+
+/** The shard worker's tick cadence (workers/shard-worker.ts SHARD_TICK_MS); the driver ticks the same way. */
+export const TICK_MS = 100;
+/** Fake time between appends: uniform in [0, STEP_MS_MAX]. */
+const STEP_MS_MAX = 60;
+const SHARD_DIR = '/data/ns/stream/0';
+/** Small segments and index interval so rolls, sealed segments and index files are under the crashes. */
+const SEGMENT_BYTES_MAX = 24 * 1024;
+const INDEX_INTERVAL_BYTES = 512;
+/** A fresh disk every this many crashes (keeps each cycle's read-back small). */
+const CRASHES_PER_DISK = 40;
+
+export type PolicyName = 'always' | 'default' | 'bytes';
+
+export interface PowerLossOptions {
+  seed: number;
+  policy: PolicyName;
+  mode: CrashMode;
+  crashes: number;
+  /** Bytes for the 'bytes' policy. */
+  fsyncBytes?: number;
+  /** Harness self-test: a disk whose fsync does nothing (the check must then find losses). */
+  lyingFsync?: boolean;
+}
+
+export interface PowerLossStats {
+  seed: number;
+  policy: PolicyName;
+  mode: CrashMode;
+  crashes: number;
+  crashesDuringRecovery: number;
+  appendsAcked: number;
+  recordsChecked: number;
+  /** Acked records lost to crashes (0 under 'always'). */
+  ackedLost: number;
+  /** Largest age of a lost acked record at its crash (ms), and the bound asserted. */
+  lostAgeMsMax: number;
+  lostAgeBoundMs: number | null;
+  lostBytesMax: number;
+  lostBytesBound: number | null;
+  maxTickGapMs: number;
+}
+
+interface Rec {
+  seq: number;
+  payload: Uint8Array;
+  appendTime: number;
+  bytes: number;
+}
+
+function policyOf(o: PowerLossOptions): FsyncPolicy {
+  if (o.policy === 'always') return { mode: 'always' };
+  if (o.policy === 'bytes') return { mode: 'bytes', bytes: o.fsyncBytes ?? 8192 };
+  return FSYNC_POLICY_DEFAULT;
+}
+
+export function runPowerLoss(o: PowerLossOptions): PowerLossStats {
+  const rng = new Rng(o.seed);
+  const policy = policyOf(o);
+  const stats: PowerLossStats = {
+    seed: o.seed, policy: o.policy, mode: o.mode, crashes: 0, crashesDuringRecovery: 0, appendsAcked: 0, recordsChecked: 0, ackedLost: 0,
+    lostAgeMsMax: 0, lostAgeBoundMs: null, lostBytesMax: 0, lostBytesBound: policy.mode === 'bytes' ? policy.bytes : null, maxTickGapMs: 0,
+  };
+  let clock = 1_700_000_000_000;
+  const open = (fs: PowerLossFs) =>
+    ShardStore.open({
+      dir: SHARD_DIR, fileLayer: fs, fsync: policy, minFreeBytes: 0, now: () => clock,
+      segmentBytesMax: SEGMENT_BYTES_MAX, indexIntervalBytes: INDEX_INTERVAL_BYTES,
+    });
+  let fs = freshDisk(o.lyingFsync);
+  /** What the shard must hold: every record acked (or found after a recovery), by seq. */
+  let model: Rec[] = [];
+  /** The last crash, checked when the store next opens. */
+  let pending: PendingCheck | null = null;
+  let crashesOnDisk = 0;
+  try {
+    while (stats.crashes < o.crashes) {
+      if (crashesOnDisk >= CRASHES_PER_DISK && pending === null) {
+        fs = freshDisk(o.lyingFsync);
+        model = [];
+        crashesOnDisk = 0;
+      }
+      // Crash somewhere in the next calls: often during recovery, mostly during appends.
+      fs.armCrash(rng.int(1, rng.bool(0.25) ? 60 : 800), (n) => (rng.bool() ? rng.int(0, n) : 0));
+      let store: ShardStore | null = null;
+      let checked = false;
+      let inFlight: Rec[] = [];
+      let lastTick = clock;
+      try {
+        store = open(fs);
+        model = checkRecovered(store, model, pending, stats);
+        pending = null;
+        checked = true;
+        for (;;) {
+          clock += rng.int(0, STEP_MS_MAX);
+          if (clock - lastTick >= TICK_MS) {
+            stats.maxTickGapMs = Math.max(stats.maxTickGapMs, clock - lastTick);
+            lastTick = clock;
+            store.tick();
+          }
+          const { bytes, payloads } = makeBatch(rng);
+          inFlight = payloads.map((p, i) => ({ seq: model.length + i, payload: p, appendTime: clock, bytes: 0 }));
+          const r = store.append(bytes);
+          if (r.firstSeq !== model.length || r.count !== payloads.length) throw new Error(`append returned seqs ${r.firstSeq}+${r.count}, expected ${model.length}+${payloads.length}`);
+          const sizes = recordSizes(bytes);
+          inFlight.forEach((x, i) => {
+            x.appendTime = r.appendTime;
+            x.bytes = sizes[i]!;
+          });
+          model.push(...inFlight);
+          inFlight = [];
+          stats.appendsAcked++;
+        }
+      } catch (e) {
+        if (!fs.crashed) throw e;
+      }
+      // A crash before the check of the previous one leaves that check due (with its in-flight batch).
+      if (store === null) stats.crashesDuringRecovery++;
+      if (checked) pending = { crashTime: clock, inFlight, policy, tickGapMs: Math.max(stats.maxTickGapMs, TICK_MS) };
+      stats.crashes++;
+      crashesOnDisk++;
+      fs = fs.crashImage(o.mode, rng);
+    }
+    const store = open(fs);
+    checkRecovered(store, model, pending, stats);
+    store.close();
+    return stats;
+  } catch (err) {
+    throw withSeed(`power-loss ${o.policy}/${o.mode}`, o.seed, `${(err as Error).message} (after ${stats.crashes} crashes; shard files: ${safeListing(fs)})`);
+  }
+}
+
+function freshDisk(lyingFsync = false): PowerLossFs {
+  const fs = new PowerLossFs();
+  fs.lyingFsync = lyingFsync;
+  fs.mkdirp(SHARD_DIR);
+  return fs;
+}
+
+function safeListing(fs: PowerLossFs): string {
+  try {
+    return fs.listing(SHARD_DIR);
+  } catch {
+    return '?';
+  }
+}
+
+interface PendingCheck {
+  crashTime: number;
+  /** The batch being appended when the power went (may or may not be there). */
+  inFlight: Rec[];
+  policy: FsyncPolicy;
+  /** Longest gap between two tick() calls so far: the "one tick period" of the documented window. */
+  tickGapMs: number;
+}
+
+/** Checks the recovered shard against the model and the last crash; returns what the shard now holds. */
+function checkRecovered(store: ShardStore, model: Rec[], pc: PendingCheck | null, stats: PowerLossStats): Rec[] {
+  const got = readAll(store);
+  stats.recordsChecked += got.length;
+  const d = store.describe();
+  if (d.startSeq !== 0) throw new Error(`startSeq ${d.startSeq} after recovery; no retention is configured`);
+  const allowed = [...model, ...(pc?.inFlight ?? [])];
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i]!;
+    const want = allowed[i];
+    if (want === undefined) throw new Error(`recovered seq ${g.seq} was never appended (${got.length} recovered, ${allowed.length} appended)`);
+    if (!bytesEqual(g.payload, want.payload)) throw new Error(`recovered seq ${g.seq} holds other bytes than were appended there`);
+  }
+  if (pc === null) {
+    if (got.length !== model.length) throw new Error(`reopened without a crash: ${got.length} records, ${model.length} expected`);
+    return got;
+  }
+  const lost = model.slice(got.length);
+  if (lost.length === 0) return got;
+  stats.ackedLost += lost.length;
+  const where = `lost ${lost.length} acked record(s) (seqs ${lost[0]!.seq}..${lost[lost.length - 1]!.seq}) at the crash at t=${pc.crashTime}`;
+  const p = pc.policy;
+  if (p.mode === 'always') throw new Error(`fsync 'always' ${where}`);
+  if (p.mode === 'interval') {
+    const bound = p.ms + pc.tickGapMs;
+    stats.lostAgeBoundMs = bound;
+    const age = pc.crashTime - lost[0]!.appendTime;
+    stats.lostAgeMsMax = Math.max(stats.lostAgeMsMax, age);
+    if (age >= bound) throw new Error(`interval fsync ${where}: the oldest was appended ${age} ms before the crash; the documented window is fsyncIntervalMs ${p.ms} + one tick period ${pc.tickGapMs} = ${bound} ms`);
+  }
+  if (p.mode === 'bytes') {
+    const lostBytes = lost.reduce((n, r) => n + r.bytes, 0);
+    stats.lostBytesMax = Math.max(stats.lostBytesMax, lostBytes);
+    if (lostBytes >= p.bytes) throw new Error(`bytes:${p.bytes} fsync ${where}: ${lostBytes} bytes, not fewer than ${p.bytes}`);
+  }
+  return got;
+}
+
+function readAll(store: ShardStore): Rec[] {
+  const d = store.describe();
+  const out: Rec[] = [];
+  let seq = d.startSeq;
+  while (seq < d.endSeq) {
+    const r = store.read(seq, 64 * 1024);
+    if (r.count === 0) throw new Error(`read at ${seq} returned nothing before endSeq ${d.endSeq}`);
+    let off = 0;
+    while (off < r.bytes.length) {
+      const rec = decodeRecord(r.bytes, off);
+      if (rec.seq !== seq) throw new Error(`read returned seq ${rec.seq} where ${seq} belongs`);
+      out.push({ seq, payload: rec.payload.slice(), appendTime: rec.appendTime, bytes: rec.length });
+      off += rec.length;
+      seq++;
+    }
+  }
+  return out;
+}
+
+function makeBatch(rng: Rng): { bytes: Uint8Array; payloads: Uint8Array[] } {
+  const n = rng.int(1, 12);
+  const inputs: RecordInput[] = [];
+  const payloads: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = rng.bytes(rng.int(0, rng.bool(0.1) ? 6000 : 400));
+    payloads.push(p);
+    inputs.push({ payload: p });
+  }
+  const total = inputs.reduce((s, r) => s + encodedRecordLength(r), 0);
+  const bytes = new Uint8Array(total);
+  let off = 0;
+  for (const r of inputs) off += encodeRecordInto(bytes, off, r);
+  return { bytes, payloads };
+}
+
+function recordSizes(bytes: Uint8Array): number[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: number[] = [];
+  for (let off = 0; off < bytes.length; off += dv.getUint32(off, true)) out.push(dv.getUint32(off, true));
+  return out;
+}
+
