@@ -34,6 +34,7 @@ import {
 } from './defaults.js';
 import { type FileLayer, nodeFileLayer, readFully, writeFileAtomic, writeFully } from './file-layer.js';
 import type { ProducerTable } from './producer-state.js';
+import { structuralProblem } from './batch-check.js';
 import { RecordScanner } from './record-scanner.js';
 import { recoverShard } from './recovery.js';
 import { SealedSegments } from './sealed-segments.js';
@@ -68,6 +69,7 @@ interface Config {
   now: () => number;
   layer: FileLayer;
   producersMax: number;
+  verifyAppendCrc: boolean;
 }
 
 interface Location {
@@ -377,7 +379,9 @@ export class ShardStore implements ShardStoreApi {
     let pFirst = 0;
     let pLast = 0;
     for (let pos = absStart; pos < absEnd; count++) {
-      const p = recordProblem(dv, pos, absEnd, this.cfg.recordBytesMax, false);
+      const p = this.cfg.verifyAppendCrc
+        ? recordProblem(dv, pos, absEnd, this.cfg.recordBytesMax, false)
+        : structuralProblem(dv, pos, absEnd, this.cfg.recordBytesMax);
       if (typeof p !== 'number') {
         const code = p[0] === 'too-large' ? 'RECORD_TOO_LARGE' : 'BAD_RECORD';
         throw new StorageError(code, `record ${count} of the batch (byte ${pos - absStart}) is rejected: ${p[1]}; nothing was written`);
@@ -732,6 +736,7 @@ function resolveConfig(opts: ShardStoreOptions): Config {
     now: opts.now ?? Date.now,
     layer: opts.fileLayer ?? nodeFileLayer,
     producersMax: opts.producersMax ?? PRODUCERS_MAX,
+    verifyAppendCrc: opts.verifyAppendCrc ?? true,
   };
   const bad = (what: string): never => {
     throw new RangeError(`invalid storage option: ${what}`);

@@ -38,6 +38,13 @@ export interface ShardStoreOptions {
   fileLayer?: import('./file-layer.js').FileLayer;
   /** Idempotent producers remembered per shard (least recently used evicted). */
   producersMax?: number;
+  /**
+   * Verify each record's CRC in append() (default true). Set false only when
+   * the caller has verified the CRCs already (e.g. in another thread): the
+   * CRC costs about as much CPU as the write itself (docs/FORMAT.md). Lengths
+   * are always checked, and reads always verify CRCs.
+   */
+  verifyAppendCrc?: boolean;
 }
 
 /** What readInto() put in the caller's buffer. */

@@ -1,0 +1,285 @@
+/**
+ * Storage engine benchmark.
+ *
+ *   npm run bench:storage -- --record-bytes N [--total-mb M] [--batch-bytes B]
+ *                            [--rounds R] [--seek-records S] [--seeks K] [--no-seek] [--json]
+ *
+ * 1. Append throughput: appends batches of N-byte records (B bytes per
+ *    append() call, as a shard worker does from its ring) through ShardStore
+ *    in this thread (fsync=roll, so no fsync), and in the same run writes the
+ *    same bytes with plain sequential fs.writeSync (the machine's limit).
+ *    Also with verifyAppendCrc=false, to show what the record CRC check
+ *    costs. R rounds of (raw, storage, storage without CRC) back to back;
+ *    medians, and the median of the per-round ratios (wall and CPU time).
+ * 2. Seek latency on a shard of S records (default 5 million, out-of-order
+ *    event times): read(seq) at random seqs, seqForAppendTime and
+ *    seqForEventTime at random times; p50/p99/max in microseconds.
+ *
+ * With --json the last line is one JSON object (appendMbPerSec,
+ * rawWriteMbPerSec, ratio, ...).
+ */
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from '../src/record/crc32.js';
+import { CRC_START, OFF_CRC, OFF_EVENT_TIME_MAX, OFF_EVENT_TIME_MIN, RECORD_HEADER_BYTES } from '../src/record/layout.js';
+import { dataViewOf, encodeRecordInto, setI64 } from '../src/record/record.js';
+import { ShardStore } from '../src/storage/shard-store.js';
+
+interface Args {
+  recordBytes: number;
+  totalMb: number;
+  batchBytes: number;
+  rounds: number;
+  seekRecords: number;
+  seeks: number;
+  seek: boolean;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { recordBytes: 1024, totalMb: 128, batchBytes: 1 << 20, rounds: 5, seekRecords: 5_000_000, seeks: 2000, seek: true, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const num = (): number => {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} needs a positive number`);
+      return v;
+    };
+    if (k === '--record-bytes') a.recordBytes = num();
+    else if (k === '--total-mb') a.totalMb = num();
+    else if (k === '--batch-bytes') a.batchBytes = num();
+    else if (k === '--rounds') a.rounds = num();
+    else if (k === '--seek-records') a.seekRecords = num();
+    else if (k === '--seeks') a.seeks = num();
+    else if (k === '--no-seek') a.seek = false;
+    else if (k === '--json') a.json = true;
+    else throw new Error(`unknown option ${k}`);
+  }
+  if (a.recordBytes < RECORD_HEADER_BYTES || a.recordBytes % 8 !== 0) throw new Error(`--record-bytes must be a multiple of 8, at least ${RECORD_HEADER_BYTES}`);
+  return a;
+}
+
+/** A batch of `count` records of exactly recordBytes each (payload = recordBytes - 80). */
+function makeBatch(recordBytes: number, count: number, eventTime: (i: number) => number): Uint8Array {
+  const bytes = new Uint8Array(recordBytes * count);
+  const payload = new Uint8Array(recordBytes - RECORD_HEADER_BYTES);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+  for (let i = 0; i < count; i++) {
+    const t = eventTime(i);
+    encodeRecordInto(bytes, i * recordBytes, { payload, eventTimeMin: t, eventTimeMax: t });
+  }
+  return bytes;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function latencySummary(samplesUs: number[]): { p50: number; p99: number; max: number } {
+  const s = Float64Array.from(samplesUs).sort();
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  return { p50: r(percentile(s, 50)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? 0) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function nowUs(): number {
+  return Number(process.hrtime.bigint()) / 1000;
+}
+
+interface RoundResult {
+  seconds: number;
+  /** CPU time (user + system) of this thread's process during the round. */
+  cpuSeconds: number;
+  latenciesUs: number[];
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+function storageRound(dir: string, batch: Uint8Array, appends: number, verifyAppendCrc: boolean): RoundResult {
+  const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, verifyAppendCrc });
+  const latenciesUs: number[] = new Array(appends);
+  const c0 = cpuSeconds();
+  const t0 = nowUs();
+  for (let i = 0; i < appends; i++) {
+    const a = nowUs();
+    store.append(batch);
+    latenciesUs[i] = nowUs() - a;
+  }
+  const seconds = (nowUs() - t0) / 1e6;
+  const cpu = cpuSeconds() - c0;
+  store.abandon();
+  return { seconds, cpuSeconds: cpu, latenciesUs };
+}
+
+function rawRound(path: string, batch: Uint8Array, appends: number): RoundResult {
+  const fd = fs.openSync(path, 'w');
+  const latenciesUs: number[] = new Array(appends);
+  const c0 = cpuSeconds();
+  const t0 = nowUs();
+  for (let i = 0; i < appends; i++) {
+    const a = nowUs();
+    fs.writeSync(fd, batch, 0, batch.length);
+    latenciesUs[i] = nowUs() - a;
+  }
+  const seconds = (nowUs() - t0) / 1e6;
+  const cpu = cpuSeconds() - c0;
+  fs.closeSync(fd);
+  return { seconds, cpuSeconds: cpu, latenciesUs };
+}
+
+function appendBench(args: Args, root: string): Record<string, unknown> {
+  const perBatch = Math.max(1, Math.floor(args.batchBytes / args.recordBytes));
+  const batch = makeBatch(args.recordBytes, perBatch, (i) => 1_700_000_000_000 + i);
+  const appends = Math.max(1, Math.round((args.totalMb * 1024 * 1024) / batch.length));
+  const mb = (appends * batch.length) / (1024 * 1024);
+  const records = appends * perBatch;
+  const store: RoundResult[] = [];
+  const noCrc: RoundResult[] = [];
+  const raw: RoundResult[] = [];
+  for (let r = 0; r < args.rounds; r++) {
+    const rawPath = join(root, `raw-${r}.bin`);
+    raw.push(rawRound(rawPath, batch, appends));
+    fs.rmSync(rawPath);
+    const dir = join(root, `shard-${r}`);
+    store.push(storageRound(dir, batch, appends, true));
+    fs.rmSync(dir, { recursive: true });
+    noCrc.push(storageRound(dir, batch, appends, false));
+    fs.rmSync(dir, { recursive: true });
+  }
+  const noCrcSec = median(noCrc.map((x) => x.seconds));
+  const appendSec = median(store.map((x) => x.seconds));
+  const rawSec = median(raw.map((x) => x.seconds));
+  // Each round runs raw then storage back to back: the median of the paired
+  // ratios resists load from other processes better than a ratio of medians.
+  const pairedRatio = median(store.map((x, r) => raw[r]!.seconds / x.seconds));
+  const cpuRatio = median(store.map((x, r) => raw[r]!.cpuSeconds / x.cpuSeconds));
+  return {
+    recordBytes: args.recordBytes,
+    batchBytes: batch.length,
+    recordsPerBatch: perBatch,
+    totalMb: Math.round(mb),
+    rounds: args.rounds,
+    appendMbPerSec: Math.round(mb / appendSec),
+    rawWriteMbPerSec: Math.round(mb / rawSec),
+    ratio: Math.round(pairedRatio * 1000) / 1000,
+    cpuRatio: Math.round(cpuRatio * 1000) / 1000,
+    appendCpuMsPerMb: Math.round((median(store.map((x) => x.cpuSeconds)) / mb) * 1e5) / 100,
+    rawCpuMsPerMb: Math.round((median(raw.map((x) => x.cpuSeconds)) / mb) * 1e5) / 100,
+    appendNoCrcMbPerSec: Math.round(mb / noCrcSec),
+    ratioNoCrc: Math.round(median(noCrc.map((x, r) => raw[r]!.seconds / x.seconds)) * 1000) / 1000,
+    cpuRatioNoCrc: Math.round(median(noCrc.map((x, r) => raw[r]!.cpuSeconds / x.cpuSeconds)) * 1000) / 1000,
+    appendRecordsPerSec: Math.round(records / appendSec),
+    rawRecordsPerSec: Math.round(records / rawSec),
+    appendCallLatencyUs: latencySummary(store.flatMap((x) => x.latenciesUs)),
+    rawWriteLatencyUs: latencySummary(raw.flatMap((x) => x.latenciesUs)),
+  };
+}
+
+/** Re-stamps the event times of a template batch (and its record CRCs): out of order, late by up to 60 s. */
+function restampEventTimes(batch: Uint8Array, recordBytes: number, base: number, rnd: () => number): void {
+  const dv = dataViewOf(batch);
+  for (let off = 0; off < batch.length; off += recordBytes) {
+    const t = base - Math.floor(rnd() * 60_000);
+    setI64(dv, off + OFF_EVENT_TIME_MIN, t);
+    setI64(dv, off + OFF_EVENT_TIME_MAX, t);
+    dv.setUint32(off + OFF_CRC, crc32(batch, off + CRC_START, off + recordBytes), true);
+  }
+}
+
+function seekBench(args: Args, root: string): Record<string, unknown> {
+  const recordBytes = 88;
+  const perBatch = 4096;
+  const dir = join(root, 'seek-shard');
+  let clock = 1_700_000_000_000;
+  const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, now: () => clock });
+  let seed = 12345;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+  const batch = makeBatch(recordBytes, perBatch, () => 0);
+  const t0 = nowUs();
+  let written = 0;
+  while (written < args.seekRecords) {
+    clock += 1000;
+    restampEventTimes(batch, recordBytes, clock, rnd);
+    const n = Math.min(perBatch, args.seekRecords - written);
+    store.append(batch, 0, n * recordBytes);
+    written += n;
+  }
+  const buildSec = (nowUs() - t0) / 1e6;
+  store.close();
+  const t1 = nowUs();
+  const s = ShardStore.open({ dir, fsync: { mode: 'roll' }, now: () => clock });
+  const reopenMs = (nowUs() - t1) / 1000;
+  const d = s.describe();
+  const first = 1_700_000_000_000;
+  const timeOf = (): number => first + Math.floor(rnd() * (clock - first));
+  const measure = (fn: () => void): { p50: number; p99: number; max: number } => {
+    const lat: number[] = [];
+    for (let i = 0; i < args.seeks; i++) {
+      const a = nowUs();
+      fn();
+      lat.push(nowUs() - a);
+    }
+    return latencySummary(lat);
+  };
+  const bySeq = measure(() => {
+    const r = s.read(d.startSeq + Math.floor(rnd() * (d.endSeq - d.startSeq)), 4096);
+    if (r.count === 0) throw new Error('empty read');
+  });
+  const byAppendTime = measure(() => s.seqForAppendTime(timeOf()));
+  const byEventTime = measure(() => s.seqForEventTime(timeOf()));
+  s.close();
+  fs.rmSync(dir, { recursive: true });
+  return {
+    seekRecords: d.endSeq - d.startSeq,
+    seekSegments: d.segments,
+    seekShardMb: Math.round(d.bytes / (1024 * 1024)),
+    seekBuildRecordsPerSec: Math.round(written / buildSec),
+    reopenCleanMs: Math.round(reopenMs * 10) / 10,
+    seekBySeqUs: bySeq,
+    seekByAppendTimeUs: byAppendTime,
+    seekByEventTimeUs: byEventTime,
+  };
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  const root = fs.mkdtempSync(join(tmpdir(), 'nl-storage-bench-'));
+  try {
+    const result: Record<string, unknown> = { bench: 'storage', ...appendBench(args, root) };
+    console.log(
+      `append ${args.recordBytes}-byte records, ${result.batchBytes} bytes per append(), ${result.totalMb} MB x ${args.rounds} rounds (medians, no fsync):\n` +
+        `  storage append  ${result.appendMbPerSec} MB/s  ${result.appendRecordsPerSec} records/s  per-call latency us ${JSON.stringify(result.appendCallLatencyUs)}\n` +
+        `  raw writeSync   ${result.rawWriteMbPerSec} MB/s  ${result.rawRecordsPerSec} records/s  per-call latency us ${JSON.stringify(result.rawWriteLatencyUs)}\n` +
+        `  ratio storage/raw (median of paired rounds) = ${result.ratio}; by CPU time = ${result.cpuRatio} ` +
+        `(${result.appendCpuMsPerMb} vs ${result.rawCpuMsPerMb} CPU ms per MB)\n` +
+        `  storage append, verifyAppendCrc=false (CRC checked by the caller): ${result.appendNoCrcMbPerSec} MB/s; ` +
+        `ratio ${result.ratioNoCrc}, by CPU time ${result.cpuRatioNoCrc}`,
+    );
+    if (args.seek) {
+      Object.assign(result, seekBench(args, root));
+      console.log(
+        `seek on a shard of ${result.seekRecords} records (${result.seekSegments} segments, ${result.seekShardMb} MB; built at ${result.seekBuildRecordsPerSec} records/s; clean reopen ${result.reopenCleanMs} ms):\n` +
+          `  read by seq (4 KiB)   us ${JSON.stringify(result.seekBySeqUs)}\n` +
+          `  seqForAppendTime      us ${JSON.stringify(result.seekByAppendTimeUs)}\n` +
+          `  seqForEventTime       us ${JSON.stringify(result.seekByEventTimeUs)}`,
+      );
+    }
+    if (args.json) console.log(JSON.stringify(result));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main();

@@ -1,0 +1,49 @@
+/**
+ * Structural check of one record in an append batch, for callers that have
+ * already verified record CRCs elsewhere (ShardStoreOptions.verifyAppendCrc =
+ * false): every length is bounds-checked exactly as recordProblem does, but
+ * the CRC over the payload is not computed. Reads still verify every CRC, so
+ * a record stored unverified is never served if it is damaged.
+ */
+import {
+  ATTR_CODEC_MASK,
+  ATTR_RESERVED_MASK,
+  CODEC_MAX,
+  HEADERS_BYTES_MAX,
+  OFF_ATTRIBUTES,
+  OFF_HEADERS_LENGTH,
+  OFF_KEY_LENGTH,
+  OFF_MAGIC,
+  OFF_PAYLOAD_LENGTH,
+  OFF_RESERVED,
+  RECORD_HEADER_BYTES,
+  RECORD_MAGIC_V1,
+  recordLengthFor,
+} from '../record/layout.js';
+import type { RecordProblem } from '../record/record.js';
+
+/** The record length, or [problem, message], checking everything but the CRC. */
+export function structuralProblem(dv: DataView, offset: number, end: number, recordBytesMax: number): number | [RecordProblem, string] {
+  if (offset + RECORD_HEADER_BYTES > end) return ['short-header', `record header at ${offset} needs ${RECORD_HEADER_BYTES} bytes; only ${Math.max(0, end - offset)} remain`];
+  const length = dv.getUint32(offset, true);
+  if (length < RECORD_HEADER_BYTES || length % 8 !== 0) return ['bad-length', `record at ${offset} has invalid length ${length}`];
+  if (length > recordBytesMax) return ['too-large', `record at ${offset} is ${length} bytes; the limit is ${recordBytesMax}`];
+  if (offset + length > end) return ['beyond-buffer', `record at ${offset} claims ${length} bytes; only ${end - offset} remain`];
+  if (dv.getUint8(offset + OFF_MAGIC) !== RECORD_MAGIC_V1) return ['bad-magic', `record at ${offset} has magic ${dv.getUint8(offset + OFF_MAGIC)}`];
+  const attributes = dv.getUint8(offset + OFF_ATTRIBUTES);
+  if ((attributes & ATTR_RESERVED_MASK) !== 0 || (attributes & ATTR_CODEC_MASK) > CODEC_MAX) {
+    return ['bad-attributes', `record at ${offset} has invalid attributes 0x${attributes.toString(16)}`];
+  }
+  const keyLength = dv.getUint16(offset + OFF_KEY_LENGTH, true);
+  const headersLength = dv.getUint32(offset + OFF_HEADERS_LENGTH, true);
+  const payloadLength = dv.getUint32(offset + OFF_PAYLOAD_LENGTH, true);
+  if (
+    headersLength > HEADERS_BYTES_MAX ||
+    payloadLength > length ||
+    recordLengthFor(keyLength, headersLength, payloadLength) !== length ||
+    dv.getUint16(offset + OFF_RESERVED, true) !== 0
+  ) {
+    return ['bad-lengths', `record at ${offset}: key ${keyLength}, headers ${headersLength}, payload ${payloadLength} do not add up to length ${length}`];
+  }
+  return length;
+}
