@@ -18,7 +18,7 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { RECORD_BYTES_MAX_DEFAULT } from '../record/layout.js';
-import { RingConsumer, RingProducer, createRingBuffer, type RingMessage } from '../ring/index.js';
+import { RingConsumer, RingProducer, createRingBuffer, ringMessageBytesMax, type RingMessage } from '../ring/index.js';
 import type { AppendResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions } from './types.js';
 import type { ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from './shard-control.js';
 import { ShardError } from './shard-error.js';
@@ -110,14 +110,15 @@ export class ShardHandle implements ShardHandleApi {
     this.ringBytes = shardRingBytes(opts.ringBytes, opts.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT);
     this.inFlightMax = opts.inFlightMax ?? SHARD_IN_FLIGHT_MAX_DEFAULT;
     if (!Number.isInteger(this.inFlightMax) || this.inFlightMax < 1) throw new RangeError(`inFlightMax must be a positive integer, got ${this.inFlightMax}`);
-    const messageBytesMax = this.ringBytes - 8;
+    const messageBytesMax = ringMessageBytesMax(this.ringBytes);
     this.appendBytesMax = messageBytesMax - REQUEST_HEADER_BYTES;
     this.readBytesMax = messageBytesMax - RESPONSE_HEADER_BYTES;
   }
 
   /** Spawns the shard's worker, which opens (and recovers) the shard folder. */
   static async open(opts: ShardHandleOptions, internals: ShardHandleInternals = {}): Promise<ShardHandle> {
-    const h = new ShardHandle(opts, internals.storeModuleUrl ?? STORE_MODULE_URL);
+    // A copy: setRetention() updates it so a restarted worker gets the current settings.
+    const h = new ShardHandle({ ...opts }, internals.storeModuleUrl ?? STORE_MODULE_URL);
     h.gen = await h.startWorker();
     return h;
   }

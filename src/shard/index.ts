@@ -1,0 +1,5 @@
+export * from './types.js';
+export { ShardHandle, type ShardHandleInternals, type ShardHandleStats } from './shard-handle.js';
+export { ShardError, type ShardErrorCode } from './shard-error.js';
+export * from './shard-limits.js';
+export { verifyDataDir, findShardDirs, VERIFY_THREADS_MAX, type VerifyReport, type ShardVerifySummary, type ShardLocation } from './verify-pool.js';
