@@ -67,6 +67,29 @@ export class PayloadSlab {
   }
 }
 
+/**
+ * Reads payload headers without allocating: the 24 header bytes are copied
+ * into a scratch buffer and the fields are left on the reader.
+ */
+export class PayloadHeaderReader implements PayloadHeader {
+  producer = 0;
+  counter = 0;
+  intendedMs = 0;
+  private readonly scratch = new Uint8Array(PAYLOAD_HEADER_BYTES);
+  private readonly view = new DataView(this.scratch.buffer);
+
+  /** True (fields set) when `value` starts with a bench header. */
+  read(value: Uint8Array): boolean {
+    if (value.length < PAYLOAD_HEADER_BYTES) return false;
+    this.scratch.set(value.subarray(0, PAYLOAD_HEADER_BYTES));
+    if (this.view.getUint32(0, true) !== PAYLOAD_MAGIC) return false;
+    this.producer = this.view.getUint32(4, true);
+    this.counter = this.view.getFloat64(8, true);
+    this.intendedMs = this.view.getFloat64(16, true);
+    return true;
+  }
+}
+
 /** Reads the bench header of a consumed payload, or null when it is not one of ours. */
 export function readPayloadHeader(value: Uint8Array): PayloadHeader | null {
   if (value.length < PAYLOAD_HEADER_BYTES) return null;

@@ -37,10 +37,11 @@ export function formatBenchText(r: BenchResult): string {
   }
   if (r.limits !== null) {
     const l = r.limits;
-    lines.push(`machine limits on the same bytes:`);
-    lines.push(`  raw write           ${mb(l.rawWriteMbPerSec)}   node produce = ${pct(r.ratios.produceVsRawWrite)} of it`);
-    lines.push(`  raw write+fsync     ${mb(l.rawFsyncWriteMbPerSec)}   node produce = ${pct(r.ratios.produceVsRawFsyncWrite)} of it${l.rawFsyncWrite.stoppedEarly ? ' (stopped early at the time bound)' : ''}`);
-    lines.push(`  tcp loopback        ${mb(l.tcpLoopbackMbPerSec)}   node produce = ${pct(r.ratios.produceVsTcpLoopback)}, consume = ${pct(r.ratios.consumeVsTcpLoopback)} of it`);
+    const ba = (b: number, a: number, early: boolean): string => `(before ${b.toFixed(1)}, after ${a.toFixed(1)}${early ? ', stopped early at the time bound' : ''})`;
+    lines.push(`machine limits (best of a probe before the node and a pass after it on the same bytes):`);
+    lines.push(`  raw write              ${mb(l.rawWriteMbPerSec)} ${ba(l.before.rawWrite.mbPerSec, l.after.rawWrite.mbPerSec, l.after.rawWrite.stoppedEarly)}  node produce = ${pct(r.ratios.produceVsRawWrite)} of it`);
+    lines.push(`  raw write + fdatasync  ${mb(l.rawFsyncWriteMbPerSec)} ${ba(l.before.rawFsyncWrite.mbPerSec, l.after.rawFsyncWrite.mbPerSec, l.after.rawFsyncWrite.stoppedEarly)}  node produce = ${pct(r.ratios.produceVsRawFsyncWrite)} of it`);
+    lines.push(`  tcp loopback           ${mb(l.tcpLoopbackMbPerSec)} ${ba(l.before.tcpLoopback.mbPerSec, l.after.tcpLoopback.mbPerSec, l.after.tcpLoopback.stoppedEarly)}  node produce = ${pct(r.ratios.produceVsTcpLoopback)}, consume = ${pct(r.ratios.consumeVsTcpLoopback)} of it`);
   }
   if (r.cpu.nodeSecondsProduce !== null) {
     lines.push(`cpu during produce: node ${r.cpu.nodeSecondsProduce.toFixed(2)} s (${r.cpu.nodeMicrosPerRecord} us/record), bench client ${r.cpu.benchSecondsProduce.toFixed(2)} s (${r.cpu.benchMicrosPerRecord} us/record)`);

@@ -5,7 +5,7 @@
  * are counted, and the run fails unless consumed == produced exactly.
  */
 import type { ConsumedRecord } from '../client/types.js';
-import { payloadBodyMatches, readPayloadHeader, type PayloadHeader } from './bench-payload.js';
+import { PayloadHeaderReader, payloadBodyMatches, type PayloadHeader } from './bench-payload.js';
 
 export interface DeliveryReport {
   ok: boolean;
@@ -27,6 +27,7 @@ export interface DeliveryReport {
 
 export class DeliveryCheck {
   private readonly seen: Uint8Array[];
+  private readonly header = new PayloadHeaderReader();
   private readonly nextSeq = new Map<number, number>();
   private consumed = 0;
   private distinct = 0;
@@ -49,15 +50,15 @@ export class DeliveryCheck {
     return this.consumed;
   }
 
-  /** Checks one record; returns its bench header (null when it is not ours). */
+  /** Checks one record; returns its bench header (null when it is not ours; valid until the next call). */
   observe(r: ConsumedRecord): PayloadHeader | null {
     const n = ++this.consumed;
     const expectSeq = this.nextSeq.get(r.shard) ?? 0;
     if (r.seq !== expectSeq) this.seqGaps++;
     this.nextSeq.set(r.shard, r.seq + 1);
     if (r.value.length !== this.template.length) this.wrongLength++;
-    const h = readPayloadHeader(r.value);
-    if (h === null || h.producer >= this.seen.length || !Number.isInteger(h.counter) || h.counter < 0 || h.counter >= this.sentPerProducer[h.producer]!) {
+    const h = this.header;
+    if (!h.read(r.value) || h.producer >= this.seen.length || !Number.isInteger(h.counter) || h.counter < 0 || h.counter >= this.sentPerProducer[h.producer]!) {
       this.foreign++;
       return null;
     }

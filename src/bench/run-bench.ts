@@ -7,9 +7,9 @@
  *      density, sampled payload bytes): a run that lost data fails;
  *   4. end-to-end latency at a fixed offered rate on a fresh stream;
  *   5. the machine's own limits on the same bytes: raw sequential write with
- *      and without fsync per batch, TCP loopback; and the ratios.
+ *      and without fdatasync per batch, TCP loopback; and the ratios (the
+ *      limits are also probed before the node starts: machine-limits.ts).
  */
-import { tmpdir } from 'node:os';
 import type { ClientApi, ConnectOptions } from '../client/types.js';
 import { payloadTemplate } from './bench-payload.js';
 import { resolveBenchOptions, type BenchOptions } from './bench-options.js';
@@ -20,19 +20,11 @@ import { machineInfo, type MachineInfo } from './machine-info.js';
 import { startNodeUnderTest } from './node-under-test.js';
 import { runProducePhase, type ProduceResult } from './produce-phase.js';
 import { ProgressLine } from './progress-line.js';
-import { measureRawWrite, type RawWriteResult } from './raw-write-limit.js';
-import { measureTcpLoopback, type TcpLoopbackResult } from './tcp-loopback-limit.js';
+import { combineLimits, measureLimitPass, probeOptions, type BenchLimits, type LimitPass } from './machine-limits.js';
 
 export type ConnectFn = (servers: string, opts?: ConnectOptions) => Promise<ClientApi>;
 
-export interface BenchLimits {
-  rawWriteMbPerSec: number;
-  rawFsyncWriteMbPerSec: number;
-  tcpLoopbackMbPerSec: number;
-  rawWrite: RawWriteResult;
-  rawFsyncWrite: RawWriteResult;
-  tcpLoopback: TcpLoopbackResult;
-}
+export type { BenchLimits };
 
 export interface BenchResult {
   bench: 'nativelog';
@@ -76,6 +68,14 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
   const e2eStream = `${stream}-e2e`;
   const problems: string[] = [];
 
+  // 1. machine limits, first (bounded) pass
+  let limitsBefore: LimitPass | null = null;
+  if (!opts.skipLimits) {
+    progress.note('measuring the machine: raw write with fdatasync per batch, TCP loopback, raw write...');
+    limitsBefore = await measureLimitPass(
+      probeOptions({ recordBytes: opts.recordBytes, batchBytes: opts.batchBytes, template, secondsMax: opts.limitSecondsMax, expectedBytes: opts.records === null ? null : opts.records * opts.recordBytes }),
+    );
+  }
   progress.note(opts.server === null ? 'starting an embedded node...' : `using the node at ${opts.server}`);
   const node = await startNodeUnderTest(opts);
   const clients: ClientApi[] = [];
@@ -152,21 +152,10 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
 
     // 5. machine limits on the same bytes, with the node stopped
     let limits: BenchLimits | null = null;
-    if (!opts.skipLimits) {
-      const totalBytes = Math.max(1, produce.ackedTotal) * opts.recordBytes;
-      const common = { dir: tmpdir(), totalBytes, recordBytes: opts.recordBytes, batchBytes: opts.batchBytes, template, secondsMax: opts.limitSecondsMax };
-      progress.note('measuring the machine: raw write with fsync per batch, TCP loopback, raw write...');
-      const rawFsyncWrite = measureRawWrite({ ...common, fsyncEachBatch: true });
-      const tcpLoopback = await measureTcpLoopback(common);
-      const rawWrite = measureRawWrite({ ...common, fsyncEachBatch: false });
-      limits = {
-        rawWriteMbPerSec: rawWrite.mbPerSec,
-        rawFsyncWriteMbPerSec: rawFsyncWrite.mbPerSec,
-        tcpLoopbackMbPerSec: tcpLoopback.mbPerSec,
-        rawWrite,
-        rawFsyncWrite,
-        tcpLoopback,
-      };
+    if (limitsBefore !== null) {
+      progress.note('measuring the machine again on the same bytes...');
+      const after = await measureLimitPass({ totalBytes: Math.max(1, produce.ackedTotal) * opts.recordBytes, recordBytes: opts.recordBytes, batchBytes: opts.batchBytes, template, secondsMax: opts.limitSecondsMax });
+      limits = combineLimits(limitsBefore, after);
     }
     const ratio = (a: number, b: number | undefined): number | null => (b === undefined || b <= 0 ? null : Math.round((a / b) * 1000) / 1000);
     const nodeSecondsProduce = nodeCpu0 !== null && nodeCpu1 !== null ? (nodeCpu1 - nodeCpu0) / 1e6 : null;
