@@ -12,8 +12,33 @@ export type ShardErrorCode =
 
 /** The error every ShardHandle call rejects with; `code` is stable for wire mapping. */
 export class ShardError extends Error {
-  constructor(readonly code: ShardErrorCode | string, message: string) {
+  constructor(readonly code: ShardErrorCode, message: string) {
     super(message);
     this.name = 'ShardError';
   }
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<ShardErrorCode>([
+  'OUT_OF_RANGE',
+  'BAD_RECORD',
+  'RECORD_TOO_LARGE',
+  'DISK_FULL',
+  'IO_ERROR',
+  'OUT_OF_ORDER_SEQUENCE',
+  'CORRUPT',
+  'CLOSED',
+  'WORKER_EXITED',
+  'BAD_REQUEST',
+  'BUSY',
+]);
+
+/**
+ * The code a ShardError carries for any thrown value: a known storage or
+ * shard code as is; ENOSPC as DISK_FULL; anything else (raw fs codes such as
+ * ENOTDIR, or none) as IO_ERROR, so callers only ever see codes they can map.
+ */
+export function shardErrorCode(code: unknown): ShardErrorCode {
+  if (typeof code === 'string' && KNOWN_CODES.has(code)) return code as ShardErrorCode;
+  if (code === 'ENOSPC') return 'DISK_FULL';
+  return 'IO_ERROR';
 }

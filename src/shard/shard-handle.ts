@@ -21,7 +21,7 @@ import { RECORD_BYTES_MAX_DEFAULT } from '../record/layout.js';
 import { RingConsumer, RingProducer, createRingBuffer, ringMessageBytesMax, type RingMessage } from '../ring/index.js';
 import type { AppendResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions } from './types.js';
 import type { ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from './shard-control.js';
-import { ShardError } from './shard-error.js';
+import { ShardError, shardErrorCode } from './shard-error.js';
 import {
   SHARD_IN_FLIGHT_MAX_DEFAULT,
   SHARD_RESTARTS_MAX,
@@ -241,7 +241,7 @@ export class ShardHandle implements ShardHandleApi {
           if (m.tag === STATUS_OK) resolve(done(h, body));
           else {
             const e = decodeErrorBody(body);
-            reject(new ShardError(e.code, e.message));
+            reject(new ShardError(shardErrorCode(e.code), e.message));
           }
         },
       });
@@ -459,5 +459,5 @@ export class ShardHandle implements ShardHandleApi {
 function toShardError(e: unknown): ShardError {
   if (e instanceof ShardError) return e;
   const code = (e as { code?: unknown } | null)?.code;
-  return new ShardError(typeof code === 'string' ? code : 'IO_ERROR', e instanceof Error ? e.message : String(e));
+  return new ShardError(shardErrorCode(code), e instanceof Error ? e.message : String(e));
 }

@@ -167,3 +167,11 @@ test('no more than inFlightMax requests are in the ring at once; the rest wait a
   const results = await Promise.all(calls);
   assert.deepEqual(results.map((r) => r.firstSeq), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
+
+test('open on a folder the store cannot create fails with ShardError IO_ERROR (raw fs codes are not passed through)', async (t) => {
+  const parent = tempShardDir(t);
+  const h = await ShardHandle.open({ dir: parent, ...SMALL });
+  await h.close();
+  const blocked = `${parent}/checkpoint/shard`; // a file stands where a folder is needed
+  await assert.rejects(ShardHandle.open({ dir: blocked, ...SMALL }), (e: unknown) => e instanceof ShardError && e.code === 'IO_ERROR' && /ENOTDIR/.test(e.message));
+});
