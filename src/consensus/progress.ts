@@ -21,6 +21,8 @@ export class Progress {
   ackedSeq = 0;
   /** match at the previous check-quorum round (a replicate pipeline that did not move is restarted). */
   matchAtLastCheck = 0;
+  /** match when the latest heartbeat was sent (no progress by its answer: rewind). */
+  matchAtHeartbeat = 0;
 
   constructor(next: number) {
     this.next = next;

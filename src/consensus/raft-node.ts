@@ -270,6 +270,7 @@ export class RaftNode {
 
   private broadcastHeartbeat(): void {
     for (const [to, p] of this.progress) {
+      p.matchAtHeartbeat = p.match;
       this.out.send({ type: 'heartbeat', from: this.id, to, term: this.term, commit: Math.min(p.match, this.commit), seq: this.readSeq });
     }
   }
@@ -449,7 +450,8 @@ export class RaftNode {
       this.releaseReads();
     }
     if (p.state === 'probe') p.probeSent = false;
-    if (p.state === 'replicate' && m.lastIndex < p.next - 1 && p.inFlightEntries() > 0) p.becomeProbe();
+    // A pipeline that did not move since this round's heartbeat lost an append or its ack: rewind to match.
+    if (p.state === 'replicate' && p.inFlightEntries() > 0 && (m.lastIndex < p.next - 1 || p.match === p.matchAtHeartbeat)) p.becomeProbe();
     if (p.match < this.log.lastIndex()) this.sendAppend(m.from);
   }
 
