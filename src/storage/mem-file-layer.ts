@@ -1,0 +1,149 @@
+/**
+ * An in-memory file layer that can lose power. Each file keeps its current
+ * bytes and the bytes last made durable by fsync; each directory entry
+ * (create, rename, unlink) becomes durable only when its directory is
+ * synced (syncDir). crash() throws away everything not durable, like a power
+ * cut under a pessimistic POSIX file system: file contents revert to their
+ * last fsync, and names revert to the last syncDir. Optionally a torn write
+ * survives: crash(keep) can keep a prefix of each file's unsynced tail.
+ *
+ * Used by crash tests and the torture test; no real disk is touched.
+ */
+import { dirname } from 'node:path';
+import { type FileLayer, type OpenMode, fsError } from './file-layer.js';
+
+class MemFile {
+  data = new Uint8Array(256);
+  size = 0;
+  durable = new Uint8Array(0);
+
+  ensure(n: number): void {
+    if (n <= this.data.length) return;
+    const next = new Uint8Array(Math.max(n, this.data.length * 2));
+    next.set(this.data.subarray(0, this.size));
+    this.data = next;
+  }
+}
+
+interface OpenFile {
+  file: MemFile;
+  path: string;
+  writable: boolean;
+}
+
+/** Chooses how many bytes of a file's unsynced tail survive a crash (0 = none). */
+export type TornTail = (path: string, unsyncedBytes: number) => number;
+
+export class MemFileLayer implements FileLayer {
+  private readonly names = new Map<string, MemFile>();
+  private durableNames = new Map<string, MemFile>();
+  private readonly dirs = new Set<string>();
+  private readonly fds = new Map<number, OpenFile>();
+  private nextFd = 3;
+  freeBytesValue = Number.MAX_SAFE_INTEGER;
+
+  open(path: string, mode: OpenMode): number {
+    let file = this.names.get(path);
+    if (file === undefined) {
+      if (mode !== 'create') throw fsError('ENOENT', 'open', path);
+      if (!this.dirs.has(dirname(path))) throw fsError('ENOENT', 'open', path);
+      file = new MemFile();
+      this.names.set(path, file);
+    }
+    const fd = this.nextFd++;
+    this.fds.set(fd, { file, path, writable: mode !== 'read' });
+    return fd;
+  }
+  close(fd: number): void {
+    if (!this.fds.delete(fd)) throw fsError('EBADF', 'close');
+  }
+  read(fd: number, target: Uint8Array, offset: number, length: number, position: number): number {
+    const f = this.fileOf(fd).file;
+    const n = Math.max(0, Math.min(length, f.size - position));
+    target.set(f.data.subarray(position, position + n), offset);
+    return n;
+  }
+  write(fd: number, source: Uint8Array, offset: number, length: number, position: number): number {
+    const o = this.fileOf(fd);
+    if (!o.writable) throw fsError('EBADF', 'write', o.path);
+    const f = o.file;
+    f.ensure(position + length);
+    if (position > f.size) f.data.fill(0, f.size, position);
+    f.data.set(source.subarray(offset, offset + length), position);
+    f.size = Math.max(f.size, position + length);
+    return length;
+  }
+  fsync(fd: number): void {
+    const f = this.fileOf(fd).file;
+    f.durable = f.data.slice(0, f.size);
+  }
+  truncate(fd: number, length: number): void {
+    const f = this.fileOf(fd).file;
+    f.ensure(length);
+    if (length > f.size) f.data.fill(0, f.size, length);
+    f.size = length;
+  }
+  size(fd: number): number {
+    return this.fileOf(fd).file.size;
+  }
+  readdir(dir: string): string[] {
+    if (!this.dirs.has(dir)) throw fsError('ENOENT', 'scandir', dir);
+    const out: string[] = [];
+    for (const p of this.names.keys()) if (dirname(p) === dir) out.push(p.slice(dir.length + 1));
+    return out;
+  }
+  mkdirp(dir: string): void {
+    for (let d = dir; !this.dirs.has(d); d = dirname(d)) {
+      this.dirs.add(d);
+      if (dirname(d) === d) break;
+    }
+  }
+  exists(path: string): boolean {
+    return this.names.has(path) || this.dirs.has(path);
+  }
+  unlink(path: string): void {
+    if (!this.names.delete(path)) throw fsError('ENOENT', 'unlink', path);
+  }
+  rename(from: string, to: string): void {
+    const f = this.names.get(from);
+    if (f === undefined) throw fsError('ENOENT', 'rename', from);
+    this.names.delete(from);
+    this.names.set(to, f);
+  }
+  syncDir(dir: string): void {
+    for (const p of [...this.durableNames.keys()]) if (dirname(p) === dir && !this.names.has(p)) this.durableNames.delete(p);
+    for (const [p, f] of this.names) if (dirname(p) === dir) this.durableNames.set(p, f);
+  }
+  freeBytes(_dir: string): number {
+    return this.freeBytesValue;
+  }
+
+  /** Power loss: every descriptor is gone; only durable names and durable bytes remain (plus torn tails, if asked). */
+  crash(tornTail: TornTail = () => 0): void {
+    this.fds.clear();
+    this.names.clear();
+    for (const [p, f] of this.durableNames) {
+      const unsynced = f.size > f.durable.length && startsWith(f.data, f.durable) ? f.size - f.durable.length : 0;
+      const keep = Math.max(0, Math.min(unsynced, tornTail(p, unsynced)));
+      const survived = new Uint8Array(f.durable.length + keep);
+      survived.set(f.durable);
+      survived.set(f.data.subarray(f.durable.length, f.durable.length + keep), f.durable.length);
+      f.data = survived;
+      f.size = survived.length;
+      f.durable = survived.slice();
+      this.names.set(p, f);
+    }
+    this.durableNames = new Map(this.names);
+  }
+
+  private fileOf(fd: number): OpenFile {
+    const o = this.fds.get(fd);
+    if (o === undefined) throw fsError('EBADF', 'fd');
+    return o;
+  }
+}
+
+function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (data[i] !== prefix[i]) return false;
+  return true;
+}
