@@ -4,7 +4,8 @@
  * responses to its outbound ring. Control calls arrive over comlink on the
  * MessagePort the handle passes in (see src/shard/shard-control.ts).
  *
- * Loop: take every request waiting in the ring (up to SHARD_BATCH_REQUESTS_MAX),
+ * Loop: take the requests waiting in the ring (up to SHARD_BATCH_REQUESTS_MAX
+ * requests and SHARD_BATCH_BYTES_MAX bytes),
  * execute them in order against the store (appends are written straight from
  * ring memory, the store patching seq/time in place there; reads are read
  * from the file straight into the outbound ring), then, when the
@@ -40,6 +41,12 @@ import {
 
 /** Most requests taken from the ring per batch (one group commit). */
 export const SHARD_BATCH_REQUESTS_MAX = 1024;
+/**
+ * A batch stops taking requests once it holds this many request bytes (it
+ * always takes at least one), which bounds the time between event-loop turns
+ * (comlink) and between fsyncs.
+ */
+export const SHARD_BATCH_BYTES_MAX = 1024 * 1024;
 /** A busy loop yields to the event loop (comlink) at least this often. */
 export const WORKER_YIELD_MS = 5;
 /** Blocking wait for the next request right after serving, before an idle worker falls back to waitAsync (0 = off). */
@@ -212,10 +219,12 @@ class ShardServer implements ShardWorkerControl {
   /** Serves every request waiting (bounded); returns how many. */
   private async serveBatch(): Promise<number> {
     const batch: RingMessage[] = [];
-    while (batch.length < SHARD_BATCH_REQUESTS_MAX) {
+    let bytes = 0;
+    while (batch.length < SHARD_BATCH_REQUESTS_MAX && bytes < SHARD_BATCH_BYTES_MAX) {
       const m = this.inbound.tryRead();
       if (m === null) break;
       batch.push(m);
+      bytes += m.bytes.length;
     }
     if (batch.length === 0) return 0;
     this.counters.batches++;
