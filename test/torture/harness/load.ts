@@ -54,9 +54,12 @@ export class LoadProducer {
     if (this.outstanding > 0) await new Promise<void>((resolve) => (this.allSettled = resolve));
   }
 
+  /** Stop sending after this many (Infinity: until stop()). */
+  limit = Infinity;
+
   private async loop(): Promise<void> {
     let n = 0;
-    while (!this.stopped) {
+    while (!this.stopped && this.sent < this.limit) {
       if (this.outstanding >= this.o.window) {
         await new Promise<void>((resolve) => (this.room = resolve));
         this.room = undefined;
@@ -104,4 +107,14 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(pollMs);
   }
+}
+
+/** Sends `count` records at full speed (window outstanding) and waits for every outcome. */
+export async function produceCount(client: Client, ledger: Ledger, rng: Rng, o: LoadOptions, count: number): Promise<void> {
+  const lp = new LoadProducer(client, ledger, rng, o);
+  lp.limit = count;
+  lp.start();
+  await waitFor(`${count} sends`, () => lp.sent >= count, 120_000, 5);
+  await lp.stop();
+  if (lp.failures > 0) throw new Error(`${lp.failures} of ${lp.sent} sends failed; last: ${lp.lastError}`);
 }
