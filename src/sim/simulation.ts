@@ -13,6 +13,7 @@ import { RaftNode } from '../consensus/raft-node.js';
 import type { Entry, InjectedBug, Input, Message, NodeId, Output, RaftConfig, Snapshot } from '../consensus/types.js';
 import { InvariantChecker, chainNext, type LeaderView } from './checker.js';
 import { EventQueue } from './event-queue.js';
+import { Partitions, drawPartition, nodeIdLimit } from './partitions.js';
 import { Prng } from './prng.js';
 import { SimDisk } from './sim-disk.js';
 import { Trace } from './trace.js';
@@ -137,7 +138,7 @@ export class Simulation {
   private readonly boundMs: number;
   private readonly convergeBoundMs: number;
   private readonly bugs: ReadonlySet<InjectedBug>;
-  private readonly blocked = new Map<number, number>();
+  private readonly partitions = new Partitions();
   private readonly initialVoters = new Map<NodeId, readonly NodeId[]>();
   private readonly readsAt = new Map<number, number>();
   private now = 0;
@@ -157,7 +158,7 @@ export class Simulation {
     this.rng = new Prng(opts.seed);
     const drawn = this.rng.pick([3, 5]);
     this.voterCount = opts.nodes ?? drawn;
-    if (this.voterCount < 1 || this.voterCount > 9) throw new Error(`sim: nodes must be 1..9 (got ${this.voterCount})`);
+    if (this.voterCount < 1 || this.voterCount + 1 >= nodeIdLimit) throw new Error(`sim: nodes must be 1..${nodeIdLimit - 2} (got ${this.voterCount})`);
     this.faultMs = opts.faultMs ?? simDefaults.faultMs;
     this.boundMs = opts.livenessBoundMs ?? simDefaults.livenessBoundMs;
     this.convergeBoundMs = opts.convergenceBoundMs ?? simDefaults.convergenceBoundMs;
@@ -273,7 +274,7 @@ export class Simulation {
 
   private onDeliver(m: Message): void {
     const n = this.nodes.get(m.to);
-    if (n === undefined || n.raft === null || this.isBlocked(m.from, m.to)) return;
+    if (n === undefined || n.raft === null || this.partitions.isBlocked(m.from, m.to)) return;
     this.trace.note(this.now, m.to, 'recv', m);
     this.stepNode(n, { type: 'message', message: m });
   }
@@ -384,22 +385,9 @@ export class Simulation {
     if (this.rng.chance(this.p.dupRate)) this.q.push(this.now + 1 + this.rng.int(this.p.delayMaxMs * 2), { k: 'deliver', msg: m });
   }
 
-  private isBlocked(from: NodeId, to: NodeId): boolean {
-    return this.blocked.size > 0 && (this.blocked.get(from * 64 + to) ?? 0) > 0;
-  }
-
-  private block(links: number[], forMs: number): void {
-    for (const l of links) this.blocked.set(l, (this.blocked.get(l) ?? 0) + 1);
-    this.q.push(this.now + forMs, { k: 'unblock', links });
-  }
-
   private unblock(links: readonly number[]): void {
     if (this.healed) return;
-    for (const l of links) {
-      const c = (this.blocked.get(l) ?? 0) - 1;
-      if (c <= 0) this.blocked.delete(l);
-      else this.blocked.set(l, c);
-    }
+    this.partitions.unblock(links);
     this.trace.note(this.now, 0, `partition healed (${links.length} links)`);
   }
 
@@ -487,26 +475,12 @@ export class Simulation {
   }
 
   private partition(): void {
-    const ids = [...this.nodes.keys()];
-    const links: number[] = [];
-    const kind = this.rng.int(3);
-    if (kind === 0) {
-      const a = this.rng.pick(ids);
-      for (const b of ids) if (b !== a) links.push(a * 64 + b, b * 64 + a);
-      this.trace.note(this.now, a, 'isolated');
-    } else if (kind === 1) {
-      const side = new Set(ids.filter(() => this.rng.chance(0.5)));
-      for (const a of ids) for (const b of ids) if (side.has(a) !== side.has(b)) links.push(a * 64 + b);
-      this.trace.note(this.now, 0, `split {${[...side].join(',')}} from the rest`);
-    } else {
-      const a = this.rng.pick(ids);
-      const b = this.rng.pick(ids);
-      if (a === b) return;
-      links.push(a * 64 + b);
-      this.trace.note(this.now, a, `one-way link loss ${a}->${b}`);
-    }
+    const shape = drawPartition(this.rng, [...this.nodes.keys()]);
+    if (shape === null) return;
+    this.trace.note(this.now, 0, shape.description);
     this.stats.partitions++;
-    this.block(links, 50 + this.rng.int(750));
+    this.partitions.block(shape.links);
+    this.q.push(this.now + 50 + this.rng.int(750), { k: 'unblock', links: shape.links });
   }
 
   private compact(): void {
@@ -547,7 +521,7 @@ export class Simulation {
 
   private healAll(): void {
     this.healed = true;
-    this.blocked.clear();
+    this.partitions.clear();
     this.p.dropRate = 0;
     this.p.dupRate = 0;
     for (const n of this.nodes.values()) if (n.raft === null) this.restart(n.id);
