@@ -37,6 +37,8 @@ interface RunResult {
   bytes: number;
   seconds: number;
   mbPerSec: number;
+  /** Process CPU time (all threads, user + system) per MB appended: overhead that machine load does not distort much. */
+  cpuMsPerMb: number;
   latencyUs: { p50: number; p99: number; p999: number; max: number };
 }
 
@@ -61,9 +63,11 @@ function latency(samples: number[]): RunResult['latencyUs'] {
   return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: Math.round((s[s.length - 1] ?? 0) * 1000) / 1000 };
 }
 
-function result(appends: number, bytes: number, startMs: number, samplesUs: number[]): RunResult {
+function result(appends: number, bytes: number, startMs: number, cpuStart: NodeJS.CpuUsage, samplesUs: number[]): RunResult {
   const seconds = (performance.now() - startMs) / 1000;
-  return { appends, bytes, seconds, mbPerSec: bytes / seconds / 1e6, latencyUs: latency(samplesUs) };
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMsPerMb = (cpu.user + cpu.system) / 1000 / (bytes / 1e6);
+  return { appends, bytes, seconds, mbPerSec: bytes / seconds / 1e6, cpuMsPerMb, latencyUs: latency(samplesUs) };
 }
 
 /** Control calls timed per run, and the pause between them under load. */
@@ -90,6 +94,7 @@ function runInThread(batches: Uint8Array[], seconds: number, fsync: FsyncPolicy 
   try {
     const store = ShardStore.open(storeOptions(join(root, 'shard'), fsync));
     const samples: number[] = [];
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     const end = start + seconds * 1000;
     let bytes = 0;
@@ -106,7 +111,7 @@ function runInThread(batches: Uint8Array[], seconds: number, fsync: FsyncPolicy 
         lastTick = t1;
       }
     }
-    const r = result(samples.length, bytes, start, samples);
+    const r = result(samples.length, bytes, start, cpuStart, samples);
     store.close();
     return r;
   } finally {
@@ -120,6 +125,7 @@ async function runViaWorker(batches: Uint8Array[], seconds: number, fsync: Fsync
     const h = await ShardHandle.open({ ...storeOptions(join(root, 'shard'), fsync), ringBytes: 16 * 1024 * 1024 });
     const idle = await controlLatencies(h, CONTROL_SAMPLES, () => true);
     const samples: number[] = [];
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     const end = start + seconds * 1000;
     let bytes = 0;
@@ -135,7 +141,7 @@ async function runViaWorker(batches: Uint8Array[], seconds: number, fsync: Fsync
       }
     };
     await Promise.all(Array.from({ length: inFlight }, lane));
-    const r = result(samples.length, bytes, start, samples);
+    const r = result(samples.length, bytes, start, cpuStart, samples);
     r.control = { idleUs: latency(idle), loadedUs: latency(await loaded) };
     await h.close();
     return r;
@@ -180,7 +186,7 @@ async function main(): Promise<void> {
   const viaWorker = medianRun(viaWorkerRuns);
   for (const [name, r] of [['in-thread', inThread], ['via-worker', viaWorker]] as const) {
     console.log(
-      `${name.padEnd(10)} median ${r.mbPerSec.toFixed(1).padStart(8)} MB/s (${r.appends} appends of ${batches[0]!.length} B)` +
+      `${name.padEnd(10)} median ${r.mbPerSec.toFixed(1).padStart(8)} MB/s (${r.appends} appends of ${batches[0]!.length} B, CPU ${r.cpuMsPerMb.toFixed(2)} ms/MB)` +
         `  latency us p50 ${r.latencyUs.p50} p99 ${r.latencyUs.p99} p99.9 ${r.latencyUs.p999} max ${r.latencyUs.max}`,
     );
   }
@@ -202,6 +208,8 @@ async function main(): Promise<void> {
         viaWorkerMbPerSec: viaWorker.mbPerSec,
         inThreadMbPerSec: inThread.mbPerSec,
         ratio,
+        viaWorkerCpuMsPerMb: median(viaWorkerRuns.map((r) => r.cpuMsPerMb)),
+        inThreadCpuMsPerMb: median(inThreadRuns.map((r) => r.cpuMsPerMb)),
         ratioPerRound: ratios,
         viaWorkerLatencyUs: viaWorker.latencyUs,
         inThreadLatencyUs: inThread.latencyUs,
