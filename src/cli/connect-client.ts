@@ -19,6 +19,7 @@ export async function connectClient(server: string, opts: ConnectOptions = {}): 
   try {
     return await mod.connect(server, opts);
   } catch (e) {
-    throw new CliError(`Cannot connect to the node at ${server}: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    throw new CliError(message.includes(server) ? message : `Cannot connect to the node at ${server}: ${message}`);
   }
 }

@@ -18,6 +18,10 @@ import { SendTracker } from '../send-tracker.js';
 
 /** Extra time past --timeout-ms before produce gives up on a send the client never settled. */
 export const STALL_GRACE_MS = 5000;
+/** Longest wait for a clean close of the producer and connection after everything was acked. */
+export const CLOSE_WAIT_MS = 1000;
+/** Rows per block with --format jsonl when --block-rows is not given. */
+export const DEFAULT_BLOCK_ROWS = 1000;
 
 interface ProduceOpts extends ServerOpts {
   namespace: string;
@@ -32,15 +36,28 @@ interface ProduceOpts extends ServerOpts {
 type ToRecord = (line: Buffer, lineNo: number) => ProducerRecord | null;
 
 async function recordMaker(client: ClientApi, name: string, o: ProduceOpts): Promise<{ make: ToRecord; finish: () => ProducerRecord | null }> {
+  const d = await client.describeStream(name, { namespace: o.namespace });
+  if (o.shard !== undefined && o.shard >= d.shards) throw usageError(`--shard must be below ${d.shards}, the stream's shard count, got ${o.shard}.`);
+  const spread = spreader(o.shard, d.shards);
   if (o.format === 'jsonl') {
-    const d = await client.describeStream(name, { namespace: o.namespace });
     if (d.schema === null) throw new CliError(`Stream ${o.namespace}/${name} has no schema, so --format jsonl cannot pack rows into blocks.`);
-    const packer = new BlockPacker(d.schema, d.schemaVersion, o.blockRows ?? 1000);
-    return { make: (l, n) => packer.add(l, n), finish: () => packer.finish() };
+    const packer = new BlockPacker(d.schema, d.schemaVersion, o.blockRows ?? DEFAULT_BLOCK_ROWS);
+    return { make: (l, n) => spread(packer.add(l, n)), finish: () => spread(packer.finish()) };
   }
   const field = o.eventTimeField;
-  const make: ToRecord = field === undefined ? (line) => ({ value: line }) : (line, n) => ({ value: line, eventTime: eventTimeOf(line, field, n) });
+  const make: ToRecord = field === undefined ? (line) => spread({ value: line }) : (line, n) => spread({ value: line, eventTime: eventTimeOf(line, field, n) });
   return { make, finish: () => null };
+}
+
+/** Sets each record's shard: the --shard given, else round-robin over every shard, record by record. */
+function spreader(fixed: number | undefined, shards: number): (r: ProducerRecord | null) => ProducerRecord | null {
+  let next = 0;
+  return (r) => {
+    if (r === null) return null;
+    r.shard = fixed ?? next;
+    next = (next + 1) % shards;
+    return r;
+  };
 }
 
 /** Reads stdin and sends until the input ends or a send fails; returns the input error, if any. */
@@ -81,17 +98,25 @@ async function produce(name: string, o: ProduceOpts): Promise<void> {
   checkName('stream', name);
   if (o.format === 'jsonl' && o.eventTimeField !== undefined) throw usageError('--event-time-field applies to plain lines; with --format jsonl the schema\'s _tp_time column sets event time.');
   if (o.blockRows !== undefined && o.format !== 'jsonl') throw usageError('--block-rows needs --format jsonl.');
-  const client = await connectClient(o.server, { timeoutMs: o.timeoutMs });
-  const maker = await recordMaker(client, name, o);
-  const producer = client.producer(name, { namespace: o.namespace, timeoutMs: o.timeoutMs, ...(o.shard === undefined ? {} : { shard: o.shard }) });
   const tracker = new SendTracker(o.timeoutMs + STALL_GRACE_MS);
-  const progress = startProgress(() => `produce: ${tracker.acks.count} acked, ${tracker.inFlight} in flight`);
-  const inputError = await pump(producer, tracker, maker);
-  if (inputError === null && tracker.error === null) await producer.flush().catch((e: Error) => tracker.fail(e));
-  await tracker.settle();
-  progress.stop();
-  const code = report(tracker, o.json, tracker.error ?? inputError);
-  if (code === EXIT_OK) await Promise.race([producer.close().then(() => client.close()), new Promise((r) => setTimeout(r, 1000).unref())]);
+  let client: ClientApi | null = null;
+  let error: Error | null = null;
+  try {
+    client = await connectClient(o.server, { timeoutMs: o.timeoutMs });
+    const maker = await recordMaker(client, name, o);
+    const producer = client.producer(name, { namespace: o.namespace, timeoutMs: o.timeoutMs });
+    const progress = startProgress(() => `produce: ${tracker.acks.count} acked, ${tracker.inFlight} in flight`);
+    const inputError = await pump(producer, tracker, maker);
+    if (inputError === null && tracker.error === null) await producer.flush().catch((e: Error) => tracker.fail(e));
+    await tracker.settle();
+    progress.stop();
+    error = tracker.error ?? inputError;
+    if (error === null) await Promise.race([producer.close(), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+  } catch (e) {
+    error = e as Error; // before any send (connect, describe): still report what was acked (nothing)
+  }
+  const code = report(tracker, o.json, error);
+  if (client !== null && code === EXIT_OK) await Promise.race([client.close(), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
   process.exit(code);
 }
 
@@ -103,7 +128,7 @@ export function produceCommand(): Command {
     .option('--event-time-field <field>', 'lines are JSON objects; this field (epoch ms or ISO-8601) is the event time')
     .option('--timeout-ms <n>', 'a record not acked within this many ms fails the command', intOption('--timeout-ms', 1), 30000)
     .addOption(new Option('--format <format>', 'input format: lines (payload = the line) or jsonl (rows packed into blocks)').choices(['lines', 'jsonl']).default('lines'))
-    .option('--block-rows <n>', `rows per block with --format jsonl (1-${BLOCK_ROWS_MAX}, default 1000)`, intOption('--block-rows', 1, BLOCK_ROWS_MAX))
+    .option('--block-rows <n>', `rows per block with --format jsonl (1-${BLOCK_ROWS_MAX}, default ${DEFAULT_BLOCK_ROWS})`, intOption('--block-rows', 1, BLOCK_ROWS_MAX))
     .option('--json', 'end with one JSON line {"acked":N,"ranges":[{"shard","first","last"}]}');
   addServerOption(addNamespaceOption(c)).action(produce);
   return c;
