@@ -1,12 +1,16 @@
 /**
- * Structural check of one record in an append batch, for callers that have
- * already verified record CRCs elsewhere (ShardStoreOptions.verifyAppendCrc =
- * false): every length is bounds-checked exactly as recordProblem does, but
- * the CRC over the payload is not computed. Reads still verify every CRC, so
- * a record stored unverified is never served if it is damaged.
+ * Checks of one record in an append batch: the same rules as recordProblem
+ * (src/record/record.ts), arranged for the hot path (one view allocated per
+ * record, for zlib.crc32). structuralProblem alone serves callers that have
+ * verified record CRCs elsewhere (ShardStoreOptions.verifyAppendCrc = false):
+ * every length is bounds-checked, but the CRC is not computed. Reads still
+ * verify every CRC, so a damaged record is never served.
  */
+import { crc32 } from '../record/crc32.js';
 import {
   ATTR_CODEC_MASK,
+  CRC_START,
+  OFF_CRC,
   ATTR_RESERVED_MASK,
   CODEC_MAX,
   HEADERS_BYTES_MAX,
@@ -45,5 +49,30 @@ export function structuralProblem(dv: DataView, offset: number, end: number, rec
   ) {
     return ['bad-lengths', `record at ${offset}: key ${keyLength}, headers ${headersLength}, payload ${payloadLength} do not add up to length ${length}`];
   }
+  const headersStart = offset + RECORD_HEADER_BYTES + keyLength;
+  if (headersLength > 0 && !headersWellFormed(dv, headersStart, headersStart + headersLength)) {
+    return ['bad-lengths', `record at ${offset}: its headers are not a well-formed run of entries`];
+  }
   return length;
+}
+
+/** The record length, or [problem, message]: structure and the producer CRC (one view allocated, for zlib.crc32). */
+export function appendProblem(u8: Uint8Array, dv: DataView, offset: number, end: number, recordBytesMax: number): number | [RecordProblem, string] {
+  const length = structuralProblem(dv, offset, end, recordBytesMax);
+  if (typeof length !== 'number') return length;
+  const expected = dv.getUint32(offset + OFF_CRC, true);
+  const actual = crc32(u8, offset + CRC_START, offset + length);
+  if (actual !== expected) return ['bad-crc', `record at ${offset} fails its CRC (stored 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`];
+  return length;
+}
+
+function headersWellFormed(dv: DataView, start: number, end: number): boolean {
+  let pos = start;
+  while (pos < end) {
+    if (pos + 2 > end) return false;
+    pos += 2 + dv.getUint16(pos, true);
+    if (pos + 4 > end) return false;
+    pos += 4 + dv.getUint32(pos, true);
+  }
+  return pos === end;
 }

@@ -38,3 +38,5 @@ export const OPEN_SEGMENTS_MAX = 32;
 export const INDEX_CACHE_SEGMENTS_MAX = 16;
 /** Read buffer of sequential scans (recovery, verification, lookups). */
 export const SCAN_CHUNK_BYTES = 256 * 1024;
+/** One read returns at most this many bytes (but always at least one whole record). */
+export const READ_BYTES_MAX = 64 * 1024 * 1024;

@@ -28,13 +28,14 @@ import {
   INDEX_INTERVAL_BYTES_DEFAULT,
   MIN_FREE_BYTES_DEFAULT,
   PRODUCERS_MAX,
+  READ_BYTES_MAX,
   SEGMENT_BYTES_LIMIT,
   SEGMENT_BYTES_MAX_DEFAULT,
   SEGMENT_MS_MAX_DEFAULT,
 } from './defaults.js';
 import { type FileLayer, nodeFileLayer, readFully, writeFileAtomic, writeFully } from './file-layer.js';
 import type { ProducerTable } from './producer-state.js';
-import { structuralProblem } from './batch-check.js';
+import { appendProblem, structuralProblem } from './batch-check.js';
 import { RecordScanner } from './record-scanner.js';
 import { recoverShard } from './recovery.js';
 import { SealedSegments } from './sealed-segments.js';
@@ -197,7 +198,7 @@ export class ShardStore implements ShardStoreApi {
     this.assertOpen();
     if (this.checkRange(fromSeq)) return { bytes: EMPTY, count: 0, firstSeq: fromSeq, nextSeq: fromSeq };
     const loc = this.locate(fromSeq);
-    const size = Math.min(Math.max(maxBytes, RECORD_HEADER_BYTES), loc.meta.bytes - loc.position);
+    const size = Math.min(Math.max(Math.min(maxBytes, READ_BYTES_MAX), RECORD_HEADER_BYTES), loc.meta.bytes - loc.position);
     let buf = new Uint8Array(size);
     let r = this.fillRecords(loc, fromSeq, buf, size);
     if (r.count === 0 && r.firstRecordBytes > 0) {
@@ -210,7 +211,7 @@ export class ShardStore implements ShardStoreApi {
   readInto(fromSeq: number, target: Uint8Array, maxBytes: number): ReadIntoResult {
     this.assertOpen();
     if (this.checkRange(fromSeq)) return { byteLength: 0, count: 0, firstSeq: fromSeq, nextSeq: fromSeq, firstRecordBytes: 0 };
-    return this.fillRecords(this.locate(fromSeq), fromSeq, target, Math.min(maxBytes, target.length));
+    return this.fillRecords(this.locate(fromSeq), fromSeq, target, Math.min(maxBytes, target.length, READ_BYTES_MAX));
   }
 
   seqForAppendTime(t: number): number {
@@ -380,7 +381,7 @@ export class ShardStore implements ShardStoreApi {
     let pLast = 0;
     for (let pos = absStart; pos < absEnd; count++) {
       const p = this.cfg.verifyAppendCrc
-        ? recordProblem(dv, pos, absEnd, this.cfg.recordBytesMax, false)
+        ? appendProblem(this.viewU8, dv, pos, absEnd, this.cfg.recordBytesMax)
         : structuralProblem(dv, pos, absEnd, this.cfg.recordBytesMax);
       if (typeof p !== 'number') {
         const code = p[0] === 'too-large' ? 'RECORD_TOO_LARGE' : 'BAD_RECORD';

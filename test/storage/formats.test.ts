@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { dataViewOf, patchServerFields } from '../../src/record/record.js';
+import { dataViewOf, patchServerFields, recordProblem } from '../../src/record/record.js';
+import { appendProblem } from '../../src/storage/batch-check.js';
 import { type Checkpoint, TIME_NONE, decodeCheckpoint, encodeCheckpoint } from '../../src/storage/checkpoint.js';
 import { crc32Small, patchServerFieldsFast } from '../../src/storage/server-fields.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, decodeIndex } from '../../src/storage/sparse-index.js';
@@ -86,4 +87,28 @@ test('sparse index searches find the floor seq and the last entry below a time',
   assert.deepEqual([0, 3, 4, 8, 9, 100].map((r) => ix.floorByRelSeq(r)), [0, 0, 1, 1, 2, 3]);
   assert.deepEqual([5, 6, 30, 31, 91].map((t) => ix.lastBelowEventTime(t)), [-1, 0, 0, 2, 3]);
   assert.deepEqual([10, 11, 40, 41].map((t) => ix.lastBelowAppendTime(t)), [-1, 0, 2, 3]);
+});
+
+test('the append-path check accepts and rejects exactly what recordProblem does (random records, random damage)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ payload: fc.uint8Array({ maxLength: 100 }), key: fc.uint8Array({ maxLength: 10 }), headers: fc.array(fc.record({ name: fc.string({ maxLength: 5 }), value: fc.uint8Array({ maxLength: 8 }) }), { maxLength: 2 }) }), { minLength: 1, maxLength: 3 }),
+      fc.nat(),
+      fc.nat({ max: 255 }),
+      fc.boolean(),
+      (inputs, where, value, damage) => {
+        const bytes = batch(inputs);
+        if (damage) bytes[where % bytes.length] = value;
+        const dv = dataViewOf(bytes);
+        for (let pos = 0; pos < bytes.length; ) {
+          const a = appendProblem(bytes, dv, pos, bytes.length, 1 << 20);
+          const b = recordProblem(dv, pos, bytes.length, 1 << 20, false);
+          assert.equal(typeof a === 'number' ? a : a[0], typeof b === 'number' ? b : b[0]);
+          if (typeof a !== 'number') break;
+          pos += a;
+        }
+      },
+    ),
+    { numRuns: 1000 },
+  );
 });
