@@ -87,7 +87,7 @@ export class RingConsumer {
     if (this.read === this.released) return;
     this.released = this.read;
     Atomics.store(this.control, SLOT_READ, this.read);
-    if (Atomics.load(this.control, SLOT_PRODUCER_IDLE) !== 0) Atomics.notify(this.control, SLOT_READ);
+    if (Atomics.compareExchange(this.control, SLOT_PRODUCER_IDLE, 1, 0) === 1) Atomics.notify(this.control, SLOT_READ);
   }
 
   /** Blocks this thread (a worker) until a message is available, the ring closes, or timeoutMs passes. */

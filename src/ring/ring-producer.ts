@@ -170,6 +170,7 @@ export class RingProducer {
   private publish(write: number): void {
     this.write = write;
     Atomics.store(this.control, SLOT_WRITE, write);
-    if (Atomics.load(this.control, SLOT_CONSUMER_IDLE) !== 0) Atomics.notify(this.control, SLOT_WRITE);
+    // Clearing the flag as we notify means one notify per sleep, however many messages follow.
+    if (Atomics.compareExchange(this.control, SLOT_CONSUMER_IDLE, 1, 0) === 1) Atomics.notify(this.control, SLOT_WRITE);
   }
 }

@@ -1,10 +1,14 @@
 /**
  * Sleeping on a ring cursor. A side that must wait first spins briefly
  * (RING_SPIN_MAX re-checks, done by the caller), then raises its idle flag and
- * sleeps on the other side's cursor slot; the other side calls Atomics.notify
- * after publishing only when it sees that flag (so the hot path pays no
- * notify). Flag store and cursor load are sequentially consistent, so either
- * the sleeper sees the new cursor or the publisher sees the flag.
+ * sleeps on the other side's cursor slot. The other side, after publishing,
+ * clears the flag with compareExchange and calls Atomics.notify only if it was
+ * set: the hot path pays no notify, and a sleeper gets one notify per sleep
+ * however many messages follow (a notify to an Atomics.waitAsync waiter costs
+ * tens of microseconds). Flag store and cursor load are sequentially
+ * consistent, so either the sleeper sees the new cursor or the publisher sees
+ * the flag; and Atomics.wait re-checks the cursor value, so a notify that
+ * lands before the sleeper is inside wait is not lost.
  *
  * Sleeps last at most RING_SLEEP_SLICE_MS so a close() that races with a
  * sleeper going to sleep is noticed within one slice.
