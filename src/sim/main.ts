@@ -7,13 +7,16 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { injectedBugNames, type InjectedBug } from '../consensus/types.js';
+import { nodeIdLimit } from './partitions.js';
 import { runSeeds } from './run-seeds.js';
 import { printSummary } from './summary.js';
 
-function int(name: string, min: number) {
+function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer >= ${min}` : `${name} must be an integer from ${min} to ${max}`);
+    }
     return n;
   };
 }
@@ -27,7 +30,7 @@ const program = new Command('sim')
   .description('deterministic Raft cluster simulator')
   .option('--seeds <n>', 'number of seeds to run', int('--seeds', 1), 100)
   .option('--seed <s>', 'first seed', int('--seed', 0), 1)
-  .option('--nodes <k>', 'initial voters (default: 3 or 5, chosen by each seed)', int('--nodes', 1))
+  .option('--nodes <k>', 'initial voters (default: 3 or 5, chosen by each seed)', int('--nodes', 1, nodeIdLimit - 2))
   .option('--inject-bug <name>', `break the implementation on purpose: ${injectedBugNames.join(', ')}`, bugName)
   .option('--json', 'print one JSON object')
   .action((o: { seeds: number; seed: number; nodes?: number; injectBug?: InjectedBug; json?: boolean }) => {
