@@ -79,6 +79,17 @@ export const simDefaults = {
   electionTicks: 10,
   heartbeatTicks: 2,
   compactGapEntries: 24,
+  uncommittedEntriesMax: 256,
+  pendingReadsMax: 64,
+  /** A crashed node restarts after downMinMs + [0, downSpreadMs). */
+  downMinMs: 20,
+  downSpreadMs: 600,
+  /** A partition lasts partitionMinMs + [0, partitionSpreadMs). */
+  partitionMinMs: 50,
+  partitionSpreadMs: 750,
+  /** Liveness phase: re-propose the marker after markerRetryMs, poll every livePollMs. */
+  markerRetryMs: 100,
+  livePollMs: 5,
 } as const;
 
 type SimEvent =
@@ -198,8 +209,8 @@ export class Simulation {
       electionTicks: simDefaults.electionTicks,
       appendEntriesMax: this.p.appendEntriesMax,
       inFlightEntriesMax: this.p.inFlightEntriesMax,
-      uncommittedEntriesMax: 256,
-      pendingReadsMax: 64,
+      uncommittedEntriesMax: simDefaults.uncommittedEntriesMax,
+      pendingReadsMax: simDefaults.pendingReadsMax,
       randomInt: (n) => nodeRng.int(n),
       injectedBugs: this.bugs,
     };
@@ -464,7 +475,7 @@ export class Simulation {
     n.inc++;
     this.stats.crashes++;
     this.trace.note(this.now, n.id, 'crashed (unsynced writes lost)');
-    this.q.push(this.now + 20 + this.rng.int(600), { k: 'restart', node: n.id });
+    this.q.push(this.now + simDefaults.downMinMs + this.rng.int(simDefaults.downSpreadMs), { k: 'restart', node: n.id });
   }
 
   private restart(id: NodeId): void {
@@ -480,7 +491,7 @@ export class Simulation {
     this.trace.note(this.now, 0, shape.description);
     this.stats.partitions++;
     this.partitions.block(shape.links);
-    this.q.push(this.now + 50 + this.rng.int(750), { k: 'unblock', links: shape.links });
+    this.q.push(this.now + simDefaults.partitionMinMs + this.rng.int(simDefaults.partitionSpreadMs), { k: 'unblock', links: shape.links });
   }
 
   private compact(): void {
@@ -546,14 +557,14 @@ export class Simulation {
         this.done = true;
         return;
       }
-    } else if (this.now - this.markerLastProposedMs >= 100) {
+    } else if (this.now - this.markerLastProposedMs >= simDefaults.markerRetryMs) {
       const l = this.currentLeader();
       if (l !== undefined) {
         const out = this.stepNode(l, { type: 'propose', data: encoder.encode(`L${this.opts.seed}`) });
         if (out.refused === null) this.markerLastProposedMs = this.now;
       }
     }
-    this.q.push(this.now + 5, { k: 'live' });
+    this.q.push(this.now + simDefaults.livePollMs, { k: 'live' });
   }
 }
 
