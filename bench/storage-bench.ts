@@ -195,12 +195,16 @@ function restampEventTimes(batch: Uint8Array, recordBytes: number, base: number,
   }
 }
 
+/** Segments of the seek shard: small enough that lookups cross several segments. */
+const SEEK_SEGMENT_BYTES = 64 * 1024 * 1024;
+
 function seekBench(args: Args, root: string): Record<string, unknown> {
   const recordBytes = 88;
   const perBatch = 4096;
   const dir = join(root, 'seek-shard');
   let clock = 1_700_000_000_000;
-  const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, now: () => clock });
+  const seekOpts = { dir, fsync: { mode: 'roll' } as const, now: () => clock, segmentBytesMax: SEEK_SEGMENT_BYTES };
+  const store = ShardStore.open(seekOpts);
   let seed = 12345;
   const rnd = (): number => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -219,7 +223,7 @@ function seekBench(args: Args, root: string): Record<string, unknown> {
   const buildSec = (nowUs() - t0) / 1e6;
   store.close();
   const t1 = nowUs();
-  const s = ShardStore.open({ dir, fsync: { mode: 'roll' }, now: () => clock });
+  const s = ShardStore.open(seekOpts);
   const reopenMs = (nowUs() - t1) / 1000;
   const d = s.describe();
   const first = 1_700_000_000_000;

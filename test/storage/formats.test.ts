@@ -22,11 +22,14 @@ test('the allocation-free server-field patch writes the same bytes as patchServe
   );
 });
 
-test('crc32Small equals the zlib CRC-32 on random short ranges', () => {
+test('crc32Small (slice-by-8) equals the zlib CRC-32 on random buffers and sub-ranges', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-      assert.equal(crc32Small(bytes, 0, bytes.length), crc32(bytes));
+    fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+      const start = bytes.length === 0 ? 0 : a % bytes.length;
+      const end = start + (b % (bytes.length - start + 1));
+      assert.equal(crc32Small(bytes, start, end), crc32(bytes, start, end));
     }),
+    { numRuns: 1000 },
   );
 });
 
@@ -92,7 +95,7 @@ test('sparse index searches find the floor seq and the last entry below a time',
 test('the append-path check accepts and rejects exactly what recordProblem does (random records, random damage)', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.record({ payload: fc.uint8Array({ maxLength: 100 }), key: fc.uint8Array({ maxLength: 10 }), headers: fc.array(fc.record({ name: fc.string({ maxLength: 5 }), value: fc.uint8Array({ maxLength: 8 }) }), { maxLength: 2 }) }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.record({ payload: fc.uint8Array({ maxLength: 400 }), key: fc.uint8Array({ maxLength: 10 }), headers: fc.array(fc.record({ name: fc.string({ maxLength: 5 }), value: fc.uint8Array({ maxLength: 8 }) }), { maxLength: 2 }) }), { minLength: 1, maxLength: 3 }),
       fc.nat(),
       fc.nat({ max: 255 }),
       fc.boolean(),
