@@ -429,6 +429,7 @@ export class ShardHandle implements ShardHandleApi {
     const wasFailed = this.state === 'failed';
     this.state = 'closing';
     await this.ready;
+    if (this.gen !== null) await this.onGen(this.gen, (c) => c.resume()).catch(() => undefined); // a paused worker could never drain
     await this.drained();
     const gen = this.gen;
     this.gen = null;

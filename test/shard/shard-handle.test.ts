@@ -175,3 +175,11 @@ test('open on a folder the store cannot create fails with ShardError IO_ERROR (r
   const blocked = `${parent}/checkpoint/shard`; // a file stands where a folder is needed
   await assert.rejects(ShardHandle.open({ dir: blocked, ...SMALL }), (e: unknown) => e instanceof ShardError && e.code === 'IO_ERROR' && /ENOTDIR/.test(e.message));
 });
+
+test('close on a paused worker resumes it, so calls in flight complete before the shard closes', async (t) => {
+  const h = await ShardHandle.open({ dir: tempShardDir(t), ...SMALL });
+  await h.pauseWorker();
+  const pending = h.append(batchOf(0, 2, 10));
+  await h.close();
+  assert.equal((await pending).lastSeq, 1);
+});
