@@ -17,35 +17,24 @@
  * (max(now(), last append time)), so append times are non-decreasing in seq.
  */
 import { join } from 'node:path';
-import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_BYTES_LIMIT, RECORD_BYTES_MAX_DEFAULT, RECORD_HEADER_BYTES } from '../record/layout.js';
-import { dataViewOf, getU64, recordAppendTime, recordEventTimeMax, recordProblem, recordSeq } from '../record/record.js';
-import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
-import {
-  CHECKPOINT_INTERVAL_MS,
-  FREE_CHECK_BYTES,
-  FREE_CHECK_MS,
-  FSYNC_POLICY_DEFAULT,
-  INDEX_INTERVAL_BYTES_DEFAULT,
-  MIN_FREE_BYTES_DEFAULT,
-  PRODUCERS_MAX,
-  READ_BYTES_MAX,
-  SEGMENT_BYTES_LIMIT,
-  SEGMENT_BYTES_MAX_DEFAULT,
-  SEGMENT_MS_MAX_DEFAULT,
-} from './defaults.js';
-import { type FileLayer, nodeFileLayer, readFully, writeFileAtomic, writeFully } from './file-layer.js';
-import type { ProducerTable } from './producer-state.js';
+import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
+import { getU64, recordAppendTime, recordEventTimeMax } from '../record/record.js';
 import { appendProblem, structuralProblem } from './batch-check.js';
+import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
+import { type StoreConfig, resolveConfig } from './config.js';
+import { CHECKPOINT_INTERVAL_MS, FREE_CHECK_BYTES, FREE_CHECK_MS, READ_BYTES_MAX, SEGMENT_BYTES_LIMIT } from './defaults.js';
+import { type FileLayer, writeFileAtomic, writeFully } from './file-layer.js';
+import type { ProducerTable } from './producer-state.js';
 import { RecordScanner } from './record-scanner.js';
 import { recoverShard } from './recovery.js';
 import { SealedSegments } from './sealed-segments.js';
+import { SegmentReader } from './segment-reader.js';
 import { CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, indexFileName, logFileName } from './segment-name.js';
 import { SegmentTracker } from './segment-tracker.js';
 import { patchServerFieldsFast } from './server-fields.js';
-import { INDEX_ENTRY_BYTES, type SparseIndex } from './sparse-index.js';
+import { INDEX_ENTRY_BYTES } from './sparse-index.js';
 import {
   type AppendResult,
-  type FsyncPolicy,
   type ReadIntoResult,
   type ReadResult,
   type RecoveryReport,
@@ -57,32 +46,12 @@ import {
 
 const EMPTY = new Uint8Array(0);
 
-interface Config {
-  dir: string;
-  segmentBytesMax: number;
-  segmentMsMax: number;
-  indexIntervalBytes: number;
-  retentionMs: number | null;
-  retentionBytes: number | null;
-  fsync: FsyncPolicy;
-  minFreeBytes: number;
-  recordBytesMax: number;
-  now: () => number;
-  layer: FileLayer;
-  producersMax: number;
-  verifyAppendCrc: boolean;
-}
 
-interface Location {
-  meta: SegmentMeta;
-  fd: number;
-  position: number;
-}
 
 export class ShardStore implements ShardStoreApi {
   /** What open() found (torn tails truncated, indexes rebuilt, bytes scanned). */
   readonly recovery: RecoveryReport;
-  private readonly cfg: Config;
+  private readonly cfg: StoreConfig;
   private readonly layer: FileLayer;
   private readonly scanner: RecordScanner;
   private readonly sealedSegs: SealedSegments;
@@ -106,10 +75,7 @@ export class ShardStore implements ShardStoreApi {
   private freeAtCheck = 0;
   private freeCheckedAt = -Infinity;
   private writtenSinceFreeCheck = 0;
-  /** Where the previous read ended, so a sequential reader skips the index lookup. */
-  private cursorSeq = -1;
-  private cursorBase = -1;
-  private cursorPosition = 0;
+  private readonly reader: SegmentReader;
   /** Prefix maximum of sealed segments' eventTimeMax (null = recompute). */
   private eventPrefixMax: Float64Array | null = null;
   private viewBuffer: ArrayBufferLike | null = null;
@@ -121,7 +87,7 @@ export class ShardStore implements ShardStoreApi {
   private batchProducerSeqFirst = 0;
   private batchProducerSeqLast = 0;
 
-  private constructor(cfg: Config, epoch: number) {
+  private constructor(cfg: StoreConfig, epoch: number) {
     this.cfg = cfg;
     this.layer = cfg.layer;
     this.epoch = epoch;
@@ -134,6 +100,10 @@ export class ShardStore implements ShardStoreApi {
     this.lastAppendTime = r.lastAppendTime;
     this.producers = r.producers;
     this.sealedSegs = new SealedSegments(cfg.layer, cfg.dir, this.scanner, cfg.indexIntervalBytes);
+    this.reader = new SegmentReader(cfg.layer, this.scanner, cfg.dir, cfg.recordBytesMax, {
+      fd: (meta) => (meta === this.active.meta ? this.activeFd : this.sealedSegs.fd(meta)),
+      index: (meta) => (meta === this.active.meta ? this.active.index : this.sealedSegs.index(meta)),
+    });
     for (const s of this.sealed) this.sealedBytes += s.bytes;
     for (const t of r.rebuiltIndexes) {
       writeFileAtomic(this.layer, cfg.dir, indexFileName(t.meta.baseSeq), t.index.encode(0, t.index.count));
@@ -197,13 +167,13 @@ export class ShardStore implements ShardStoreApi {
   read(fromSeq: number, maxBytes: number): ReadResult {
     this.assertOpen();
     if (this.checkRange(fromSeq)) return { bytes: EMPTY, count: 0, firstSeq: fromSeq, nextSeq: fromSeq };
-    const loc = this.locate(fromSeq);
+    const loc = this.reader.locate(this.segmentFor(fromSeq), fromSeq);
     const size = Math.min(Math.max(Math.min(maxBytes, READ_BYTES_MAX), RECORD_HEADER_BYTES), loc.meta.bytes - loc.position);
     let buf = new Uint8Array(size);
-    let r = this.fillRecords(loc, fromSeq, buf, size);
+    let r = this.reader.fill(loc, fromSeq, buf, size);
     if (r.count === 0 && r.firstRecordBytes > 0) {
       buf = new Uint8Array(r.firstRecordBytes);
-      r = this.fillRecords(loc, fromSeq, buf, buf.length);
+      r = this.reader.fill(loc, fromSeq, buf, buf.length);
     }
     return { bytes: buf.subarray(0, r.byteLength), count: r.count, firstSeq: fromSeq, nextSeq: r.nextSeq };
   }
@@ -211,14 +181,14 @@ export class ShardStore implements ShardStoreApi {
   readInto(fromSeq: number, target: Uint8Array, maxBytes: number): ReadIntoResult {
     this.assertOpen();
     if (this.checkRange(fromSeq)) return { byteLength: 0, count: 0, firstSeq: fromSeq, nextSeq: fromSeq, firstRecordBytes: 0 };
-    return this.fillRecords(this.locate(fromSeq), fromSeq, target, Math.min(maxBytes, target.length, READ_BYTES_MAX));
+    return this.reader.fill(this.reader.locate(this.segmentFor(fromSeq), fromSeq), fromSeq, target, Math.min(maxBytes, target.length, READ_BYTES_MAX));
   }
 
   seqForAppendTime(t: number): number {
     this.assertOpen();
     const i = firstIndexWhere(this.sealed.length, (k) => this.sealed[k]!.appendTimeMax >= t);
-    if (i < this.sealed.length) return this.firstAtOrAfter(this.sealed[i]!, t, recordAppendTime, (ix, x) => ix.lastBelowAppendTime(x));
-    if (this.active.meta.appendTimeMax >= t) return this.firstAtOrAfter(this.active.meta, t, recordAppendTime, (ix, x) => ix.lastBelowAppendTime(x));
+    if (i < this.sealed.length) return this.reader.firstAtOrAfter(this.sealed[i]!, t, recordAppendTime, (ix, x) => ix.lastBelowAppendTime(x));
+    if (this.active.meta.appendTimeMax >= t) return this.reader.firstAtOrAfter(this.active.meta, t, recordAppendTime, (ix, x) => ix.lastBelowAppendTime(x));
     return this.active.meta.endSeq;
   }
 
@@ -226,8 +196,8 @@ export class ShardStore implements ShardStoreApi {
     this.assertOpen();
     const prefix = this.sealedEventPrefixMax();
     const i = firstIndexWhere(prefix.length, (k) => prefix[k]! >= t);
-    if (i < this.sealed.length) return this.firstAtOrAfter(this.sealed[i]!, t, recordEventTimeMax, (ix, x) => ix.lastBelowEventTime(x));
-    if (this.active.meta.eventTimeMax >= t) return this.firstAtOrAfter(this.active.meta, t, recordEventTimeMax, (ix, x) => ix.lastBelowEventTime(x));
+    if (i < this.sealed.length) return this.reader.firstAtOrAfter(this.sealed[i]!, t, recordEventTimeMax, (ix, x) => ix.lastBelowEventTime(x));
+    if (this.active.meta.eventTimeMax >= t) return this.reader.firstAtOrAfter(this.active.meta, t, recordEventTimeMax, (ix, x) => ix.lastBelowEventTime(x));
     return this.active.meta.endSeq;
   }
 
@@ -539,106 +509,7 @@ export class ShardStore implements ShardStoreApi {
     return this.sealed[i]!;
   }
 
-  private fdOf(meta: SegmentMeta): number {
-    return meta === this.active.meta ? this.activeFd : this.sealedSegs.fd(meta);
-  }
 
-  private indexOf(meta: SegmentMeta): SparseIndex {
-    return meta === this.active.meta ? this.active.index : this.sealedSegs.index(meta);
-  }
-
-  /** File position of record seq (which must exist). */
-  private locate(seq: number): Location {
-    const meta = this.segmentFor(seq);
-    const fd = this.fdOf(meta);
-    if (seq === this.cursorSeq && meta.baseSeq === this.cursorBase) return { meta, fd, position: this.cursorPosition };
-    const index = this.indexOf(meta);
-    const i = index.floorByRelSeq(seq - meta.baseSeq);
-    const entrySeq = meta.baseSeq + index.relSeq[i]!;
-    let position = index.position[i]!;
-    if (entrySeq !== seq) {
-      const r = this.scanner.scan(fd, position, meta.bytes, entrySeq, (_dv, _off, _len, pos, s) => {
-        if (s === seq) {
-          position = pos;
-          return false;
-        }
-        return true;
-      });
-      if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
-      if (!r.stopped) throw this.corrupt(meta, r.end, r.nextSeq, `seq ${seq} not found by its index`);
-    }
-    return { meta, fd, position };
-  }
-
-  /** Reads whole, validated records of one segment from loc into target[0, limit). */
-  private fillRecords(loc: Location, fromSeq: number, target: Uint8Array, limit: number): ReadIntoResult {
-    const want = Math.min(limit, target.length, loc.meta.bytes - loc.position);
-    const got = readFully(this.layer, loc.fd, target, 0, want, loc.position);
-    if (got < want) throw this.corrupt(loc.meta, loc.position + got, fromSeq, `file ends ${want - got} bytes early`);
-    const dv = dataViewOf(target);
-    const max = this.cfg.recordBytesMax;
-    let off = 0;
-    let seq = fromSeq;
-    let firstRecordBytes = 0;
-    while (off < got) {
-      const first = seq === fromSeq;
-      const fileLeft = loc.meta.bytes - loc.position - off;
-      if (got - off < RECORD_HEADER_BYTES) {
-        if (fileLeft < RECORD_HEADER_BYTES) throw this.corrupt(loc.meta, loc.position + off, seq, `only ${fileLeft} bytes left, less than a header`);
-        if (first) firstRecordBytes = RECORD_HEADER_BYTES;
-        break;
-      }
-      const length = dv.getUint32(off, true);
-      if (length < RECORD_HEADER_BYTES || length % 8 !== 0 || length > max || length > fileLeft) {
-        if (first) throw this.corrupt(loc.meta, loc.position + off, seq, `invalid record length ${length}`);
-        break;
-      }
-      if (off + length > got) {
-        if (first) firstRecordBytes = length;
-        break;
-      }
-      const p = recordProblem(dv, off, got, max, true);
-      const problem = typeof p !== 'number' ? p[1] : recordSeq(dv, off) !== seq ? `record has seq ${recordSeq(dv, off)}, expected ${seq}` : null;
-      if (problem !== null) {
-        if (first) throw this.corrupt(loc.meta, loc.position + off, seq, problem);
-        break;
-      }
-      off += length;
-      seq++;
-    }
-    if (seq < loc.meta.endSeq) {
-      this.cursorSeq = seq;
-      this.cursorBase = loc.meta.baseSeq;
-      this.cursorPosition = loc.position + off;
-    }
-    return { byteLength: off, count: seq - fromSeq, firstSeq: fromSeq, nextSeq: seq, firstRecordBytes };
-  }
-
-  private corrupt(meta: SegmentMeta, position: number, seq: number, why: string): StorageError {
-    const file = join(this.cfg.dir, logFileName(meta.baseSeq));
-    return new StorageError('CORRUPT', `damaged data in ${file} at byte ${position}: ${why}; seqs ${seq} to ${meta.endSeq - 1} of this segment are not served past it`);
-  }
-
-  /** Lowest seq in meta's segment whose value (append time or event time max) is >= t; the segment's max must be >= t. */
-  private firstAtOrAfter(
-    meta: SegmentMeta,
-    t: number,
-    valueOf: (dv: DataView, off: number) => number,
-    lastBelow: (ix: SparseIndex, t: number) => number,
-  ): number {
-    const index = this.indexOf(meta);
-    const i = lastBelow(index, t);
-    const from = i < 0 ? 0 : index.position[i]!;
-    const fromSeq = meta.baseSeq + (i < 0 ? 0 : index.relSeq[i]!);
-    let found = meta.endSeq;
-    const r = this.scanner.scan(this.fdOf(meta), from, meta.bytes, fromSeq, (dv, off, _len, _pos, seq) => {
-      if (valueOf(dv, off) < t) return true;
-      found = seq;
-      return false;
-    });
-    if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
-    return found;
-  }
 
   private sealedEventPrefixMax(): Float64Array {
     if (this.eventPrefixMax === null) {
@@ -721,36 +592,4 @@ function ioError(e: unknown, what: string): StorageError {
   const code = (e as NodeJS.ErrnoException).code;
   const message = `${what} failed: ${(e as Error).message}`;
   return new StorageError(code === 'ENOSPC' ? 'DISK_FULL' : 'IO_ERROR', message);
-}
-
-function resolveConfig(opts: ShardStoreOptions): Config {
-  const cfg: Config = {
-    dir: opts.dir,
-    segmentBytesMax: opts.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT,
-    segmentMsMax: opts.segmentMsMax ?? SEGMENT_MS_MAX_DEFAULT,
-    indexIntervalBytes: opts.indexIntervalBytes ?? INDEX_INTERVAL_BYTES_DEFAULT,
-    retentionMs: opts.retentionMs ?? null,
-    retentionBytes: opts.retentionBytes ?? null,
-    fsync: opts.fsync ?? FSYNC_POLICY_DEFAULT,
-    minFreeBytes: opts.minFreeBytes ?? MIN_FREE_BYTES_DEFAULT,
-    recordBytesMax: opts.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT,
-    now: opts.now ?? Date.now,
-    layer: opts.fileLayer ?? nodeFileLayer,
-    producersMax: opts.producersMax ?? PRODUCERS_MAX,
-    verifyAppendCrc: opts.verifyAppendCrc ?? true,
-  };
-  const bad = (what: string): never => {
-    throw new RangeError(`invalid storage option: ${what}`);
-  };
-  if (!(cfg.segmentBytesMax > 0 && cfg.segmentBytesMax <= SEGMENT_BYTES_LIMIT)) bad(`segmentBytesMax ${cfg.segmentBytesMax} must be in (0, ${SEGMENT_BYTES_LIMIT}]`);
-  if (!(cfg.segmentMsMax > 0)) bad(`segmentMsMax ${cfg.segmentMsMax} must be > 0`);
-  if (!(cfg.indexIntervalBytes > 0)) bad(`indexIntervalBytes ${cfg.indexIntervalBytes} must be > 0`);
-  if (!(cfg.recordBytesMax >= RECORD_HEADER_BYTES && cfg.recordBytesMax <= RECORD_BYTES_LIMIT)) {
-    bad(`recordBytesMax ${cfg.recordBytesMax} must be in [${RECORD_HEADER_BYTES}, ${RECORD_BYTES_LIMIT}]`);
-  }
-  if (!(cfg.producersMax > 0)) bad(`producersMax ${cfg.producersMax} must be > 0`);
-  const f = cfg.fsync;
-  if (f.mode === 'bytes' && !(f.bytes > 0)) bad(`fsync bytes ${f.bytes} must be > 0`);
-  if (f.mode === 'interval' && !(f.ms >= 0)) bad(`fsync ms ${f.ms} must be >= 0`);
-  return cfg;
 }

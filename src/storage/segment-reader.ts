@@ -1,0 +1,138 @@
+/**
+ * The read side of a shard: finding a record by seq (sparse index, then a
+ * bounded scan), filling a buffer with whole validated records from one
+ * segment with one positioned read, and time lookups. Every record served
+ * has passed its CRC, serverCrc and seq check; damage met on the first record
+ * of a read throws CORRUPT naming file, byte offset and seq; damage met later
+ * ends the read before it (the next read, starting there, throws).
+ *
+ * A cursor remembers where the previous read ended, so a sequential reader
+ * skips the index lookup.
+ */
+import { join } from 'node:path';
+import { RECORD_HEADER_BYTES } from '../record/layout.js';
+import { dataViewOf, recordProblem, recordSeq } from '../record/record.js';
+import type { SegmentMeta } from './checkpoint.js';
+import { type FileLayer, readFully } from './file-layer.js';
+import type { RecordScanner } from './record-scanner.js';
+import { logFileName } from './segment-name.js';
+import type { SparseIndex } from './sparse-index.js';
+import { type ReadIntoResult, StorageError } from './types.js';
+
+/** How the reader reaches a segment's file and index (the active one or a cached sealed one). */
+export interface SegmentAccess {
+  fd(meta: SegmentMeta): number;
+  index(meta: SegmentMeta): SparseIndex;
+}
+
+export interface Location {
+  meta: SegmentMeta;
+  fd: number;
+  position: number;
+}
+
+export class SegmentReader {
+  private cursorSeq = -1;
+  private cursorBase = -1;
+  private cursorPosition = 0;
+
+  constructor(
+    private readonly layer: FileLayer,
+    private readonly scanner: RecordScanner,
+    private readonly dir: string,
+    private readonly recordBytesMax: number,
+    private readonly access: SegmentAccess,
+  ) {}
+
+  /** File position of record seq (which must exist). */
+  locate(meta: SegmentMeta, seq: number): Location {
+    const fd = this.access.fd(meta);
+    if (seq === this.cursorSeq && meta.baseSeq === this.cursorBase) return { meta, fd, position: this.cursorPosition };
+    const index = this.access.index(meta);
+    const i = index.floorByRelSeq(seq - meta.baseSeq);
+    const entrySeq = meta.baseSeq + index.relSeq[i]!;
+    let position = index.position[i]!;
+    if (entrySeq !== seq) {
+      const r = this.scanner.scan(fd, position, meta.bytes, entrySeq, (_dv, _off, _len, pos, s) => {
+        if (s === seq) {
+          position = pos;
+          return false;
+        }
+        return true;
+      });
+      if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
+      if (!r.stopped) throw this.corrupt(meta, r.end, r.nextSeq, `seq ${seq} not found by its index`);
+    }
+    return { meta, fd, position };
+  }
+
+  /** Reads whole, validated records of one segment from loc into target[0, limit). */
+  fill(loc: Location, fromSeq: number, target: Uint8Array, limit: number): ReadIntoResult {
+    const want = Math.min(limit, target.length, loc.meta.bytes - loc.position);
+    const got = readFully(this.layer, loc.fd, target, 0, want, loc.position);
+    if (got < want) throw this.corrupt(loc.meta, loc.position + got, fromSeq, `file ends ${want - got} bytes early`);
+    const dv = dataViewOf(target);
+    const max = this.recordBytesMax;
+    let off = 0;
+    let seq = fromSeq;
+    let firstRecordBytes = 0;
+    while (off < got) {
+      const first = seq === fromSeq;
+      const fileLeft = loc.meta.bytes - loc.position - off;
+      if (got - off < RECORD_HEADER_BYTES) {
+        if (fileLeft < RECORD_HEADER_BYTES) throw this.corrupt(loc.meta, loc.position + off, seq, `only ${fileLeft} bytes left, less than a header`);
+        if (first) firstRecordBytes = RECORD_HEADER_BYTES;
+        break;
+      }
+      const length = dv.getUint32(off, true);
+      if (length < RECORD_HEADER_BYTES || length % 8 !== 0 || length > max || length > fileLeft) {
+        if (first) throw this.corrupt(loc.meta, loc.position + off, seq, `invalid record length ${length}`);
+        break;
+      }
+      if (off + length > got) {
+        if (first) firstRecordBytes = length;
+        break;
+      }
+      const p = recordProblem(dv, off, got, max, true);
+      const problem = typeof p !== 'number' ? p[1] : recordSeq(dv, off) !== seq ? `record has seq ${recordSeq(dv, off)}, expected ${seq}` : null;
+      if (problem !== null) {
+        if (first) throw this.corrupt(loc.meta, loc.position + off, seq, problem);
+        break;
+      }
+      off += length;
+      seq++;
+    }
+    if (seq < loc.meta.endSeq) {
+      this.cursorSeq = seq;
+      this.cursorBase = loc.meta.baseSeq;
+      this.cursorPosition = loc.position + off;
+    }
+    return { byteLength: off, count: seq - fromSeq, firstSeq: fromSeq, nextSeq: seq, firstRecordBytes };
+  }
+
+  corrupt(meta: SegmentMeta, position: number, seq: number, why: string): StorageError {
+    const file = join(this.dir, logFileName(meta.baseSeq));
+    return new StorageError('CORRUPT', `damaged data in ${file} at byte ${position}: ${why}; seqs ${seq} to ${meta.endSeq - 1} of this segment are not served past it`);
+  }
+
+  /** Lowest seq in meta's segment whose value (append time or event time max) is >= t; the segment's max must be >= t. */
+  firstAtOrAfter(
+    meta: SegmentMeta,
+    t: number,
+    valueOf: (dv: DataView, off: number) => number,
+    lastBelow: (ix: SparseIndex, t: number) => number,
+  ): number {
+    const index = this.access.index(meta);
+    const i = lastBelow(index, t);
+    const from = i < 0 ? 0 : index.position[i]!;
+    const fromSeq = meta.baseSeq + (i < 0 ? 0 : index.relSeq[i]!);
+    let found = meta.endSeq;
+    const r = this.scanner.scan(this.access.fd(meta), from, meta.bytes, fromSeq, (dv, off, _len, _pos, seq) => {
+      if (valueOf(dv, off) < t) return true;
+      found = seq;
+      return false;
+    });
+    if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
+    return found;
+  }
+}
