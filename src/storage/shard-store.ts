@@ -1,20 +1,23 @@
 /**
  * The storage engine of one shard: an append-only run of segment files in one
- * folder, owned by exactly one thread. See src/storage/types.ts for the
- * contract and docs/FORMAT.md for the files.
+ * folder, owned by exactly one thread (the shard worker), synchronous. See
+ * src/storage/types.ts for the contract and docs/FORMAT.md for the files.
  *
- * append() validates the whole batch, patches seq/appendTime/epoch in place
- * in the caller's bytes (a view into the worker's ring), and writes the batch
- * with one positioned write, then updates the in-memory summary and sparse
- * index. A failed write is truncated away before the error is thrown, so
- * nothing half-written is ever served or recovered. Reads never go past the
- * last fully written record, and every record served has passed its CRC and
- * serverCrc: a read whose first record is damaged throws CORRUPT naming the
- * file, byte offset and seq; a read that meets damage after some good records
- * returns those records only (the next read, starting at the damage, throws).
+ * append() validates the whole batch (lengths, CRC, producer rules), patches
+ * seq/appendTime/epoch in place in the caller's bytes (a view into the
+ * worker's ring), and writes the batch with one positioned write; then it
+ * updates the in-memory segment summary, sparse index and producer table.
+ * Nothing is allocated per record except, for records over
+ * CRC_SMALL_BYTES_MAX, the view zlib.crc32 needs. A failed write or fsync is
+ * truncated away before the error is thrown, so nothing half-written is ever
+ * served or recovered. Reads (segment-reader.ts) never go past the last fully
+ * written record and serve only records that pass their CRC and serverCrc.
  *
- * Append time is the shard clock clamped to never go backwards
- * (max(now(), last append time)), so append times are non-decreasing in seq.
+ * Append time is the clock clamped to never go backwards (max(now(), last
+ * append time), persisted through restarts), so it is non-decreasing in seq.
+ *
+ * The owner calls tick() periodically (every 100 ms to 1 s): age roll,
+ * interval fsync, checkpoint, retention.
  */
 import { join } from 'node:path';
 import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
