@@ -219,3 +219,33 @@ test('the seq patched on disk matches the seq returned (spot check via raw heade
     cleanup();
   }
 });
+
+test('an empty shard answers lookups with endSeq 0 and an empty read', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir });
+    assert.deepEqual(s.describe(), { startSeq: 0, endSeq: 0, bytes: 0, segments: 1 });
+    assert.equal(s.seqForEventTime(0), 0);
+    assert.equal(s.seqForAppendTime(Date.now()), 0);
+    assert.deepEqual([s.read(0, 100).count, s.read(0, 100).nextSeq], [0, 0]);
+    s.roll();
+    assert.equal(s.describe().segments, 1, 'rolling an empty segment is a no-op');
+    s.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('setEpoch stamps the new epoch into records appended after it', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir, epoch: 1 });
+    s.append(batch([rec('a')]));
+    s.setEpoch(2);
+    s.append(batch([rec('b')]));
+    assert.deepEqual(readAll(s).map((r) => r.epoch), [1, 2]);
+    s.close();
+  } finally {
+    cleanup();
+  }
+});
