@@ -42,7 +42,7 @@ export interface EndToEndResult {
 
 export async function runEndToEndPhase(o: EndToEndOptions): Promise<EndToEndResult> {
   const e2e = new LatencyHistogram();
-  const perProducerMax = Math.ceil((o.rate / o.producerClients.length) * o.seconds) + 2;
+  const perProducerMax = Math.ceil((o.rate / o.producerClients.length) * o.seconds) + 2 + o.consumerClients.length; // + priming records
   const check = new DeliveryCheck(o.producerClients.map(() => perProducerMax), o.template, o.verifyEvery);
   const consumers: ConsumerApi[] = o.consumerClients.map((c, shard) => c.consumer(o.stream, { shard, from: 'earliest', follow: true, maxWaitMs: 200 }));
   let wake: (() => void) | null = null;
@@ -51,7 +51,7 @@ export async function runEndToEndPhase(o: EndToEndOptions): Promise<EndToEndResu
     for await (const r of consumer) {
       const now = performance.now();
       const h = check.observe(r);
-      if (h !== null) e2e.recordMs(now - h.intendedMs);
+      if (h !== null && h.intendedMs > 0) e2e.recordMs(now - h.intendedMs); // priming records carry 0: not measured
       if (check.consumedCount >= target && wake !== null) wake();
     }
   });
@@ -68,6 +68,7 @@ export async function runEndToEndPhase(o: EndToEndOptions): Promise<EndToEndResu
     records: null,
     seconds: o.seconds,
     warmupSeconds: 0,
+    primeRecords: o.consumerClients.length,
     progress: o.progress,
     label: 'end-to-end',
   });

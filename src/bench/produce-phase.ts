@@ -1,9 +1,15 @@
 /**
  * The produce phase: `producers` producers, each on its own client
- * connection, each driven by a ProducerDriver, into one stream. Throughput is
- * measured records acked (due after the warm-up) over the time from the end
- * of the warm-up to the last ack, so the drain of the final in-flight window
- * is inside the measured time.
+ * connection, each driven by a ProducerDriver, into one stream.
+ *
+ * Throughput is the steady-state ack rate: acks that arrived between the end
+ * of the warm-up and the end of the measured time, over that time. (Counting
+ * records by send time instead would charge the head and the drain of the
+ * in-flight window to the measurement: with a window worth a second of
+ * traffic that skews a short run by tens of percent.) With --records there is
+ * no end time: the window runs to the last ack, drain included.
+ * Latency is recorded for every record due after the warm-up, including the
+ * ones acked during the drain.
  */
 import { performance } from 'node:perf_hooks';
 import type { ClientApi } from '../client/types.js';
@@ -26,15 +32,19 @@ export interface ProducePhaseOptions {
   records: number | null;
   seconds: number;
   warmupSeconds: number;
+  /** Records each producer sends and waits for before any clock starts (ProducerDriver.prime). */
+  primeRecords: number;
   progress: ProgressLine;
   label: string;
 }
 
 export interface ProduceResult {
-  /** Acked records counted in the measurement (due after the warm-up). */
+  /** Acks that arrived in the measured window (the throughput count). */
   records: number;
-  /** Every acked record, warm-up included (what the consumer must find). */
+  /** Every acked record, priming and warm-up included (what the consumer must find). */
   ackedTotal: number;
+  /** Records sent and acked before the clock started (ProducerDriver.prime). */
+  primedRecords: number;
   /** Records handed to send() per producer (counters 0..sent-1). */
   sentPerProducer: number[];
   errors: number;
@@ -54,9 +64,6 @@ export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceRe
   const n = o.clients.length;
   const latency = new LatencyHistogram();
   const inFlightRecords = Math.max(1, Math.floor(o.inFlightBytes / o.recordBytes));
-  const t0 = performance.now();
-  const measureFromMs = t0 + o.warmupSeconds * 1000;
-  const stopAtMs = o.records === null ? measureFromMs + o.seconds * 1000 : Infinity;
   const producers = o.clients.map((client) => client.producer(o.stream, { maxBatchBytes: o.batchBytes, lingerMs: o.lingerMs }));
   const drivers = producers.map((producer, i) => {
     const share = o.records === null ? Infinity : Math.floor(o.records / n) + (i < o.records % n ? 1 : 0);
@@ -66,13 +73,14 @@ export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceRe
       recordBytes: o.recordBytes,
       template: o.template,
       inFlightRecords,
-      schedule: new SendSchedule(t0, o.rate === null ? null : o.rate / n),
       recordsMax: share,
-      stopAtMs,
-      measureFromMs,
       latency,
     });
   });
+  await Promise.all(drivers.map((d) => d.prime(o.primeRecords)));
+  const t0 = performance.now();
+  const measureFromMs = t0 + o.warmupSeconds * 1000;
+  const stopAtMs = o.records === null ? measureFromMs + o.seconds * 1000 : Infinity;
   let lastCount = 0;
   let lastAt = t0;
   o.progress.start(() => {
@@ -85,18 +93,19 @@ export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceRe
     return `${o.label} ${((now - t0) / 1000).toFixed(1)}s${warm}  ${fmtInt(rate)} rec/s  ${((rate * o.recordBytes) / 1e6).toFixed(1)} MB/s  acked ${fmtInt(acked)}  p99 ${latency.percentileMs(99).toFixed(2)} ms`;
   });
   try {
-    await Promise.all(drivers.map((d) => d.run()));
+    await Promise.all(drivers.map((d) => d.run({ schedule: new SendSchedule(t0, o.rate === null ? null : o.rate / n), stopAtMs, measureFromMs })));
   } finally {
     o.progress.stop();
   }
   await Promise.all(producers.map((p) => p.close().catch(() => undefined)));
-  const records = drivers.reduce((s, d) => s + d.ackedMeasured, 0);
+  const records = drivers.reduce((s, d) => s + d.ackedInWindow, 0);
   const lastAck = Math.max(...drivers.map((d) => d.lastAckMs));
-  const seconds = Math.max(1e-9, (lastAck - measureFromMs) / 1000);
+  const seconds = Math.max(1e-9, (Math.min(stopAtMs, lastAck) - measureFromMs) / 1000);
   const errors = drivers.reduce((s, d) => s + d.errors, 0);
   return {
     records,
     ackedTotal: drivers.reduce((s, d) => s + d.acked, 0),
+    primedRecords: drivers.reduce((s, d) => s + d.primed, 0),
     sentPerProducer: drivers.map((d) => d.sent),
     errors,
     firstError: drivers.find((d) => d.firstError !== null)?.firstError ?? null,

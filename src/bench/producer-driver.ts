@@ -19,22 +19,28 @@ export interface ProducerDriverOptions {
   template: Uint8Array;
   /** The window: records sent and not yet acked, at most. */
   inFlightRecords: number;
-  schedule: SendSchedule;
-  /** Send at most this many records (Infinity: until stopAtMs). */
+  /** Send at most this many records, priming included (Infinity: until stopAtMs). */
   recordsMax: number;
+  latency: LatencyHistogram;
+}
+
+/** When the measured run happens (set by run(), after priming). */
+export interface DriverTiming {
+  schedule: SendSchedule;
   /** Send nothing due at or after this time (Infinity: until recordsMax). */
   stopAtMs: number;
   /** Records due before this (warm-up) are sent and verified but not measured. */
   measureFromMs: number;
-  latency: LatencyHistogram;
 }
 
 export class ProducerDriver {
   /** Records handed to send(): also the next counter. */
   sent = 0;
   acked = 0;
-  /** Acked records due at or after measureFromMs. */
+  /** Acked records due at or after measureFromMs (their latency is recorded). */
   ackedMeasured = 0;
+  /** Acks that arrived inside the measured window [measureFromMs, stopAtMs]: the throughput count. */
+  ackedInWindow = 0;
   errors = 0;
   firstError: string | null = null;
   lastAckMs = 0;
@@ -47,6 +53,9 @@ export class ProducerDriver {
   private stopping = false;
   private wakePending = false;
   private finish: (() => void) | null = null;
+  /** Records sent by prime(): the schedule counts from here. */
+  primed = 0;
+  private t: DriverTiming = { schedule: null as unknown as SendSchedule, stopAtMs: Infinity, measureFromMs: Infinity };
 
   constructor(private readonly o: ProducerDriverOptions) {
     const slots = Math.max(1, o.inFlightRecords);
@@ -61,8 +70,42 @@ export class ProducerDriver {
     return this.inFlight;
   }
 
+  /**
+   * Sends `n` records (at most the window) and waits for their acks, before
+   * any clock starts: connection, stream metadata and the node's lazy shard
+   * opening are paid here, not in the warm-up. They are verified like the rest.
+   */
+  async prime(n: number): Promise<void> {
+    const count = Math.min(n, this.free.length, this.o.recordsMax);
+    const acks: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i++) {
+      const slot = this.free[--this.freeTop]!;
+      const counter = this.sent++;
+      this.dueOf[slot] = -Infinity; // never measured
+      this.inFlight++;
+      const p = this.o.producer.send({ value: this.slab.fill(slot, this.o.index, counter, 0) });
+      acks.push(
+        p.then(
+          () => {
+            this.acked++;
+            this.free[this.freeTop++] = slot;
+            this.inFlight--;
+          },
+          (e: unknown) => {
+            this.free[this.freeTop++] = slot;
+            this.inFlight--;
+            throw e;
+          },
+        ),
+      );
+    }
+    this.primed = count;
+    await Promise.all(acks);
+  }
+
   /** Resolves once sending stopped and every sent record was acked or failed. */
-  run(): Promise<void> {
+  run(timing: DriverTiming): Promise<void> {
+    this.t = timing;
     return new Promise<void>((resolve) => {
       this.finish = resolve;
       this.fill();
@@ -73,16 +116,17 @@ export class ProducerDriver {
     this.wakePending = false;
     if (this.stopping) return this.maybeFinish();
     const o = this.o;
+    const t = this.t;
     const now = performance.now();
     while (this.freeTop > 0) {
-      if (this.sent >= o.recordsMax || now >= o.stopAtMs) {
+      if (this.sent >= o.recordsMax || now >= t.stopAtMs) {
         this.stop();
         return;
       }
-      const due = o.schedule.fixedRate ? o.schedule.dueMs(this.sent) : now;
+      const due = t.schedule.fixedRate ? t.schedule.dueMs(this.sent - this.primed) : now;
       if (due > now) {
         this.wakePending = true;
-        setTimeout(this.fill, Math.min(due, o.stopAtMs) - now);
+        setTimeout(this.fill, Math.min(due, t.stopAtMs) - now);
         return;
       }
       const slot = this.free[--this.freeTop]!;
@@ -107,7 +151,8 @@ export class ProducerDriver {
     const now = performance.now();
     const due = this.dueOf[slot]!;
     this.acked++;
-    if (due >= this.o.measureFromMs) {
+    if (now >= this.t.measureFromMs && now <= this.t.stopAtMs) this.ackedInWindow++;
+    if (due >= this.t.measureFromMs) {
       this.ackedMeasured++;
       this.o.latency.recordMs(now - due);
     }

@@ -105,6 +105,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
       records: opts.records,
       seconds: opts.seconds,
       warmupSeconds: opts.warmupSeconds,
+      primeRecords: opts.shards,
       progress,
       label: 'produce',
     });
