@@ -233,9 +233,10 @@ class ShardServer implements ShardWorkerControl {
     if (this.syncEachBatch) this.syncBatch(outcomes);
     this.inbound.release();
     for (const o of outcomes) {
-      if (o.readBytes > 0 || (o.status === STATUS_OK && o.fields.op === OP_READ)) await this.respondRead(o);
+      if (o.status === STATUS_OK && o.fields.op === OP_READ) await this.respondRead(o);
       else if (!this.respondNow(o)) await this.respondLater(o);
     }
+    this.outbound.wake(); // one wake of the main thread per batch
     return batch.length;
   }
 
@@ -315,7 +316,7 @@ class ShardServer implements ShardWorkerControl {
       this.counters.reads++;
       this.counters.readBytes += r.byteLength;
       writeResponseHeader(view, { requestId: id, op: OP_READ, a: r.firstSeq, b: r.nextSeq, c: 0, count: r.count, flags: 0 });
-      this.outbound.commit(RESPONSE_HEADER_BYTES + r.byteLength);
+      this.outbound.commit(RESPONSE_HEADER_BYTES + r.byteLength, false);
       return;
     }
   }
@@ -329,7 +330,7 @@ class ShardServer implements ShardWorkerControl {
     const view = this.outbound.tryReserve(RESPONSE_HEADER_BYTES + body.length, o.status);
     if (view === null) return false;
     fillResponse(view, o, body);
-    this.outbound.commit();
+    this.outbound.commit(undefined, false);
     return true;
   }
 
@@ -337,7 +338,7 @@ class ShardServer implements ShardWorkerControl {
     const body = o.body ?? EMPTY;
     const view = (await this.outbound.reserveAsync(RESPONSE_HEADER_BYTES + body.length, o.status))!;
     fillResponse(view, o, body);
-    this.outbound.commit();
+    this.outbound.commit(undefined, false);
   }
 }
 

@@ -37,6 +37,8 @@ export class RingProducer {
   private write: number;
   private reservedIndex = NONE;
   private reservedLength = 0;
+  /** Messages were published without waking the consumer. */
+  private wakePending = false;
 
   constructor(sab: SharedArrayBuffer) {
     const v = ringViews(sab);
@@ -81,15 +83,27 @@ export class RingProducer {
     return this.data.subarray(start, start + length);
   }
 
-  /** Publishes the open reservation; `length` may shrink it (not grow it). */
-  commit(length: number = this.reservedLength): void {
+  /**
+   * Publishes the open reservation; `length` may shrink it (not grow it).
+   * With `wake = false` a sleeping consumer is not woken yet: call wake()
+   * after the last message of a burst, so it wakes once for the burst (the
+   * ring also wakes it before this producer itself waits for space).
+   */
+  commit(length: number = this.reservedLength, wake = true): void {
     if (this.reservedIndex === NONE) throw new RingError('NO_RESERVATION', 'commit() without an open reservation');
     if (!Number.isInteger(length) || length < 0 || length > this.reservedLength) {
       throw new RangeError(`commit length ${length} is outside the reservation of ${this.reservedLength} bytes`);
     }
     if (length !== this.reservedLength) this.words[this.reservedIndex >> 2] = length;
     this.reservedIndex = NONE;
-    this.publish(ringAdvance(this.write, ringMessageFootprint(length), this.capacityBytes));
+    this.publish(ringAdvance(this.write, ringMessageFootprint(length), this.capacityBytes), wake);
+  }
+
+  /** Wakes the consumer if it sleeps (after commits made with wake = false). */
+  wake(): void {
+    this.wakePending = false;
+    // Clearing the flag as we notify means one notify per sleep, however many messages follow.
+    if (Atomics.compareExchange(this.control, SLOT_CONSUMER_IDLE, 1, 0) === 1) Atomics.notify(this.control, SLOT_WRITE);
   }
 
   /** Drops the open reservation without publishing it. */
@@ -104,6 +118,7 @@ export class RingProducer {
       const view = this.spinReserve(length, tag);
       if (view !== null) return view;
       if (this.closed) throw new RingError('CLOSED', 'ring closed while waiting for space');
+      if (this.wakePending) this.wake(); // the consumer must be awake to make room
       const slice = sliceFor(deadline);
       if (slice <= 0) return null;
       sleepSync(this.control, SLOT_READ, SLOT_PRODUCER_IDLE, Atomics.load(this.control, SLOT_READ), slice);
@@ -117,6 +132,7 @@ export class RingProducer {
       const view = this.spinReserve(length, tag);
       if (view !== null) return view;
       if (this.closed) throw new RingError('CLOSED', 'ring closed while waiting for space');
+      if (this.wakePending) this.wake(); // the consumer must be awake to make room
       const slice = sliceFor(deadline);
       if (slice <= 0) return null;
       await sleepAsync(this.control, SLOT_READ, SLOT_PRODUCER_IDLE, Atomics.load(this.control, SLOT_READ), slice);
@@ -167,10 +183,10 @@ export class RingProducer {
     if (this.closed) throw new RingError('CLOSED', 'ring is closed');
   }
 
-  private publish(write: number): void {
+  private publish(write: number, wake = true): void {
     this.write = write;
     Atomics.store(this.control, SLOT_WRITE, write);
-    // Clearing the flag as we notify means one notify per sleep, however many messages follow.
-    if (Atomics.compareExchange(this.control, SLOT_CONSUMER_IDLE, 1, 0) === 1) Atomics.notify(this.control, SLOT_WRITE);
+    if (wake) this.wake();
+    else this.wakePending = true;
   }
 }

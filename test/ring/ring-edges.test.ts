@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   RING_CONTROL_BYTES,
   RING_MESSAGE_HEADER_BYTES,
+  SLOT_CONSUMER_IDLE,
   RingConsumer,
   RingError,
   RingProducer,
@@ -174,4 +175,28 @@ test('ring capacity is validated: multiple of 8 and within bounds', () => {
   assert.throws(() => createRingBuffer(8), RangeError);
   assert.throws(() => new RingConsumer(new SharedArrayBuffer(256)), RangeError);
   assert.equal(ringMessageFootprint(1), 16);
+});
+
+test('commit without wake leaves a sleeping consumer asleep until wake(), which wakes it once', () => {
+  const { p, sab } = pair(128);
+  const control = new Int32Array(sab, 0, RING_CONTROL_BYTES / 4);
+  Atomics.store(control, SLOT_CONSUMER_IDLE, 1); // as a consumer does just before it sleeps
+  assert.ok(p.tryReserve(8, 1) !== null);
+  p.commit(8, false);
+  assert.equal(Atomics.load(control, SLOT_CONSUMER_IDLE), 1, 'no wake yet');
+  p.wake();
+  assert.equal(Atomics.load(control, SLOT_CONSUMER_IDLE), 0, 'woken (flag cleared by the waker)');
+  assert.ok(p.tryReserve(8, 2) !== null);
+  p.commit();
+  assert.equal(Atomics.load(control, SLOT_CONSUMER_IDLE), 0);
+});
+
+test('a producer about to wait for space first wakes a consumer it left asleep', () => {
+  const { p, sab } = pair(64);
+  const control = new Int32Array(sab, 0, RING_CONTROL_BYTES / 4);
+  Atomics.store(control, SLOT_CONSUMER_IDLE, 1);
+  assert.ok(p.tryReserve(56, 1) !== null);
+  p.commit(56, false);
+  assert.equal(p.reserveSync(8, 2, 1), null, 'full: waits, times out');
+  assert.equal(Atomics.load(control, SLOT_CONSUMER_IDLE), 0, 'the consumer was woken before the wait');
 });
