@@ -31,7 +31,11 @@ export interface ScanResult {
   stopped: boolean;
 }
 
-/** Sees each valid record; dv/offset address it inside the scan buffer (valid only during the call). Return false to stop. */
+/**
+ * Sees each valid record; dv/offset address it inside the scan buffer (valid
+ * only during the call; with headersOnly, only its 80-byte header is there).
+ * Return false to stop.
+ */
 export type ScanVisitor = (dv: DataView, offset: number, length: number, position: number, seq: number) => boolean | void;
 
 export class RecordScanner {
@@ -52,8 +56,10 @@ export class RecordScanner {
   /**
    * Walks records in [start, end) of fd. firstSeq: the seq the first record
    * must carry (null: take it from the record, then require continuity).
+   * headersOnly: check length bounds and seq only, not CRCs (for seeking to a
+   * seq whose records are then read and fully checked).
    */
-  scan(fd: number, start: number, end: number, firstSeq: number | null, visit: ScanVisitor): ScanResult {
+  scan(fd: number, start: number, end: number, firstSeq: number | null, visit: ScanVisitor, headersOnly = false): ScanResult {
     this.bufLen = 0;
     let pos = start;
     let seq = firstSeq;
@@ -72,12 +78,15 @@ export class RecordScanner {
       const length = this.dv.getUint32(pos - this.bufStart, true);
       const early = this.headerProblem(length, pos, end);
       if (early !== null) return result(early);
-      if (!this.ensure(fd, pos, length, end)) {
-        return result({ code: 'beyond-buffer', message: `record at ${pos} claims ${length} bytes; the file ends first`, position: pos });
+      if (!headersOnly) {
+        if (!this.ensure(fd, pos, length, end)) {
+          return result({ code: 'beyond-buffer', message: `record at ${pos} claims ${length} bytes; the file ends first`, position: pos });
+        }
+        const off = pos - this.bufStart;
+        const p = recordProblem(this.dv, off, off + length, this.recordBytesMax, true);
+        if (typeof p !== 'number') return result({ code: p[0], message: p[1].replace(`at ${off}`, `at ${pos}`), position: pos });
       }
       const off = pos - this.bufStart;
-      const p = recordProblem(this.dv, off, off + length, this.recordBytesMax, true);
-      if (typeof p !== 'number') return result({ code: p[0], message: p[1].replace(`at ${off}`, `at ${pos}`), position: pos });
       const recSeq = recordSeq(this.dv, off);
       if (seq !== null && recSeq !== seq) {
         return result({ code: 'bad-seq', message: `record at ${pos} has seq ${recSeq}, expected ${seq}`, position: pos });

@@ -53,13 +53,19 @@ export class SegmentReader {
     const entrySeq = meta.baseSeq + index.relSeq[i]!;
     let position = index.position[i]!;
     if (entrySeq !== seq) {
-      const r = this.scanner.scan(fd, position, meta.bytes, entrySeq, (_dv, _off, _len, pos, s) => {
-        if (s === seq) {
+      const r = this.scanner.scan(
+        fd,
+        position,
+        // The record lies before the next entry's record: read no further.
+        i + 1 < index.count ? index.position[i + 1]! : meta.bytes,
+        entrySeq,
+        (_dv, _off, _len, pos, s) => {
+          if (s !== seq) return true;
           position = pos;
           return false;
-        }
-        return true;
-      });
+        },
+        true,
+      );
       if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
       if (!r.stopped) throw this.corrupt(meta, r.end, r.nextSeq, `seq ${seq} not found by its index`);
     }
@@ -127,7 +133,9 @@ export class SegmentReader {
     const from = i < 0 ? 0 : index.position[i]!;
     const fromSeq = meta.baseSeq + (i < 0 ? 0 : index.relSeq[i]!);
     let found = meta.endSeq;
-    const r = this.scanner.scan(this.access.fd(meta), from, meta.bytes, fromSeq, (dv, off, _len, _pos, seq) => {
+    // The answer is at or before entry i + 1's record (its running max is >= t): stop before entry i + 2.
+    const end = i + 2 < index.count ? index.position[i + 2]! : meta.bytes;
+    const r = this.scanner.scan(this.access.fd(meta), from, end, fromSeq, (dv, off, _len, _pos, seq) => {
       if (valueOf(dv, off) < t) return true;
       found = seq;
       return false;
