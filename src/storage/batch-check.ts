@@ -20,6 +20,8 @@ import {
   OFF_MAGIC,
   OFF_PAYLOAD_LENGTH,
   OFF_RESERVED,
+  OFF_SERVER_CRC,
+  SERVER_CRC_START,
   RECORD_HEADER_BYTES,
   RECORD_MAGIC_V1,
   recordLengthFor,
@@ -80,4 +82,14 @@ function headersWellFormed(dv: DataView, start: number, end: number): boolean {
     pos += 4 + dv.getUint32(pos, true);
   }
   return pos === end;
+}
+
+/** appendProblem plus the serverCrc over seq/appendTime/epoch: the check for records read back from a segment. */
+export function storedRecordProblem(u8: Uint8Array, dv: DataView, offset: number, end: number, recordBytesMax: number): number | [RecordProblem, string] {
+  const length = appendProblem(u8, dv, offset, end, recordBytesMax);
+  if (typeof length !== 'number') return length;
+  if (dv.getUint32(offset + OFF_SERVER_CRC, true) !== crc32Small(u8, offset + SERVER_CRC_START, offset + OFF_SERVER_CRC)) {
+    return ['bad-server-crc', `record at ${offset} fails its server-field CRC (seq/appendTime/epoch damaged)`];
+  }
+  return length;
 }

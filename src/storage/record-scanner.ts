@@ -7,7 +7,8 @@
  * given) seq continuity. The walk stops at the first problem and reports it.
  */
 import { RECORD_HEADER_BYTES } from '../record/layout.js';
-import { type RecordProblem, recordProblem, recordSeq } from '../record/record.js';
+import { type RecordProblem, recordSeq } from '../record/record.js';
+import { storedRecordProblem } from './batch-check.js';
 import { SCAN_CHUNK_BYTES } from './defaults.js';
 import { type FileLayer, readFully } from './file-layer.js';
 
@@ -83,7 +84,7 @@ export class RecordScanner {
           return result({ code: 'beyond-buffer', message: `record at ${pos} claims ${length} bytes; the file ends first`, position: pos });
         }
         const off = pos - this.bufStart;
-        const p = recordProblem(this.dv, off, off + length, this.recordBytesMax, true);
+        const p = storedRecordProblem(this.buf, this.dv, off, off + length, this.recordBytesMax);
         if (typeof p !== 'number') return result({ code: p[0], message: p[1].replace(`at ${off}`, `at ${pos}`), position: pos });
       }
       const off = pos - this.bufStart;

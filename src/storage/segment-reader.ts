@@ -11,7 +11,8 @@
  */
 import { join } from 'node:path';
 import { RECORD_HEADER_BYTES } from '../record/layout.js';
-import { dataViewOf, recordProblem, recordSeq } from '../record/record.js';
+import { dataViewOf, recordSeq } from '../record/record.js';
+import { storedRecordProblem } from './batch-check.js';
 import type { SegmentMeta } from './checkpoint.js';
 import { type FileLayer, readFully } from './file-layer.js';
 import type { RecordScanner } from './record-scanner.js';
@@ -99,7 +100,7 @@ export class SegmentReader {
         if (first) firstRecordBytes = length;
         break;
       }
-      const p = recordProblem(dv, off, got, max, true);
+      const p = storedRecordProblem(target, dv, off, got, max);
       const problem = typeof p !== 'number' ? p[1] : recordSeq(dv, off) !== seq ? `record has seq ${recordSeq(dv, off)}, expected ${seq}` : null;
       if (problem !== null) {
         if (first) throw this.corrupt(loc.meta, loc.position + off, seq, problem);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dataViewOf, patchServerFields, recordProblem } from '../../src/record/record.js';
-import { appendProblem } from '../../src/storage/batch-check.js';
+import { appendProblem, storedRecordProblem } from '../../src/storage/batch-check.js';
 import { type Checkpoint, TIME_NONE, decodeCheckpoint, encodeCheckpoint } from '../../src/storage/checkpoint.js';
 import { crc32Small, patchServerFieldsFast } from '../../src/storage/server-fields.js';
 import { INDEX_ENTRY_BYTES, SparseIndex, decodeIndex } from '../../src/storage/sparse-index.js';
@@ -92,7 +92,7 @@ test('sparse index searches find the floor seq and the last entry below a time',
   assert.deepEqual([10, 11, 40, 41].map((t) => ix.lastBelowAppendTime(t)), [-1, 0, 2, 3]);
 });
 
-test('the append-path check accepts and rejects exactly what recordProblem does (random records, random damage)', () => {
+test('the append-path and read-path checks accept and reject exactly what recordProblem does (random records, random damage)', () => {
   fc.assert(
     fc.property(
       fc.array(fc.record({ payload: fc.uint8Array({ maxLength: 400 }), key: fc.uint8Array({ maxLength: 10 }), headers: fc.array(fc.record({ name: fc.string({ maxLength: 5 }), value: fc.uint8Array({ maxLength: 8 }) }), { maxLength: 2 }) }), { minLength: 1, maxLength: 3 }),
@@ -101,12 +101,20 @@ test('the append-path check accepts and rejects exactly what recordProblem does 
       fc.boolean(),
       (inputs, where, value, damage) => {
         const bytes = batch(inputs);
+        for (let off = 0, seq = 0; off < bytes.length; seq++) {
+          const len = dataViewOf(bytes).getUint32(off, true);
+          patchServerFields(dataViewOf(bytes), off, seq, 1000 + seq, 1);
+          off += len;
+        }
         if (damage) bytes[where % bytes.length] = value;
         const dv = dataViewOf(bytes);
         for (let pos = 0; pos < bytes.length; ) {
           const a = appendProblem(bytes, dv, pos, bytes.length, 1 << 20);
           const b = recordProblem(dv, pos, bytes.length, 1 << 20, false);
           assert.equal(typeof a === 'number' ? a : a[0], typeof b === 'number' ? b : b[0]);
+          const c = storedRecordProblem(bytes, dv, pos, bytes.length, 1 << 20);
+          const d = recordProblem(dv, pos, bytes.length, 1 << 20, true);
+          assert.equal(typeof c === 'number' ? c : c[0], typeof d === 'number' ? d : d[0]);
           if (typeof a !== 'number') break;
           pos += a;
         }
