@@ -284,7 +284,7 @@ export class ShardHandle implements ShardHandleApi {
     } finally {
       this.sending = false;
     }
-    if (gen === this.gen) this.pumpSend();
+    this.pumpSend(); // on the current worker, which may be a new one by now
   }
 
   /** Reads responses while anything is in flight. */
@@ -310,6 +310,8 @@ export class ShardHandle implements ShardHandleApi {
     } finally {
       this.receiving = false;
     }
+    // This loop may have served a worker that died; a new one may have calls in flight.
+    if (this.gen !== null && this.gen !== gen && this.inFlight.length > 0) this.pumpReceive(this.gen);
     this.notifyIfDrained();
   }
 
