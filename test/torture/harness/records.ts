@@ -5,7 +5,7 @@
  * the seq it should have), so a corrupt byte served by the node is caught.
  */
 import { RECORD_BYTES_LIMIT } from '../../../src/record/layout.js';
-import { dataViewOf, decodeRecord, recordProblem, recordSeq } from '../../../src/record/record.js';
+import { dataViewOf, decodeRecord, encodeRecord, recordProblem, recordSeq } from '../../../src/record/record.js';
 import { OP } from '../../../src/protocol/ops.js';
 import type { Client } from '../../../src/client/client.js';
 import { NativeLogError } from '../../../src/client/types.js';
@@ -93,4 +93,28 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+export type AppendOutcome = { ok: true; firstSeq: number; count: number } | { ok: false; name: string; message: string };
+
+/** One append request of the given payloads to one shard, with the node's per-part answer (no retries). */
+export async function appendRaw(client: Client, ns: string, stream: string, shard: number, payloads: Uint8Array[]): Promise<AppendOutcome> {
+  const recs = payloads.map((payload) => encodeRecord({ payload }));
+  const body = new Uint8Array(recs.reduce((n, r) => n + r.length, 0));
+  let off = 0;
+  for (const r of recs) {
+    body.set(r, off);
+    off += r.length;
+  }
+  try {
+    const r = await client.connection.request(OP.APPEND, { namespace: ns, name: stream, parts: [{ shard, bytes: body.length }] }, { body: [body] });
+    const res = (r.header['results'] as Record<string, unknown>[] | undefined)?.[0];
+    if (res === undefined) throw new Error('append answer without results');
+    const e = res['error'] as { name?: string; message?: string } | undefined;
+    if (e !== undefined) return { ok: false, name: String(e.name), message: String(e.message) };
+    return { ok: true, firstSeq: Number(res['firstSeq']), count: Number(res['count']) };
+  } catch (err) {
+    if (err instanceof NativeLogError) return { ok: false, name: err.codeName, message: err.message };
+    throw err;
+  }
 }
