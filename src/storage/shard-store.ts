@@ -287,12 +287,19 @@ export class ShardStore implements ShardStoreApi {
     const base = this.active.meta.endSeq;
     const dir = this.cfg.dir;
     const logFd = this.io('create segment', () => this.layer.open(join(dir, logFileName(base)), 'create'));
-    const idxFd = this.io('create index', () => this.layer.open(join(dir, indexFileName(base)), 'create'));
-    this.io('create segment', () => {
-      this.layer.truncate(logFd, 0);
-      this.layer.truncate(idxFd, 0);
-      this.layer.syncDir(dir);
-    });
+    let idxFd = -1;
+    try {
+      idxFd = this.io('create index', () => this.layer.open(join(dir, indexFileName(base)), 'create'));
+      this.io('create segment', () => {
+        this.layer.truncate(logFd, 0);
+        this.layer.truncate(idxFd, 0);
+        this.layer.syncDir(dir);
+      });
+    } catch (e) {
+      this.layer.close(logFd);
+      if (idxFd >= 0) this.layer.close(idxFd);
+      throw e;
+    }
     this.layer.close(this.activeFd);
     this.layer.close(this.indexFd);
     const old = this.active;
