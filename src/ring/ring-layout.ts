@@ -31,7 +31,9 @@
  *   Wrap: a message is always contiguous. When the bytes left before the end
  *   of the data area cannot hold the next message, the producer writes a pad
  *   header (length = RING_PAD_LENGTH) there and continues at data offset 0;
- *   the consumer skips a pad by jumping to offset 0. Because capacity and all
+ *   the consumer skips a pad by jumping to offset 0 (the pad's bytes count as
+ *   used until then, so a message that needs them waits for the consumer,
+ *   like any full-ring wait). Because capacity and all
  *   message sizes are multiples of 8, at least 8 bytes (a header) always
  *   remain before the end, so a pad header always fits.
  *
