@@ -32,10 +32,15 @@ export const CHECKPOINT_INTERVAL_MS = 5000;
 export const PRODUCERS_MAX = 10_000;
 /** Recent batches remembered per producer (retries of these are answered as duplicates). */
 export const PRODUCER_BATCHES_MAX = 5;
-/** Sealed segments kept open for reading (least recently used closed). */
-export const OPEN_SEGMENTS_MAX = 32;
-/** Sealed segments whose index stays loaded in memory (least recently used dropped). */
-export const INDEX_CACHE_SEGMENTS_MAX = 16;
+/** Sealed segments kept open for reading per shard (least recently used closed): file descriptors per shard <= this + 2. */
+export const OPEN_SEGMENTS_MAX = 8;
+/**
+ * Sealed segments whose index stays loaded in memory (least recently used
+ * dropped). Index memory per shard is at most (1 + this) x segmentBytesMax /
+ * indexIntervalBytes x 24 bytes (about 31 MB at the defaults, far less for
+ * segments holding records larger than the interval).
+ */
+export const INDEX_CACHE_SEGMENTS_MAX = 4;
 /** Read buffer of sequential scans (recovery, verification, lookups). */
 export const SCAN_CHUNK_BYTES = 256 * 1024;
 /** One read returns at most this many bytes (but always at least one whole record). */
