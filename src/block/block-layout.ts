@@ -1,5 +1,5 @@
 /**
- * Block layout, version 1. This comment is the spec; docs/FORMAT-BLOCK.md
+ * Block layout, version 1. This comment is the spec; docs/FORMAT.md (section 12)
  * repeats it with a worked example.
  *
  * A Block is a columnar batch of rows: a 16-byte header, a column directory of
