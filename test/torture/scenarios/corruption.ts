@@ -76,7 +76,7 @@ const NS = 'torture';
 const STREAM = 'corrupt';
 const SHARDS = 2;
 /** Small segments (many sealed ones) and a small index interval (several entries per segment). */
-const CORRUPT_NODE_FLAGS: NodeFlags = { 'segment-bytes-max': 32 * 1024, 'index-interval-bytes': 1024, 'record-bytes-max': 1024 * 1024 };
+const CORRUPT_NODE_FLAGS: NodeFlags = { 'segment-bytes-max': 32 * 1024, 'index-interval-bytes': 1024 };
 const INDEX_ENTRY_BYTES = 32;
 
 interface SegFile {

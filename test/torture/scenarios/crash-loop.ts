@@ -50,7 +50,7 @@ export interface CrashLoopStats {
 /** Fsync settings drawn per restart: the node's default (always) and the two that leave data unsynced (no loss on kill -9 either, per src/storage/defaults.ts). */
 const FSYNC_CHOICES = ['always', 'always', 'interval:200', 'bytes:262144'];
 /** Small segments so that rolls, sealed segments and checkpoints happen under the kills. */
-const CRASH_NODE_FLAGS: NodeFlags = { 'segment-bytes-max': 512 * 1024, 'record-bytes-max': 1024 * 1024 };
+const CRASH_NODE_FLAGS: NodeFlags = { 'segment-bytes-max': 512 * 1024 };
 /** Longest the producers may need to be acked again after a restart (liveness bound). */
 const PRODUCERS_RESUME_TIMEOUT_MS = 30_000;
 const NS = 'torture';

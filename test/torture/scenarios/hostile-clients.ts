@@ -148,9 +148,10 @@ export async function runHostileClients(o: HostileOptions): Promise<HostileStats
     // The fuzzing: fast-check batches until framesMin malformed frames went out.
     await phase('malformed-frames', async () => {
       const batchArb = fc.record({
-        preHello: fc.option(preHelloFrame, { freq: 12, nil: null }),
-        frames: fc.array(nonFatalFrame, { minLength: 200, maxLength: 700 }),
-        fatal: fc.option(fatalFrame(FRAME_BYTES_MAX), { freq: 2, nil: null }),
+        // 1 batch in 20 is a lone request before hello; 1 in 4 ends with a fatal or truncated frame.
+        preHello: fc.oneof({ arbitrary: fc.constant(null), weight: 19 }, { arbitrary: preHelloFrame, weight: 1 }),
+        frames: fc.array(nonFatalFrame, { minLength: 100, maxLength: 700, size: 'max' }),
+        fatal: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fatalFrame(FRAME_BYTES_MAX), weight: 1 }),
         cuts: fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 20 }),
       });
       let round = 0;
@@ -168,7 +169,7 @@ export async function runHostileClients(o: HostileOptions): Promise<HostileStats
                 throw e;
               }
             }),
-            { seed: fcSeed, numRuns: Math.max(1, Math.ceil((o.framesMin - stats.framesSent) / 450)), endOnFailure: true },
+            { seed: fcSeed, numRuns: Math.max(10, Math.ceil((o.framesMin - stats.framesSent) / 400)), endOnFailure: true },
           );
         } catch (e) {
           // fast-check's report prints the whole counterexample (hundreds of frames): keep its first lines and our reason.
