@@ -122,6 +122,7 @@ export class ClientConnection {
   }
 
   private exchange(link: Link, op: number, header: unknown, body: Uint8Array[] | undefined, deadline: number): Promise<Response> {
+    if (link.socket.destroyed) return Promise.reject(clientError('CONNECTION_LOST', 'The connection to the node closed before the request was sent.'));
     const requestId = this.takeId();
     const waitMs = Math.max(0, deadline - Date.now());
     return new Promise<Response>((resolve, reject) => {

@@ -14,6 +14,14 @@ import { ns, type Client } from './client.js';
 import type { Response } from './connection.js';
 import type { ConsumedRecord, ConsumerApi, ConsumerOptions, StartPosition, StreamDescription } from './types.js';
 
+function decodeOrThrow(body: Uint8Array, off: number): ReturnType<typeof decodeRecord> {
+  try {
+    return decodeRecord(body, off);
+  } catch (err) {
+    throw clientError('BAD_RESPONSE', `The node sent a record that fails validation: ${(err as Error).message}`);
+  }
+}
+
 export const CONSUMER_DEFAULTS = { maxBytes: 1024 * 1024, maxWaitMs: 500, follow: false };
 
 interface Cursor {
@@ -87,7 +95,7 @@ export class Consumer implements ConsumerApi {
     const body = r.body;
     let off = 0;
     while (off < body.length && !this.closed) {
-      const d = decodeRecord(body, off);
+      const d = decodeOrThrow(body, off);
       off += d.length;
       if (d.seq >= c.end) {
         c.done = true;

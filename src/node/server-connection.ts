@@ -83,6 +83,9 @@ export class ServerConnection {
   }
 
   private onFrame(frame: Frame): void {
+    if (frame.flags !== 0) {
+      return this.sendError(frame.requestId, frame.op, wireError('BAD_FRAME', `A request must have flags 0; got ${frame.flags}.`));
+    }
     if (frame.op === OP.HELLO) return this.onHello(frame);
     if (this.version === 0) {
       this.sendError(frame.requestId, frame.op, wireError('HELLO_REQUIRED', 'Send hello before any other request.'));

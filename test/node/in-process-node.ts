@@ -13,7 +13,10 @@ export interface TestNode {
   node: RunningNode;
   address: string;
   dataDir: string;
+  /** Every shard opened, in the order their opening finished. */
   shards: FakeShardHandle[];
+  /** The fake handle of one shard. */
+  shard(name: string, shard: number, namespace?: string): FakeShardHandle;
   stop(): Promise<void>;
 }
 
@@ -36,6 +39,11 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promis
     address: `127.0.0.1:${node.port}`,
     dataDir,
     shards,
+    shard: (name, shard, namespace = 'default') => {
+      const h = shards.find((s) => s.opts.dir === join(dataDir, namespace, name, String(shard)));
+      if (h === undefined) throw new Error(`no shard ${namespace}/${name}/${shard}`);
+      return h;
+    },
     stop: async () => {
       await node.close();
       await rm(dataDir, { recursive: true, force: true });

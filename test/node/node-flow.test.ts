@@ -20,7 +20,7 @@ test('past inFlightPerConnectionMax the node starts no more requests; long-polls
   try {
     const client = await connect(t.address);
     await client.createStream('lp');
-    const shard = t.shards[0]!;
+    const shard = t.shard('lp', 0);
     const raw = await RawConnection.open(t.node.port);
     const readsBefore = shard.readCalls;
     for (let id = 1; id <= 6; id++) raw.send({ version: 1, flags: 0, op: OP.FETCH, requestId: id, header: { name: 'lp', shard: 0, fromSeq: 0, maxBytes: 1 << 20, maxWaitMs: 60_000 } });
@@ -48,7 +48,7 @@ test('a fetch long-poll at the end of a shard returns the record appended while 
     await client.createStream('tail', { shards: 2 });
     const raw = await RawConnection.open(t.node.port);
     const pending = raw.request(OP.FETCH, 1, { name: 'tail', shard: 1, fromSeq: 0, maxBytes: 4096, maxWaitMs: 600_000 });
-    await until(() => t.shards[1]!.readCalls >= 1);
+    await until(() => t.shard('tail', 1).readCalls >= 1);
     const { seq } = await client.producer('tail', { shard: 1 }).send({ value: 'hello' });
     const r = await pending; // with no wake-up this would wait 10 minutes and hit the test timeout
     assert.equal(r.header['count'], 1);
@@ -107,7 +107,7 @@ test('close() answers in-flight long-polls, then closes every shard handle', { t
   await client.createStream('c', { shards: 2 });
   const raw = await RawConnection.open(t.node.port);
   const pending = raw.request(OP.FETCH, 1, { name: 'c', shard: 0, fromSeq: 0, maxBytes: 4096, maxWaitMs: 600_000 });
-  await until(() => t.shards[0]!.readCalls >= 1);
+  await until(() => t.shard('c', 0).readCalls >= 1);
   await t.stop();
   const r = await pending;
   assert.equal(r.flags, FLAG_RESPONSE, 'the in-flight fetch got its answer, not an error');
