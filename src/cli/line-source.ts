@@ -2,6 +2,8 @@
  * Lines from a byte stream (stdin), as they arrive: a batch of lines per
  * chunk read, each line's bytes without its "\n". Streams endless input
  * (tail -f); a last line without "\n" still counts. Lines are bounded.
+ * Lines are views over the chunks read (no copy): stream chunks are fresh
+ * allocations that are never written again.
  */
 import { usageError } from './cli-error.js';
 
@@ -20,7 +22,7 @@ export async function* readLines(input: AsyncIterable<Uint8Array | string>, line
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       const piece = chunk.subarray(start, nl);
-      const line = partialBytes === 0 ? Buffer.from(piece) : Buffer.concat([...partial, piece]);
+      const line = partialBytes === 0 ? piece : Buffer.concat([...partial, piece]);
       partial = [];
       partialBytes = 0;
       lineNo += 1;
@@ -29,7 +31,7 @@ export async function* readLines(input: AsyncIterable<Uint8Array | string>, line
       start = nl + 1;
     }
     if (start < chunk.length) {
-      partial.push(Buffer.from(chunk.subarray(start)));
+      partial.push(chunk.subarray(start));
       partialBytes += chunk.length - start;
       if (partialBytes > lineBytesMax) throw usageError(`Input line ${lineNo + 1} is longer than the ${lineBytesMax} bytes allowed.`);
     }

@@ -1,7 +1,9 @@
 /**
- * Buffered output to stdout with backpressure: small writes are gathered
- * into chunks, and a full pipe makes the writer wait ('drain') instead of
- * buffering without bound. A closed pipe (consume | head) ends quietly.
+ * Buffered output to stdout with backpressure: writes are copied into a
+ * chunk of OUTPUT_CHUNK_BYTES, and a full pipe makes the writer wait
+ * ('drain') instead of buffering without bound. write() returns a promise
+ * only when the caller must wait, so the per-record path allocates nothing.
+ * A closed pipe (consume | head) ends quietly.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -10,30 +12,46 @@ import type { Writable } from 'node:stream';
 export const OUTPUT_CHUNK_BYTES = 64 * 1024;
 
 export class Output {
-  private parts: Buffer[] = [];
-  private size = 0;
+  private buf = Buffer.allocUnsafe(OUTPUT_CHUNK_BYTES);
+  private used = 0;
 
   constructor(private readonly stream: Writable) {}
 
-  /** Adds bytes; resolves at once unless a chunk was written and the stream is full. */
-  async write(data: string | Uint8Array): Promise<void> {
-    const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.parts.push(buf);
-    this.size += buf.length;
-    if (this.size >= OUTPUT_CHUNK_BYTES) await this.flush();
+  /** Adds bytes; returns a promise only when the stream is full and the caller should wait for it. */
+  write(data: Uint8Array | string): Promise<void> | undefined {
+    const worst = typeof data === 'string' ? data.length * 3 : data.length;
+    if (worst <= this.buf.length - this.used) {
+      this.used += typeof data === 'string' ? this.buf.write(data, this.used) : copyInto(this.buf, data, this.used);
+      return undefined;
+    }
+    return this.flush().then(() => {
+      if (worst >= this.buf.length) return this.push(typeof data === 'string' ? Buffer.from(data) : data);
+      this.write(data);
+      return undefined;
+    });
   }
 
-  async line(text: string): Promise<void> {
-    await this.write(`${text}\n`);
+  line(text: string): Promise<void> | undefined {
+    return this.write(`${text}\n`);
   }
 
+  /** Writes what is gathered; resolves once the stream can take more. */
   async flush(): Promise<void> {
-    if (this.size === 0) return;
-    const chunk = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    this.parts = [];
-    this.size = 0;
+    if (this.used === 0) return;
+    const chunk = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(OUTPUT_CHUNK_BYTES);
+    this.used = 0;
+    await this.push(chunk);
+  }
+
+  private async push(chunk: Uint8Array): Promise<void> {
     if (!this.stream.write(chunk)) await once(this.stream, 'drain');
   }
+}
+
+function copyInto(target: Buffer, data: Uint8Array, at: number): number {
+  target.set(data, at);
+  return data.length;
 }
 
 /** Exits 0 quietly when the reader of stdout goes away (EPIPE). */

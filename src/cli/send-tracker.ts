@@ -15,6 +15,8 @@ export class SendTracker {
   private pending = 0;
   private waiters: (() => void)[] = [];
   private lastProgress = Date.now();
+  private settledCount = 0;
+  private settledSeen = 0;
   private failure: Error | null = null;
   private readonly watchdog: NodeJS.Timeout;
   /** Resolves when the first send fails. */
@@ -38,17 +40,30 @@ export class SendTracker {
     return this.pending;
   }
 
-  /** Tracks one send; waits while too many are pending. */
-  async track(send: Promise<SendResult>): Promise<void> {
+  /** Tracks one send; returns a promise to wait on only while too many are pending. */
+  track(send: Promise<SendResult>): Promise<void> | undefined {
     this.pending += 1;
-    send.then(
-      (r) => this.acks.add(r.shard, r.seq),
-      (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
-    ).finally(() => {
-      this.pending -= 1;
-      this.lastProgress = Date.now();
-      this.wake();
-    });
+    send.then(this.onAck, this.onError);
+    return this.pending >= this.pendingMax && this.failure === null ? this.waitBelowMax() : undefined;
+  }
+
+  private readonly onAck = (r: SendResult): void => {
+    this.acks.add(r.shard, r.seq);
+    this.settled();
+  };
+
+  private readonly onError = (e: unknown): void => {
+    this.fail(e instanceof Error ? e : new Error(String(e)));
+    this.settled();
+  };
+
+  private settled(): void {
+    this.pending -= 1;
+    this.settledCount += 1;
+    if (this.waiters.length > 0) this.wake();
+  }
+
+  private async waitBelowMax(): Promise<void> {
     while (this.pending >= this.pendingMax && this.failure === null) await new Promise<void>((r) => this.waiters.push(r));
   }
 
@@ -68,7 +83,13 @@ export class SendTracker {
   private gaveUp = false;
 
   private checkStall(): void {
-    if (this.pending === 0 || Date.now() - this.lastProgress < this.stallMs) return;
+    const now = Date.now();
+    if (this.settledCount !== this.settledSeen || this.pending === 0) {
+      this.settledSeen = this.settledCount;
+      this.lastProgress = now;
+      return;
+    }
+    if (now - this.lastProgress < this.stallMs) return;
     this.gaveUp = true;
     this.fail(new Error(`${this.pending} records were not acknowledged within ${this.stallMs} ms`));
   }

@@ -41,26 +41,32 @@ export function startPosition(o: Pick<ConsumeOpts, 'from' | 'fromSeq' | 'fromApp
   return o.from ?? 'earliest';
 }
 
-type Printer = (r: ConsumedRecord) => Promise<void>;
+/** Prints one record; returns a promise only when the output is full. */
+type Printer = (r: ConsumedRecord) => Promise<void> | undefined;
 
 function rowPrinter(out: Output, json: boolean): Printer {
-  return async (r) => {
-    if (r.codec !== CODEC_BLOCK) return json ? out.line(JSON.stringify(recordToJson(r))) : out.write(Buffer.concat([r.value, Buffer.from('\n')]));
-    const block = decodeBlock(r.value);
-    for (let row = 0; row < block.rowCount; row++) {
-      const values = blockRowToJson(block, row);
-      const t = values[DEFAULT_EVENT_TIME_COLUMN];
-      await out.line(JSON.stringify(json ? rowToJson(r, row, values, typeof t === 'number' ? t : undefined) : values));
-    }
+  const plain = recordPrinter(out, json);
+  return (r) => {
+    if (r.codec !== CODEC_BLOCK) return plain(r);
+    return printRows(out, json, r);
   };
+}
+
+async function printRows(out: Output, json: boolean, r: ConsumedRecord): Promise<void> {
+  const block = decodeBlock(r.value);
+  for (let row = 0; row < block.rowCount; row++) {
+    const values = blockRowToJson(block, row);
+    const t = values[DEFAULT_EVENT_TIME_COLUMN];
+    await out.line(JSON.stringify(json ? rowToJson(r, row, values, typeof t === 'number' ? t : undefined) : values));
+  }
 }
 
 function recordPrinter(out: Output, json: boolean): Printer {
   if (json) return (r) => out.line(JSON.stringify(recordToJson(r)));
   const nl = Buffer.from('\n');
-  return async (r) => {
-    await out.write(r.value);
-    await out.write(nl);
+  return (r) => {
+    const w = out.write(r.value);
+    return w === undefined ? out.write(nl) : w.then(() => out.write(nl));
   };
 }
 
@@ -81,7 +87,8 @@ async function consume(name: string, o: ConsumeOpts): Promise<void> {
   try {
     if (o.max !== 0) {
       for await (const r of consumer) {
-        await print(r);
+        const wait = print(r);
+        if (wait !== undefined) await wait;
         if (++count === o.max) break;
       }
     }

@@ -70,7 +70,8 @@ async function pump(producer: ProducerApi, tracker: SendTracker, maker: Awaited<
       if (next === null || next.done) break;
       for (const line of next.value) {
         const rec = maker.make(line, ++lineNo);
-        if (rec !== null) await tracker.track(producer.send(rec));
+        const wait = rec === null ? undefined : tracker.track(producer.send(rec));
+        if (wait !== undefined) await wait; // only while too many sends are pending
         if (tracker.error !== null) return null;
       }
     }

@@ -27,23 +27,31 @@ async function start(o: FlagValues): Promise<void> {
   const file = o.config === undefined ? undefined : await readConfigFile(o.config);
   const config = resolveNodeConfig(CONFIG_ENTRIES, { flags, env: process.env, ...(file === undefined ? {} : { file }) });
   const { startNode } = (await import(NODE_MODULE)) as { startNode: (c: NodeConfig) => Promise<RunningNodeLike> };
-  const node = await startNode(config);
-  process.stdout.write(`nativelog node ${config.nodeId} listening on ${node.host}:${node.port} (data dir ${config.dataDir})\n`);
-  let stopping = false;
+  // Handlers go in before the node starts, so a signal right after "listening on" is never missed.
+  let node: RunningNodeLike | null = null;
+  let stopSignal: string | null = null;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: closing the node\n`);
-    node.close().then(
-      () => process.exit(EXIT_OK),
-      (e: unknown) => {
-        process.stderr.write(`${toMessage(e)}\n`);
-        process.exit(EXIT_FAILURE);
-      },
-    );
+    if (stopSignal !== null) return;
+    stopSignal = signal;
+    if (node !== null) closeAndExit(node, signal);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  node = await startNode(config);
+  if (stopSignal !== null) return closeAndExit(node, stopSignal);
+  process.stdout.write(`nativelog node ${config.nodeId} listening on ${node.host}:${node.port} (data dir ${config.dataDir})\n`);
+}
+
+/** Closes the node (flush, fsync, clean-shutdown marker) and exits 0, or 1 if closing fails. */
+function closeAndExit(node: RunningNodeLike, signal: string): void {
+  process.stderr.write(`${signal}: closing the node\n`);
+  node.close().then(
+    () => process.exit(EXIT_OK),
+    (e: unknown) => {
+      process.stderr.write(`${toMessage(e)}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
 }
 
 export function startCommand(): Command {
