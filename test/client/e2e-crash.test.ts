@@ -65,3 +65,26 @@ test('kill -9 mid-produce, restart: every acked record is present with its seq a
     await removeDataDir(dir);
   }
 });
+
+test('a client rides through a node restart: sends made while the node is down are acked once it is back, written once', { timeout: 60_000 }, async () => {
+  const dir = await makeDataDir();
+  let node = await startNodeProcess(dir);
+  try {
+    const client = await connect(node.address, { reconnectMinMs: 20, reconnectMaxMs: 200 });
+    await client.createStream('restart', { shards: 2 });
+    const p = client.producer('restart', { timeoutMs: 30_000 });
+    await p.send({ value: 'before' });
+    assert.equal(await node.stop(), 0);
+    const during = Promise.all(['d1', 'd2', 'd3'].map((value) => p.send({ value })));
+    node = await startNodeProcess(dir, node.port);
+    const acks = await during;
+    assert.equal(new Set(acks.map((a) => `${a.shard}/${a.seq}`)).size, 3);
+    const values: string[] = [];
+    for await (const r of client.consumer('restart')) values.push(Buffer.from(r.value).toString());
+    assert.deepEqual(values.sort(), ['before', 'd1', 'd2', 'd3']);
+    await client.close();
+  } finally {
+    await node.stop().catch(() => undefined);
+    await removeDataDir(dir);
+  }
+});

@@ -78,3 +78,36 @@ test('seqForTime by event time with out-of-order event times returns the lowest 
   for await (const r of client.consumer('events', { from: { eventTime: 6000 } })) from6000.push(Buffer.from(r.value).toString());
   assert.deepEqual(from6000, ['9000', '3000', '7000']);
 });
+
+test('consumers start at earliest, latest or a given seq, and stop at the end as of their start', async () => {
+  await client.createStream('starts');
+  const p = client.producer('starts', { shard: 0 });
+  for (let i = 0; i < 10; i++) await p.send({ value: `v${i}` });
+  const read = async (opts: Parameters<Client['consumer']>[1]): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const r of client.consumer('starts', opts)) {
+      out.push(Buffer.from(r.value).toString());
+      if (out.length === 1) await p.send({ value: 'late' }); // appended after the start: not read without follow
+    }
+    return out;
+  };
+  assert.deepEqual(await read({ from: 'earliest' }), Array.from({ length: 10 }, (_, i) => `v${i}`));
+  assert.deepEqual(await read({ from: { seq: 7 } }), ['v7', 'v8', 'v9', 'late']);
+  assert.deepEqual(await read({ from: 'latest' }), []);
+});
+
+test('records with the same key go to the same shard; explicit shards are honored', async () => {
+  await client.createStream('keys', { shards: 4 });
+  const p = client.producer('keys');
+  const a = await Promise.all(Array.from({ length: 20 }, () => p.send({ value: 'x', key: 'user-42' })));
+  assert.equal(new Set(a.map((r) => r.shard)).size, 1);
+  const explicit = await p.send({ value: 'y', shard: 3 });
+  assert.equal(explicit.shard, 3);
+  await rejectsWith(p.send({ value: 'z', shard: 4 }), 'UNKNOWN_SHARD');
+});
+
+test('a record above the node\'s recordBytesMax is refused by the client with RECORD_TOO_LARGE', async () => {
+  const limit = client.connection.limits!.recordBytesMax;
+  await client.createStream('big');
+  await rejectsWith(client.producer('big').send({ value: new Uint8Array(limit + 1) }), 'RECORD_TOO_LARGE');
+});
