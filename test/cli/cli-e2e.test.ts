@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, lines, startNode, type NodeProcess } from './cli-process.js';
+import { spawn } from 'node:child_process';
+import { cli, lines, startNode, CLI_MAIN, type NodeProcess } from './cli-process.js';
 
 let dir: string;
 let node: NodeProcess;
@@ -178,4 +179,32 @@ test('a stream with a schema: produce --format jsonl --block-rows packs rows; co
   const bad = await cli(['produce', 'rows', '--format', 'jsonl', '--block-rows', '2', ...srv()], { input: '{"host":"a","cpu":1,"_tp_time":1}\n{"host":"b","cpu":"x","_tp_time":2}\n' });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^Line 2/);
+});
+
+test('consume --follow prints records appended after it started, as they arrive', { timeout: 30_000 }, async () => {
+  await cli(['stream', 'create', 'tail', '--shards', '2', ...srv()]);
+  await cli(['produce', 'tail', ...srv()], { input: 'old\n' });
+  const follower = spawn(process.execPath, [CLI_MAIN, 'consume', 'tail', '--follow', '--json', ...srv()], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  const got = new Promise<string[]>((resolve) => {
+    follower.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const ls = seen.split('\n').filter((l) => l.length > 0);
+      if (ls.length >= 4) resolve(ls);
+    });
+  });
+  await new Promise<void>((resolve) => follower.stdout.once('data', () => resolve())); // it has read "old": it is at the end now
+  await cli(['produce', 'tail', ...srv()], { input: 'new1\nnew2\nnew3\n' });
+  const payloads = (await got).map((l) => (JSON.parse(l) as RecJson).payload).sort();
+  follower.kill('SIGTERM');
+  assert.deepEqual(payloads, ['new1', 'new2', 'new3', 'old']);
+});
+
+test('empty lines are empty records, and a last line without a newline still counts', async () => {
+  await cli(['stream', 'create', 'empties', ...srv()]);
+  const p = await cli(['produce', 'empties', '--shard', '0', '--json', ...srv()], { input: 'a\n\n\nb' });
+  assert.equal(p.code, 0, p.stderr);
+  assert.deepEqual(JSON.parse(lines(p.stdout).at(-1)!), { acked: 4, ranges: [{ shard: 0, first: 0, last: 3 }] });
+  const c = await cli(['consume', 'empties', ...srv()]);
+  assert.equal(c.stdout.toString(), 'a\n\n\nb\n');
 });

@@ -63,6 +63,8 @@ test('conditional commands fail with typed errors and are not logged', async () 
   await assert.rejects(s.createStream({ name: 'ok', namespace: 'a/b' }), { code: 'INVALID_NAME' });
   await assert.rejects(s.createStream({ name: 'big', shards: SHARDS_PER_STREAM_MAX + 1 }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(s.createStream({ name: 'neg', retentionMs: -5 }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(s.createStream({ name: 'sch', schema: 'a notatype' }), { code: 'INVALID_ARGUMENT', message: /Invalid schema: column "a" has unknown type "notatype"/ });
+  await assert.rejects(s.createStream({ name: 'sch', schema: 'a int64, a string' }), { code: 'INVALID_ARGUMENT' });
   assert.equal(s.logBytes, bytes);
   assert.equal(s.lastIndex, 1);
   await s.close();
