@@ -24,6 +24,8 @@ export interface NodeConfig {
   frameBytesMax: number;
   /** Requests in flight per connection before the node stops reading from it. */
   inFlightPerConnectionMax: number;
+  /** Request bytes (frames) in flight per connection before the node stops reading from it (one request is always let through). */
+  inFlightBytesPerConnectionMax: number;
   connectionsMax: number;
   /** Bytes of each SharedArrayBuffer ring between the main thread and a shard worker. */
   ringBytes: number;
@@ -53,6 +55,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   { key: 'recordBytesMax', flag: '--record-bytes-max', description: 'largest record accepted', default: 8 * 1024 * 1024 },
   { key: 'frameBytesMax', flag: '--frame-bytes-max', description: 'largest frame accepted from a client (header + records)', default: 32 * 1024 * 1024 },
   { key: 'inFlightPerConnectionMax', flag: '--in-flight-per-connection-max', description: 'requests in flight per connection before the node stops reading it', default: 256 },
+  { key: 'inFlightBytesPerConnectionMax', flag: '--in-flight-bytes-per-connection-max', description: 'request bytes in flight per connection before the node stops reading it', default: 64 * 1024 * 1024 },
   { key: 'connectionsMax', flag: '--connections-max', description: 'client connections served at once; more are refused', default: 1024 },
   { key: 'ringBytes', flag: '--ring-bytes', description: 'bytes of each ring between the main thread and a shard worker (at least recordBytesMax + 64)', default: 16 * 1024 * 1024 },
   { key: 'fetchWaitMsMax', flag: '--fetch-wait-ms-max', description: 'longest a fetch may long-poll (ms)', default: 30_000 },

@@ -20,6 +20,7 @@ import { toWireError } from './protocol-error.js';
 export class ServerConnection {
   private readonly decoder: FrameDecoder;
   private inFlight = 0;
+  private inFlightBytes = 0;
   private version = 0;
   private closed = false;
   private reading = true;
@@ -65,15 +66,26 @@ export class ServerConnection {
     this.socket.destroySoon();
   }
 
+  /** Room for one more request: under the count and bytes bounds, and the client is reading its answers. */
+  private hasRoom(): boolean {
+    const { inFlightPerConnectionMax, inFlightBytesPerConnectionMax } = this.ctx.config;
+    return (
+      this.reading &&
+      !this.closed &&
+      this.inFlight < inFlightPerConnectionMax &&
+      (this.inFlight === 0 || this.inFlightBytes < inFlightBytesPerConnectionMax) &&
+      !this.socket.writableNeedDrain
+    );
+  }
+
   private pump(): void {
-    while (this.reading && !this.closed && this.inFlight < this.ctx.config.inFlightPerConnectionMax && !this.socket.writableNeedDrain) {
+    while (this.hasRoom()) {
       const r = this.decoder.next();
       if (r === null) break;
       if ('error' in r) this.onProblem(r.error);
       else this.onFrame(r.frame);
     }
-    const canRead = this.reading && this.inFlight < this.ctx.config.inFlightPerConnectionMax && !this.socket.writableNeedDrain;
-    if (canRead) this.socket.resume();
+    if (this.hasRoom()) this.socket.resume();
     else this.socket.pause();
   }
 
@@ -95,10 +107,12 @@ export class ServerConnection {
       this.sendError(frame.requestId, frame.op, wireError('UNSUPPORTED_VERSION', `Frame version ${frame.version}; this connection speaks ${this.version}.`));
       return;
     }
+    const bytes = frame.header.length + frame.body.length;
     this.inFlight++;
+    this.inFlightBytes += bytes;
     dispatch(this.ctx, frame).then(
-      (reply) => this.finish(() => this.send(frame.requestId, frame.op, FLAG_RESPONSE, reply.header, reply.body)),
-      (err: unknown) => this.finish(() => this.sendError(frame.requestId, frame.op, toWireError(err))),
+      (reply) => this.finish(bytes, () => this.send(frame.requestId, frame.op, FLAG_RESPONSE, reply.header, reply.body)),
+      (err: unknown) => this.finish(bytes, () => this.sendError(frame.requestId, frame.op, toWireError(err))),
     );
   }
 
@@ -118,8 +132,9 @@ export class ServerConnection {
     }
   }
 
-  private finish(respond: () => void): void {
+  private finish(bytes: number, respond: () => void): void {
     this.inFlight--;
+    this.inFlightBytes -= bytes;
     respond();
     if (this.inFlight === 0) this.notifyIdle();
     this.pump();

@@ -116,3 +116,24 @@ test('close() answers in-flight long-polls, then closes every shard handle', { t
   await raw.closedByPeer();
   await client.close();
 });
+
+test('past inFlightBytesPerConnectionMax the node starts no more requests until one finishes (one always passes)', { timeout: 20_000 }, async () => {
+  const t = await startTestNode({ inFlightBytesPerConnectionMax: 1 });
+  try {
+    const client = await connect(t.address);
+    await client.createStream('bytes');
+    const shard = t.shard('bytes', 0);
+    const raw = await RawConnection.open(t.node.port);
+    const readsBefore = shard.readCalls;
+    for (let id = 1; id <= 4; id++) raw.send({ version: 1, flags: 0, op: OP.FETCH, requestId: id, header: { name: 'bytes', shard: 0, fromSeq: 0, maxBytes: 1 << 20, maxWaitMs: 60_000 } });
+    await until(() => shard.readCalls - readsBefore >= 1);
+    await turns(50);
+    assert.equal(shard.readCalls - readsBefore, 1, 'only one fetch started');
+    await client.producer('bytes').send({ value: 'go' });
+    for (let id = 1; id <= 4; id++) assert.equal((await raw.response(id)).header['count'], 1);
+    raw.destroy();
+    await client.close();
+  } finally {
+    await t.stop();
+  }
+});
