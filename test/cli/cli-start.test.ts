@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_ENTRIES } from '../../src/node/config.js';
@@ -49,27 +49,41 @@ test('a bad setting fails start with one sentence naming its source and a usage 
   assert.equal(r.stderr, '--port must be a non-negative integer, got "http".\n');
 });
 
-test('verify exits 0 on an intact data dir and 3 naming the damage when the MetaStore log is corrupt', async (t) => {
+test('verify: exit 0 on an intact data dir; exit 3 naming the damaged range for a flipped segment byte or a corrupt MetaStore log', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nl-cli-verify-'));
   const data = join(dir, 'data');
   const node = await startNode(data);
   for (const n of ['a', 'b', 'c']) assert.equal((await cli(['stream', 'create', n, '--server', node.server])).code, 0);
-  await cli(['produce', 'a', '--server', node.server], { input: 'x\ny\n' });
+  await cli(['produce', 'a', '--server', node.server], { input: Array.from({ length: 20 }, (_, i) => `payload-${i}`).join('\n') });
   assert.equal(await node.stop('SIGTERM'), 0);
   const ok = await cli(['verify', '--data-dir', data, '--json']);
-  const report = JSON.parse(ok.stdout.toString()) as { ok: boolean; metastore: { ok: boolean; commands: number }; data: unknown };
-  assert.equal(report.metastore.ok, true);
+  assert.equal(ok.code, 0, ok.stderr);
+  const report = JSON.parse(ok.stdout.toString()) as { ok: boolean; metastore: { ok: boolean; commands: number }; data: { records: number } };
+  assert.equal(report.ok, true);
   assert.equal(report.metastore.commands, 3);
-  if (report.data === null) t.diagnostic('segment verification is not in this build: the intact case exits 1 (incomplete)');
-  assert.equal(ok.code, report.data === null ? 1 : 0, ok.stderr);
-  assert.equal(report.ok, report.data !== null);
+  assert.equal(report.data.records, 20);
+
+  const shardDir = join(data, 'default', 'a', '0');
+  const segment = readdirSync(shardDir).find((f) => f.endsWith('.log'));
+  assert.ok(segment !== undefined, `a segment file in ${readdirSync(shardDir).join(', ')}`);
+  const segPath = join(shardDir, segment);
+  const original = readFileSync(segPath);
+  const damaged = Buffer.from(original);
+  const at = damaged.indexOf('payload-5');
+  damaged[at] = (damaged[at] as number) ^ 0x01;
+  writeFileSync(segPath, damaged);
+  const bad = await cli(['verify', '--data-dir', data]);
+  assert.equal(bad.code, 3);
+  assert.match(bad.stdout.toString(), /segments: DAMAGED[\s\S]*\.log bytes \d+-\d+/);
+  assert.match(bad.stderr, /^Corruption found under/);
+  writeFileSync(segPath, original);
+
   const log = join(data, '@meta', 'commands.log');
   const bytes = readFileSync(log);
   bytes[20] = (bytes[20] as number) ^ 0xff;
   writeFileSync(log, bytes);
-  const bad = await cli(['verify', '--data-dir', data]);
-  assert.equal(bad.code, 3);
-  assert.match(bad.stdout.toString(), /metastore: DAMAGED[\s\S]*corrupt at byte 0/);
-  assert.match(bad.stderr, /^Corruption found under/);
+  const badMeta = await cli(['verify', '--data-dir', data]);
+  assert.equal(badMeta.code, 3);
+  assert.match(badMeta.stdout.toString(), /metastore: DAMAGED[\s\S]*corrupt at byte 0/);
   rmSync(dir, { recursive: true, force: true });
 });

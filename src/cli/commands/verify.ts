@@ -7,8 +7,10 @@
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { verifyMetaStore, type MetaVerifyReport } from '../../metastore/verify-meta.js';
+import { verifyDataDir, type VerifyReport } from '../../shard/verify-pool.js';
+import type { DamagedRange } from '../../storage/verify.js';
 import { usageError } from '../cli-error.js';
-import { EXIT_CORRUPT, EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
+import { EXIT_CORRUPT, EXIT_OK } from '../exit-codes.js';
 import { startProgress } from '../progress.js';
 
 interface VerifyOpts {
@@ -16,44 +18,21 @@ interface VerifyOpts {
   json?: boolean;
 }
 
-/** What the shard verifier reports (src/shard/verify-pool.ts); only these fields are relied on. */
-export interface DataVerifyReport {
-  ok: boolean;
-  [field: string]: unknown;
-}
-
-const SHARD_VERIFY_MODULE = '../../shard/verify-pool.js';
-
-/** The shard verifier's report, or null when this build has none. */
-async function verifyData(dataDir: string): Promise<DataVerifyReport | null> {
-  let mod: { verifyDataDir?: (dir: string) => Promise<DataVerifyReport> };
-  try {
-    mod = (await import(SHARD_VERIFY_MODULE)) as typeof mod;
-  } catch {
-    return null;
-  }
-  return typeof mod.verifyDataDir === 'function' ? mod.verifyDataDir(dataDir) : null;
-}
-
 function metaLines(m: MetaVerifyReport): string[] {
-  const head = `metastore: ${m.ok ? 'ok' : 'DAMAGED'} (${m.commands} logged commands${m.snapshot ? ', snapshot' : ''}${m.tornTailBytes > 0 ? `, torn tail of ${m.tornTailBytes} bytes to drop on next start` : ''})`;
+  const torn = m.tornTailBytes > 0 ? `, torn tail of ${m.tornTailBytes} bytes to drop on next start` : '';
+  const head = `metastore: ${m.ok ? 'ok' : 'DAMAGED'} (${m.commands} logged commands${m.snapshot ? ', snapshot' : ''}${torn})`;
   return [head, ...m.problems.map((p) => `  ${p}`)];
 }
 
-/** Damaged ranges as lines, from whatever list the shard verifier gives. */
-/** Damaged ranges as lines, from whatever list the shard verifier gives. */
-function dataLines(d: DataVerifyReport | null): string[] {
-  if (d === null) return ['segments: NOT CHECKED (segment verification is not available in this build)'];
-  const damaged = (d.damaged ?? d.problems ?? d.errors) as unknown;
-  const list = Array.isArray(damaged) ? damaged : [];
-  return [`segments: ${d.ok ? 'ok' : 'DAMAGED'}`, ...list.map((x) => `  ${typeof x === 'string' ? x : JSON.stringify(x)}`)];
+function rangeLine(d: DamagedRange): string {
+  const seqs = d.seqFirst === null ? 'seqs unknown' : d.seqFirst === d.seqLast ? `seq ${d.seqFirst}` : `seqs ${d.seqFirst}-${d.seqLast ?? '?'}`;
+  return `  ${d.file} bytes ${d.byteStart}-${d.byteEnd} (${seqs}): ${d.message}`;
 }
 
-/** Corruption wins; then "could not check everything"; else ok. */
-function verdict(meta: MetaVerifyReport, data: DataVerifyReport | null): { code: number; summary: string } {
-  if (!meta.ok || (data !== null && !data.ok)) return { code: EXIT_CORRUPT, summary: 'verify: CORRUPTION FOUND' };
-  if (data === null) return { code: EXIT_FAILURE, summary: 'verify: INCOMPLETE' };
-  return { code: EXIT_OK, summary: 'verify: ok' };
+/** Summary, then every damaged range and problem. */
+function dataLines(d: VerifyReport): string[] {
+  const head = `segments: ${d.ok ? 'ok' : 'DAMAGED'} (${d.shards.length} shards, ${d.segments} segments, ${d.records} records, ${d.bytes} bytes)`;
+  return [head, ...d.damaged.map(rangeLine), ...d.problems.map((p) => `  ${p}`)];
 }
 
 async function verify(o: VerifyOpts): Promise<void> {
@@ -61,24 +40,23 @@ async function verify(o: VerifyOpts): Promise<void> {
   if (st === null || !st.isDirectory()) throw usageError(`--data-dir ${o.dataDir} is not a directory.`);
   const progress = startProgress(() => `verify: checking ${o.dataDir}`);
   let meta: MetaVerifyReport;
-  let data: DataVerifyReport | null;
+  let data: VerifyReport;
   try {
     meta = await verifyMetaStore(o.dataDir);
-    data = await verifyData(o.dataDir);
+    data = await verifyDataDir(o.dataDir);
   } finally {
     progress.stop();
   }
-  const { code, summary } = verdict(meta, data);
-  if (o.json) process.stdout.write(`${JSON.stringify({ ok: code === EXIT_OK, metastore: meta, data })}\n`);
-  else process.stdout.write(`${[...metaLines(meta), ...dataLines(data), summary].join('\n')}\n`);
-  if (code === EXIT_CORRUPT) process.stderr.write(`Corruption found under ${o.dataDir}; see the damaged ranges above.\n`);
-  else if (code !== EXIT_OK) process.stderr.write('Segment verification is not available in this build, so only the MetaStore was checked.\n');
-  process.exitCode = code;
+  const ok = meta.ok && data.ok;
+  if (o.json) process.stdout.write(`${JSON.stringify({ ok, metastore: meta, data })}\n`);
+  else process.stdout.write(`${[...metaLines(meta), ...dataLines(data), ok ? 'verify: ok' : 'verify: CORRUPTION FOUND'].join('\n')}\n`);
+  if (!ok) process.stderr.write(`Corruption found under ${o.dataDir}; see the damaged ranges above.\n`);
+  process.exitCode = ok ? EXIT_OK : EXIT_CORRUPT;
 }
 
 export function verifyCommand(): Command {
   return new Command('verify')
-    .description('offline check of every segment, index and the MetaStore; non-zero exit on corruption')
+    .description('offline check of every segment, index and the MetaStore of a stopped node; non-zero exit on corruption')
     .requiredOption('--data-dir <dir>', 'data dir of a stopped node')
     .option('--json', 'one JSON object: {"ok", "metastore", "data"}')
     .action(verify);
