@@ -49,6 +49,8 @@ interface Link {
 }
 
 const CLIENT_NAME = 'nativelog-js/0.1.0';
+/** TCP keepalive probe delay, so a peer that vanished without a FIN is noticed. */
+const KEEPALIVE_MS = 10_000;
 
 export class ClientConnection {
   private link: Link | undefined;
@@ -129,6 +131,8 @@ export class ClientConnection {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
         reject(clientError('TIMEOUT', `No answer from the node within ${waitMs} ms.`));
+        // A node that does not answer may be gone without a FIN: drop the link so the next call reconnects.
+        link.socket.destroy();
       }, waitMs);
       this.pending.set(requestId, { resolve, reject, timer, socket: link.socket });
       const parts = encodeFrame({ version: link.version, flags: 0, op, requestId, header, body });
@@ -195,6 +199,7 @@ export class ClientConnection {
         socket,
       });
     });
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     socket.on('data', (chunk: Buffer) => this.onData(socket, decoder, chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClose(socket));

@@ -17,6 +17,9 @@ import { negotiate } from './hello.js';
 import type { NodeContext } from './node-context.js';
 import { toWireError } from './protocol-error.js';
 
+/** TCP keepalive probe delay, so a client that vanished without a FIN is dropped. */
+const KEEPALIVE_MS = 10_000;
+
 export class ServerConnection {
   private readonly decoder: FrameDecoder;
   private inFlight = 0;
@@ -32,6 +35,7 @@ export class ServerConnection {
   ) {
     this.decoder = new FrameDecoder({ frameBytesMax: ctx.config.frameBytesMax, headerBytesMax: HEADER_BYTES_MAX });
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     socket.on('data', (chunk: Buffer) => {
       this.decoder.push(chunk);
       this.pump();
