@@ -39,23 +39,16 @@ export interface NodeExit {
 }
 
 export class NodeProcess {
-  readonly stderrLines: string[] = [];
-  readonly stdoutLines: string[] = [];
-  private readonly exited: Promise<NodeExit>;
-
   private constructor(
     private readonly child: ChildProcess,
     readonly host: string,
     readonly port: number,
     readonly dataDir: string,
-    exited: Promise<NodeExit>,
-    stdoutLines: string[],
-    stderrLines: string[],
-  ) {
-    this.exited = exited;
-    this.stdoutLines = stdoutLines;
-    this.stderrLines = stderrLines;
-  }
+    private readonly exited: Promise<NodeExit>,
+    /** The node's stdout and stderr lines (the last STDERR_LINES_KEPT). */
+    readonly stdoutLines: string[],
+    readonly stderrLines: string[],
+  ) {}
 
   get pid(): number {
     return this.child.pid!;

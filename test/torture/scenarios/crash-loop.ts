@@ -99,7 +99,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopStats>
       }
       node = await NodeProcess.start(dataDir, flagsFor(), port);
       const from = (shard: number) => {
-        const m = Ledger.minSeq(newSince(ackedAtKill, ledger, ackedBefore), shard);
+        const m = Ledger.minSeq(newSince(ackedAtKill, ackedBefore), shard);
         return Number.isFinite(m) ? m : Number.MAX_SAFE_INTEGER;
       };
       const r = await readBack(admin, NS, STREAM, o.shards, ledger, { acks: ackedAtKill, full: false, from });
@@ -133,12 +133,11 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopStats>
 }
 
 /** Acks of the last iteration: the records at risk in this kill. */
-function newSince(atKill: Map<string, Ack>, ledger: Ledger, ackedBefore: number): Ack[] {
+function newSince(atKill: Map<string, Ack>, ackedBefore: number): Ack[] {
   // Map iteration order is insertion order: the acks after the first `ackedBefore` ones are this iteration's.
   const out: Ack[] = [];
   let k = 0;
   for (const a of atKill.values()) if (k++ >= ackedBefore) out.push(a);
-  void ledger;
   return out;
 }
 
