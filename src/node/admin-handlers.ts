@@ -46,8 +46,6 @@ export async function createStream(ctx: NodeContext, header: unknown): Promise<R
     schema: optNullableStr(h, 'schema', SCHEMA_FIELD_MAX),
   };
   const stream = await ctx.meta.createStream(dropUndefined(input));
-  // A fresh stream has no data: clear any leftover folder of a deleted namesake first.
-  await rm(join(ctx.config.dataDir, stream.namespace, stream.name), { recursive: true, force: true });
   const handles = await openStreamShards(ctx, stream);
   ctx.router.add(stream, handles);
   return { header: { stream: streamInfo(stream) } };
@@ -61,7 +59,8 @@ export async function deleteStream(ctx: NodeContext, header: unknown): Promise<R
   const { namespace, name } = streamRef(asFields(header));
   await ctx.meta.deleteStream(namespace, name);
   const routed = ctx.router.remove(namespace, name);
-  if (routed !== undefined) await Promise.all(routed.shards.map((s) => s.handle.destroy()));
+  // Destroy failures must not leave data behind for a later namesake: the folder is removed regardless.
+  if (routed !== undefined) await Promise.allSettled(routed.shards.map((s) => s.handle.destroy()));
   await rm(join(ctx.config.dataDir, namespace, name), { recursive: true, force: true });
   return { header: {} };
 }
