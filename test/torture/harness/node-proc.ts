@@ -16,6 +16,8 @@ export const CLI_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 export const NODE_START_TIMEOUT_MS = 60_000;
 /** Longest a SIGTERM'd node may take to flush, fsync and exit. */
 export const NODE_STOP_TIMEOUT_MS = 30_000;
+/** Starts on a fixed port retried when the port is still (or suddenly) in use. */
+const PORT_IN_USE_RETRIES = 5;
 /** Lines of the node's stderr kept for failure messages. */
 const STDERR_LINES_KEPT = 200;
 
@@ -63,8 +65,22 @@ export class NodeProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Starts a node on a free port and resolves once it prints "listening on HOST:PORT". */
+  /**
+   * Starts a node and resolves once it prints "listening on HOST:PORT". On a
+   * fixed port (a restart), EADDRINUSE is retried a few times.
+   */
   static async start(dataDir: string, flags: NodeFlags = {}, port = 0): Promise<NodeProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await NodeProcess.startOnce(dataDir, flags, port);
+      } catch (e) {
+        if (port === 0 || attempt >= PORT_IN_USE_RETRIES || !/EADDRINUSE/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+  }
+
+  private static async startOnce(dataDir: string, flags: NodeFlags, port: number): Promise<NodeProcess> {
     const args = [CLI_MAIN, 'start', '--port', String(port), '--data-dir', dataDir];
     for (const [k, v] of Object.entries(flags)) args.push(`--${k}`, String(v));
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
