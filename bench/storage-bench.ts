@@ -9,8 +9,14 @@
  *    in this thread (fsync=roll, so no fsync), and in the same run writes the
  *    same bytes with plain sequential fs.writeSync (the machine's limit).
  *    Also with verifyAppendCrc=false, to show what the record CRC check
- *    costs. R rounds of (raw, storage, storage without CRC) back to back;
- *    medians, and the median of the per-round ratios (wall and CPU time).
+ *    costs. Fairness: the batch lives in a SharedArrayBuffer, as a shard
+ *    worker's ring does; raw and storage write the same bytes, the same batch
+ *    size and (reported) the same number of write calls; one untimed warm-up
+ *    round of each first (the first GB a process writes into the page cache
+ *    costs several times more kernel CPU than later ones on this VM); then R
+ *    rounds of (raw, storage, storage without CRC), the order reversed every
+ *    other round; medians, and the median of the per-round ratios (wall and
+ *    CPU time).
  * 2. Seek latency on a shard of S records (default 5 million, out-of-order
  *    event times): read(seq) at random seqs, seqForAppendTime and
  *    seqForEventTime at random times; p50/p99/max in microseconds.
@@ -24,6 +30,7 @@ import { join } from 'node:path';
 import { crc32 } from '../src/record/crc32.js';
 import { CRC_START, OFF_CRC, OFF_EVENT_TIME_MAX, OFF_EVENT_TIME_MIN, RECORD_HEADER_BYTES } from '../src/record/layout.js';
 import { dataViewOf, encodeRecordInto, setI64 } from '../src/record/record.js';
+import { NodeFileLayer } from '../src/storage/file-layer.js';
 import { ShardStore } from '../src/storage/shard-store.js';
 
 interface Args {
@@ -60,9 +67,9 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** A batch of `count` records of exactly recordBytes each (payload = recordBytes - 80). */
+/** A batch of `count` records of exactly recordBytes each (payload = recordBytes - 80), in a SharedArrayBuffer like a shard worker's ring. */
 function makeBatch(recordBytes: number, count: number, eventTime: (i: number) => number): Uint8Array {
-  const bytes = new Uint8Array(recordBytes * count);
+  const bytes = new Uint8Array(new SharedArrayBuffer(recordBytes * count));
   const payload = new Uint8Array(recordBytes - RECORD_HEADER_BYTES);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
   for (let i = 0; i < count; i++) {
@@ -94,6 +101,8 @@ function nowUs(): number {
 
 interface RoundResult {
   seconds: number;
+  /** write(2) calls on the data file during the timed loop. */
+  writeCalls: number;
   /** CPU time (user + system) of this thread's process during the round. */
   cpuSeconds: number;
   latenciesUs: number[];
@@ -104,8 +113,19 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/** The real file layer, counting write calls (one increment per call: no measurable cost). */
+class CountingWrites extends NodeFileLayer {
+  writes = 0;
+  override write(fd: number, source: Uint8Array, offset: number, length: number, position: number): number {
+    this.writes++;
+    return super.write(fd, source, offset, length, position);
+  }
+}
+
 function storageRound(dir: string, batch: Uint8Array, appends: number, verifyAppendCrc: boolean): RoundResult {
-  const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, verifyAppendCrc });
+  const layer = new CountingWrites();
+  const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, verifyAppendCrc, fileLayer: layer });
+  const w0 = layer.writes;
   const latenciesUs: number[] = new Array(appends);
   const c0 = cpuSeconds();
   const t0 = nowUs();
@@ -116,8 +136,9 @@ function storageRound(dir: string, batch: Uint8Array, appends: number, verifyApp
   }
   const seconds = (nowUs() - t0) / 1e6;
   const cpu = cpuSeconds() - c0;
+  const writeCalls = layer.writes - w0;
   store.abandon();
-  return { seconds, cpuSeconds: cpu, latenciesUs };
+  return { seconds, writeCalls, cpuSeconds: cpu, latenciesUs };
 }
 
 function rawRound(path: string, batch: Uint8Array, appends: number): RoundResult {
@@ -133,7 +154,7 @@ function rawRound(path: string, batch: Uint8Array, appends: number): RoundResult
   const seconds = (nowUs() - t0) / 1e6;
   const cpu = cpuSeconds() - c0;
   fs.closeSync(fd);
-  return { seconds, cpuSeconds: cpu, latenciesUs };
+  return { seconds, writeCalls: appends, cpuSeconds: cpu, latenciesUs };
 }
 
 function appendBench(args: Args, root: string): Record<string, unknown> {
@@ -145,15 +166,30 @@ function appendBench(args: Args, root: string): Record<string, unknown> {
   const store: RoundResult[] = [];
   const noCrc: RoundResult[] = [];
   const raw: RoundResult[] = [];
-  for (let r = 0; r < args.rounds; r++) {
+  const runRaw = (r: number): RoundResult => {
     const rawPath = join(root, `raw-${r}.bin`);
-    raw.push(rawRound(rawPath, batch, appends));
+    const x = rawRound(rawPath, batch, appends);
     fs.rmSync(rawPath);
+    return x;
+  };
+  const runStore = (r: number, verify: boolean): RoundResult => {
     const dir = join(root, `shard-${r}`);
-    store.push(storageRound(dir, batch, appends, true));
+    const x = storageRound(dir, batch, appends, verify);
     fs.rmSync(dir, { recursive: true });
-    noCrc.push(storageRound(dir, batch, appends, false));
-    fs.rmSync(dir, { recursive: true });
+    return x;
+  };
+  runRaw(-1);
+  runStore(-1, true);
+  for (let r = 0; r < args.rounds; r++) {
+    if (r % 2 === 0) {
+      raw.push(runRaw(r));
+      store.push(runStore(r, true));
+      noCrc.push(runStore(r, false));
+    } else {
+      noCrc.push(runStore(r, false));
+      store.push(runStore(r, true));
+      raw.push(runRaw(r));
+    }
   }
   const noCrcSec = median(noCrc.map((x) => x.seconds));
   const appendSec = median(store.map((x) => x.seconds));
@@ -168,6 +204,8 @@ function appendBench(args: Args, root: string): Record<string, unknown> {
     recordsPerBatch: perBatch,
     totalMb: Math.round(mb),
     rounds: args.rounds,
+    rawWriteCalls: raw[0]!.writeCalls,
+    appendWriteCalls: store[0]!.writeCalls,
     appendMbPerSec: Math.round(mb / appendSec),
     rawWriteMbPerSec: Math.round(mb / rawSec),
     ratio: Math.round(pairedRatio * 1000) / 1000,
@@ -266,6 +304,7 @@ function main(): void {
       `append ${args.recordBytes}-byte records, ${result.batchBytes} bytes per append(), ${result.totalMb} MB x ${args.rounds} rounds (medians, no fsync):\n` +
         `  storage append  ${result.appendMbPerSec} MB/s  ${result.appendRecordsPerSec} records/s  per-call latency us ${JSON.stringify(result.appendCallLatencyUs)}\n` +
         `  raw writeSync   ${result.rawWriteMbPerSec} MB/s  ${result.rawRecordsPerSec} records/s  per-call latency us ${JSON.stringify(result.rawWriteLatencyUs)}\n` +
+        `  write calls per round: raw ${result.rawWriteCalls}, storage ${result.appendWriteCalls}\n` +
         `  ratio storage/raw (median of paired rounds) = ${result.ratio}; by CPU time = ${result.cpuRatio} ` +
         `(${result.appendCpuMsPerMb} vs ${result.rawCpuMsPerMb} CPU ms per MB)\n` +
         `  storage append, verifyAppendCrc=false (CRC checked by the caller): ${result.appendNoCrcMbPerSec} MB/s; ` +

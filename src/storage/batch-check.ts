@@ -93,3 +93,14 @@ export function storedRecordProblem(u8: Uint8Array, dv: DataView, offset: number
   }
   return length;
 }
+
+/** True when [start, end) is a run of whole records that all pass appendProblem (a unit of parallel CRC work). */
+export function runPasses(u8: Uint8Array, dv: DataView, start: number, end: number, recordBytesMax: number): boolean {
+  let pos = start;
+  while (pos < end) {
+    const p = appendProblem(u8, dv, pos, end, recordBytesMax);
+    if (typeof p !== 'number') return false;
+    pos += p;
+  }
+  return pos === end;
+}

@@ -28,6 +28,7 @@ export interface StoreConfig {
   layer: FileLayer;
   producersMax: number;
   verifyAppendCrc: boolean;
+  appendCrcThread: boolean;
 }
 
 /** Fills in defaults and rejects out-of-range options with a RangeError naming the option. */
@@ -46,6 +47,7 @@ export function resolveConfig(opts: ShardStoreOptions): StoreConfig {
     layer: opts.fileLayer ?? nodeFileLayer,
     producersMax: opts.producersMax ?? PRODUCERS_MAX,
     verifyAppendCrc: opts.verifyAppendCrc ?? true,
+    appendCrcThread: opts.appendCrcThread ?? true,
   };
   const bad = (what: string): never => {
     throw new RangeError(`invalid storage option: ${what}`);

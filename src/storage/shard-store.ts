@@ -8,7 +8,17 @@
  * worker's ring), and writes the batch with one positioned write; then it
  * updates the in-memory segment summary, sparse index and producer table.
  * Nothing is allocated per record except, for records over
- * CRC_SMALL_BYTES_MAX, the view zlib.crc32 needs. A failed write or fsync is
+ * CRC_SMALL_BYTES_MAX, the view zlib.crc32 needs.
+ *
+ * Batches of at least PARALLEL_CRC_MIN_BYTES in a SharedArrayBuffer (a shard
+ * worker's ring) have their record CRCs checked on one helper thread while
+ * the batch is written (parallel-crc.ts): structure is checked first, then
+ * the batch minus its first 4 bytes (record 0's length) is written, the CRC
+ * verdict is awaited, and only then are those 4 bytes written. Until then the
+ * file holds zeros there, which recovery treats as a torn tail, so a crash in
+ * between leaves nothing of the batch; a failed CRC truncates the batch off
+ * and fails the whole append. Records become readable and the append returns
+ * only after every CRC passed. A failed write or fsync is
  * truncated away before the error is thrown, so nothing half-written is ever
  * served or recovered. Reads (segment-reader.ts) never go past the last fully
  * written record and serve only records that pass their CRC and serverCrc.
@@ -23,6 +33,7 @@ import { join } from 'node:path';
 import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
 import { getU64, recordAppendTime, recordEventTimeMax } from '../record/record.js';
 import { appendProblem, structuralProblem } from './batch-check.js';
+import { PARALLEL_CRC_MIN_BYTES, ParallelCrc } from './parallel-crc.js';
 import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
 import { type StoreConfig, resolveConfig } from './config.js';
 import { CHECKPOINT_INTERVAL_MS, FREE_CHECK_BYTES, FREE_CHECK_MS, READ_BYTES_MAX, SEGMENT_BYTES_LIMIT } from './defaults.js';
@@ -48,6 +59,8 @@ import {
 } from './types.js';
 
 const EMPTY = new Uint8Array(0);
+/** Bytes of a record's length field: what the parallel-CRC path writes last. */
+const LENGTH_BYTES = 4;
 
 
 
@@ -89,6 +102,9 @@ export class ShardStore implements ShardStoreApi {
   private batchProducerId = 0;
   private batchProducerSeqFirst = 0;
   private batchProducerSeqLast = 0;
+  /** The CRC helper thread, started by the first batch that qualifies (null: none yet). */
+  private parallel: ParallelCrc | null = null;
+  private parallelUnusable = false;
 
   private constructor(cfg: StoreConfig, epoch: number) {
     this.cfg = cfg;
@@ -140,7 +156,9 @@ export class ShardStore implements ShardStoreApi {
     const u8 = this.viewOf(bytes);
     const absStart = bytes.byteOffset + start;
     const absEnd = bytes.byteOffset + end;
-    this.validateBatch(absStart, absEnd);
+    const par = this.parallelFor(bytes, n);
+    if (par !== null) par.begin(bytes.buffer as SharedArrayBuffer, n, absStart);
+    this.validateBatch(absStart, absEnd, par);
     if (this.batchCount === 0) {
       const next = this.active.meta.endSeq;
       return { firstSeq: next, lastSeq: next - 1, count: 0, appendTime: this.lastAppendTime, duplicate: false };
@@ -160,7 +178,8 @@ export class ShardStore implements ShardStoreApi {
       pos += dv.getUint32(pos, true);
     }
     const position = this.active.meta.bytes;
-    this.writeBatch(bytes, start, n, position);
+    if (par !== null) this.writeBatchCheckingInParallel(par, bytes, start, n, position);
+    else this.writeBatch(bytes, start, n, position);
     const syncNow = this.fsyncDue(n, now);
     if (syncNow) this.fsyncOrRollback(position);
     this.commitBatch(absStart, absEnd, position, firstSeq, appendTime, n, now, syncNow);
@@ -322,6 +341,7 @@ export class ShardStore implements ShardStoreApi {
       this.layer.syncDir(this.cfg.dir);
     } finally {
       this.closed = true;
+      this.parallel?.close();
       this.sealedSegs.closeAll();
       this.layer.close(this.activeFd);
       this.layer.close(this.indexFd);
@@ -336,6 +356,7 @@ export class ShardStore implements ShardStoreApi {
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
+    this.parallel?.close();
     this.sealedSegs.closeAll();
     this.layer.close(this.activeFd);
     this.layer.close(this.indexFd);
@@ -352,15 +373,38 @@ export class ShardStore implements ShardStoreApi {
     return this.viewU8;
   }
 
-  /** Checks every record of the batch before anything is written; fills the batch* fields. */
-  private validateBatch(absStart: number, absEnd: number): void {
+  /** Statistics of the parallel CRC check: batches checked with the helper, units the helper checked. */
+  get appendCrcStats(): { parallelBatches: number; helperUnits: number } {
+    return { parallelBatches: this.parallel?.batches ?? 0, helperUnits: this.parallel?.helperUnits ?? 0 };
+  }
+
+  /** The CRC helper for this batch, or null to check it serially before writing. */
+  private parallelFor(bytes: Uint8Array, n: number): ParallelCrc | null {
+    if (n < PARALLEL_CRC_MIN_BYTES || !this.cfg.verifyAppendCrc || !this.cfg.appendCrcThread || this.parallelUnusable) return null;
+    if (!(bytes.buffer instanceof SharedArrayBuffer)) return null;
+    if (this.parallel !== null && !this.parallel.usable) {
+      this.parallelUnusable = true;
+      return null;
+    }
+    this.parallel ??= new ParallelCrc(this.cfg.recordBytesMax);
+    return this.parallel;
+  }
+
+  /**
+   * Checks every record of the batch before anything is written (with par:
+   * everything but the CRCs, and cuts the batch into par's units); fills the
+   * batch* fields.
+   */
+  private validateBatch(absStart: number, absEnd: number, par: ParallelCrc | null): void {
     const dv = this.viewDv;
+    const crc = this.cfg.verifyAppendCrc && par === null;
     let count = 0;
     let producerId = 0;
     let pFirst = 0;
     let pLast = 0;
     for (let pos = absStart; pos < absEnd; count++) {
-      const p = this.cfg.verifyAppendCrc
+      if (par !== null) par.recordAt(pos);
+      const p = crc
         ? appendProblem(this.viewU8, dv, pos, absEnd, this.cfg.recordBytesMax)
         : structuralProblem(dv, pos, absEnd, this.cfg.recordBytesMax);
       if (typeof p !== 'number') {
@@ -420,6 +464,37 @@ export class ShardStore implements ShardStoreApi {
     if (estimate < min) {
       throw new StorageError('DISK_FULL', `appending ${n} bytes would leave ${Math.max(0, estimate)} bytes free in ${this.cfg.dir}, below minFreeBytes ${min}`);
     }
+  }
+
+  /**
+   * Writes the batch but its first LENGTH_BYTES while par checks the CRCs;
+   * with every CRC passed, writes those bytes, else truncates the batch off
+   * and throws the serial check's error. The caller's records (already
+   * patched) are not readable until commitBatch.
+   */
+  private writeBatchCheckingInParallel(par: ParallelCrc, bytes: Uint8Array, start: number, n: number, position: number): void {
+    const absStart = bytes.byteOffset + start;
+    par.publish(absStart + n);
+    let writeError: unknown = null;
+    try {
+      writeFully(this.layer, this.activeFd, bytes, start + LENGTH_BYTES, n - LENGTH_BYTES, position + LENGTH_BYTES);
+    } catch (e) {
+      writeError = e;
+    }
+    const passed = par.finish(this.viewU8, this.viewDv);
+    if (writeError !== null) {
+      this.rollbackTo(position);
+      throw ioError(writeError, `writing ${n} bytes to ${logFileName(this.active.meta.baseSeq)}`);
+    }
+    if (!passed) {
+      try {
+        this.validateBatch(absStart, absStart + n, null);
+      } catch (e) {
+        this.rollbackTo(position);
+        throw e;
+      }
+    }
+    this.writeBatch(bytes, start, LENGTH_BYTES, position);
   }
 
   private writeBatch(bytes: Uint8Array, start: number, n: number, position: number): void {

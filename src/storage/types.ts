@@ -45,6 +45,15 @@ export interface ShardStoreOptions {
    * are always checked, and reads always verify CRCs.
    */
   verifyAppendCrc?: boolean;
+  /**
+   * Check the record CRCs of batches of at least 256 KiB that live in a
+   * SharedArrayBuffer on one helper thread, in parallel with the write
+   * (default true; src/storage/parallel-crc.ts). At most one helper thread
+   * per store, started by the first such batch; the append still returns,
+   * and its records become readable, only after every CRC passed. false:
+   * every CRC is checked on the caller's thread before the write.
+   */
+  appendCrcThread?: boolean;
 }
 
 /** What readInto() put in the caller's buffer. */
