@@ -60,7 +60,12 @@ export class Router {
     if (p === undefined) {
       p = this.source
         .open(config)
-        .then((handles) => this.add(config, handles))
+        .then(async (handles) => {
+          const now = this.source.lookup(namespace, name);
+          if (now !== undefined && now.createdAt === config.createdAt && now.shards === config.shards) return this.add(now, handles);
+          await Promise.allSettled(handles.map((h) => h.close())); // deleted (or re-created) while opening
+          throw new ProtocolError('NOT_READY', `Stream "${name}" changed while its shards were opening; retry.`);
+        })
         .finally(() => this.opening.delete(key));
       this.opening.set(key, p);
     }
