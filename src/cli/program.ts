@@ -44,9 +44,8 @@ export async function runCli(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      if (e.exitCode === 0) return 0;
-      return EXIT_USAGE;
+      // --help and --version exit 0; a missing command (help shown as an error) and bad flags are usage errors.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     process.stderr.write(`${toMessage(e)}\n`);
     return e instanceof CliError ? e.exitCode : exitCodeOf(e);

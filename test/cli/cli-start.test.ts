@@ -87,3 +87,12 @@ test('verify: exit 0 on an intact data dir; exit 3 naming the damaged range for 
   assert.match(badMeta.stdout.toString(), /metastore: DAMAGED[\s\S]*corrupt at byte 0/);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('no command is a usage error (exit 2); --help and --version exit 0', async () => {
+  assert.equal((await cli([])).code, 2);
+  assert.equal((await cli(['stream'])).code, 2);
+  assert.equal((await cli(['--help'])).code, 0);
+  const v = await cli(['--version']);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout.toString(), /^\d+\.\d+\.\d+\n$/);
+});
