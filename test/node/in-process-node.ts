@@ -20,13 +20,19 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promise<TestNode> {
+/** failOpens: the first N shard opens throw (to test recovery from a failed open). */
+export async function startTestNode(overrides: Partial<NodeConfig> = {}, failOpens = 0): Promise<TestNode> {
+  let failsLeft = failOpens;
   const dataDir = await mkdtemp(join(tmpdir(), 'nativelog-node-'));
   const shards: FakeShardHandle[] = [];
   const node = await startNode(
     { ...DEFAULT_CONFIG, dataDir, port: 0, minFreeBytes: 0, ...overrides },
     {
       openShard: async (opts) => {
+        if (failsLeft > 0) {
+          failsLeft--;
+          throw new Error('injected open failure');
+        }
         const h = await FakeShardHandle.open(opts);
         shards.push(h);
         return h;

@@ -137,3 +137,18 @@ test('past inFlightBytesPerConnectionMax the node starts no more requests until 
     await t.stop();
   }
 });
+
+test('a stream whose shards failed to open at creation is opened on first use', async () => {
+  const t = await startTestNode({}, 1);
+  try {
+    const client = await connect(t.address);
+    await assert.rejects(client.createStream('late', { shards: 2 }), /injected open failure/);
+    const d = await client.describeStream('late');
+    assert.equal(d.shardInfo.length, 2);
+    const { seq } = await client.producer('late', { shard: 1 }).send({ value: 'ok' });
+    assert.equal(seq, 0);
+    await client.close();
+  } finally {
+    await t.stop();
+  }
+});
