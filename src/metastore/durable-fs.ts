@@ -16,10 +16,14 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Creates `dir` (and missing parents) and fsyncs its parent. */
+/** Creates `dir` and any missing parents, fsyncing the parent of every folder it created. */
 export async function ensureDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await fsyncDir(dirname(dir));
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let p = dir; ; p = dirname(p)) {
+    await fsyncDir(dirname(p));
+    if (p === first || dirname(p) === p) break;
+  }
 }
 
 /** Replaces `path` with `bytes` atomically: after a crash it holds either the old or the new bytes. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SNAPSHOT_EVERY_COMMANDS } from './bounds.js';
 import { CommandLog } from './command-log.js';
 import type { LogEntry } from './command-codec.js';
-import { ensureDir, removeLeftoverTemp } from './durable-fs.js';
+import { ensureDir, fsyncDir, removeLeftoverTemp } from './durable-fs.js';
 import { validateName } from './names.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
 import { apply, emptyState, sortedStreams, stateFromStreams, streamKey, type MetaState } from './state-machine.js';
@@ -80,6 +80,7 @@ export class MetaStore implements MetaStoreApi {
     const base = snapshot === null ? emptyState() : stateFromStreams(snapshot.streams);
     const opened = await CommandLog.open(join(dir, COMMAND_LOG_FILE));
     try {
+      await fsyncDir(dir); // the log file's directory entry, if open() just created it
       const { state, lastIndex } = replay(base, snapshot?.lastIndex ?? 0, opened.entries);
       const every = opts.snapshotEvery ?? SNAPSHOT_EVERY_COMMANDS;
       return new MetaStore(dir, opened.log, state, lastIndex, opened.entries.length, opts.now ?? Date.now, every);
