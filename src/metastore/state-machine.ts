@@ -32,7 +32,11 @@ export function emptyState(): MetaState {
 export function stateFromStreams(streams: readonly StreamConfig[]): MetaState {
   const map = new Map<string, StreamConfig>();
   for (const s of streams) {
-    checkStreamConfig(s);
+    try {
+      checkStreamConfig(s);
+    } catch (e) {
+      throw new MetaError('META_CORRUPT', `The snapshot holds an invalid stream: ${(e as Error).message}`);
+    }
     const key = streamKey(s.namespace, s.name);
     if (map.has(key)) throw new MetaError('META_CORRUPT', `Stream ${key} appears twice in the snapshot.`);
     map.set(key, Object.freeze({ ...s }));
