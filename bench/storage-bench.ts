@@ -8,8 +8,10 @@
  *    append() call, as a shard worker does from its ring) through ShardStore
  *    in this thread (fsync=roll, so no fsync), and in the same run writes the
  *    same bytes with plain sequential fs.writeSync (the machine's limit).
- *    Also with verifyAppendCrc=false, to show what the record CRC check
- *    costs. Fairness: the batch lives in a SharedArrayBuffer, as a shard
+ *    The storage rounds run the default (CRCs of large shared batches
+ *    checked on a helper thread during the write), appendCrcThread=false
+ *    (every CRC checked on this thread before the write) and
+ *    verifyAppendCrc=false (no CRC check: what the check costs). Fairness: the batch lives in a SharedArrayBuffer, as a shard
  *    worker's ring does; raw and storage write the same bytes, the same batch
  *    size and (reported) the same number of write calls; one untimed warm-up
  *    round of each first (the first GB a process writes into the page cache
@@ -122,9 +124,13 @@ class CountingWrites extends NodeFileLayer {
   }
 }
 
-function storageRound(dir: string, batch: Uint8Array, appends: number, verifyAppendCrc: boolean): RoundResult {
+type Variant = 'default' | 'serial-crc' | 'no-crc';
+
+function storageRound(dir: string, batch: Uint8Array, appends: number, variant: Variant): RoundResult {
   const layer = new CountingWrites();
-  const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, verifyAppendCrc, fileLayer: layer });
+  const verifyAppendCrc = variant !== 'no-crc';
+  const appendCrcThread = variant === 'default';
+  const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, verifyAppendCrc, appendCrcThread, fileLayer: layer });
   const w0 = layer.writes;
   const latenciesUs: number[] = new Array(appends);
   const c0 = cpuSeconds();
@@ -165,6 +171,7 @@ function appendBench(args: Args, root: string): Record<string, unknown> {
   const records = appends * perBatch;
   const store: RoundResult[] = [];
   const noCrc: RoundResult[] = [];
+  const serial: RoundResult[] = [];
   const raw: RoundResult[] = [];
   const runRaw = (r: number): RoundResult => {
     const rawPath = join(root, `raw-${r}.bin`);
@@ -172,22 +179,24 @@ function appendBench(args: Args, root: string): Record<string, unknown> {
     fs.rmSync(rawPath);
     return x;
   };
-  const runStore = (r: number, verify: boolean): RoundResult => {
+  const runStore = (r: number, variant: Variant): RoundResult => {
     const dir = join(root, `shard-${r}`);
-    const x = storageRound(dir, batch, appends, verify);
+    const x = storageRound(dir, batch, appends, variant);
     fs.rmSync(dir, { recursive: true });
     return x;
   };
   runRaw(-1);
-  runStore(-1, true);
+  runStore(-1, 'default');
   for (let r = 0; r < args.rounds; r++) {
     if (r % 2 === 0) {
       raw.push(runRaw(r));
-      store.push(runStore(r, true));
-      noCrc.push(runStore(r, false));
+      store.push(runStore(r, 'default'));
+      serial.push(runStore(r, 'serial-crc'));
+      noCrc.push(runStore(r, 'no-crc'));
     } else {
-      noCrc.push(runStore(r, false));
-      store.push(runStore(r, true));
+      noCrc.push(runStore(r, 'no-crc'));
+      serial.push(runStore(r, 'serial-crc'));
+      store.push(runStore(r, 'default'));
       raw.push(runRaw(r));
     }
   }
@@ -212,6 +221,9 @@ function appendBench(args: Args, root: string): Record<string, unknown> {
     cpuRatio: Math.round(cpuRatio * 1000) / 1000,
     appendCpuMsPerMb: Math.round((median(store.map((x) => x.cpuSeconds)) / mb) * 1e5) / 100,
     rawCpuMsPerMb: Math.round((median(raw.map((x) => x.cpuSeconds)) / mb) * 1e5) / 100,
+    appendSerialCrcMbPerSec: Math.round(mb / median(serial.map((x) => x.seconds))),
+    ratioSerialCrc: Math.round(median(serial.map((x, r) => raw[r]!.seconds / x.seconds)) * 1000) / 1000,
+    cpuRatioSerialCrc: Math.round(median(serial.map((x, r) => raw[r]!.cpuSeconds / x.cpuSeconds)) * 1000) / 1000,
     appendNoCrcMbPerSec: Math.round(mb / noCrcSec),
     ratioNoCrc: Math.round(median(noCrc.map((x, r) => raw[r]!.seconds / x.seconds)) * 1000) / 1000,
     cpuRatioNoCrc: Math.round(median(noCrc.map((x, r) => raw[r]!.cpuSeconds / x.cpuSeconds)) * 1000) / 1000,
@@ -307,6 +319,8 @@ function main(): void {
         `  write calls per round: raw ${result.rawWriteCalls}, storage ${result.appendWriteCalls}\n` +
         `  ratio storage/raw (median of paired rounds) = ${result.ratio}; by CPU time = ${result.cpuRatio} ` +
         `(${result.appendCpuMsPerMb} vs ${result.rawCpuMsPerMb} CPU ms per MB)\n` +
+        `  storage append, appendCrcThread=false (every CRC checked on this thread before the write): ${result.appendSerialCrcMbPerSec} MB/s; ` +
+        `ratio ${result.ratioSerialCrc}, by CPU time ${result.cpuRatioSerialCrc}\n` +
         `  storage append, verifyAppendCrc=false (CRC checked by the caller): ${result.appendNoCrcMbPerSec} MB/s; ` +
         `ratio ${result.ratioNoCrc}, by CPU time ${result.cpuRatioNoCrc}`,
     );

@@ -30,6 +30,7 @@
  * error (or accepts the batch when the helper failed for another reason).
  */
 import { type MessagePort, MessageChannel, Worker } from 'node:worker_threads';
+import { RECORD_HEADER_BYTES } from '../record/layout.js';
 import { runPasses } from './batch-check.js';
 
 export const C_GEN = 0;
@@ -78,8 +79,6 @@ export class ParallelCrc {
   private buffer: SharedArrayBuffer | null = null;
   private bufId = 0;
   private count = 0;
-  private unitBytes = CRC_UNIT_BYTES;
-  private unitStart = 0;
   /** False once the helper failed to start or overstayed HELPER_WAIT_MS_MAX: the store checks serially from then on. */
   usable = true;
 
@@ -109,36 +108,46 @@ export class ParallelCrc {
     return Atomics.load(this.control, C_HELPER_UNITS);
   }
 
-  /** Starts a batch of n bytes in `buffer`; then unit boundaries follow (record(pos) per record start, end(pos)). */
-  begin(buffer: SharedArrayBuffer, n: number, firstRecord: number): void {
+  /**
+   * Cuts the records in [start, end) of `buffer` into units, following only
+   * their length fields (the store checks everything else itself, and the
+   * helper checks every record in full), and opens claims: the helper starts
+   * while the store is still validating the batch. False (nothing published)
+   * when a length field is out of bounds: the caller checks serially and
+   * reports it. Every true must be followed by finish() or cancel().
+   */
+  start(buffer: SharedArrayBuffer, dv: DataView, start: number, end: number): boolean {
     if (buffer !== this.buffer) {
       this.buffer = buffer;
       this.bufId++;
       this.port.postMessage({ id: this.bufId, buffer });
       Atomics.store(this.control, C_BUFID, this.bufId);
     }
-    this.unitBytes = Math.max(CRC_UNIT_BYTES, Math.ceil(n / (CRC_UNITS_MAX - 1)));
-    this.count = 0;
-    this.unitStart = firstRecord;
+    const unitBytes = Math.max(CRC_UNIT_BYTES, Math.ceil((end - start) / (CRC_UNITS_MAX - 1)));
+    const units = this.units;
+    let count = 0;
+    let unitStart = start;
+    for (let pos = start; pos < end; ) {
+      if (pos + RECORD_HEADER_BYTES > end) return false;
+      const length = dv.getUint32(pos, true);
+      if (length < RECORD_HEADER_BYTES || length % 8 !== 0 || length > this.recordBytesMax || pos + length > end) return false;
+      if (pos - unitStart >= unitBytes) {
+        units[2 * count] = unitStart;
+        units[2 * count + 1] = pos;
+        count++;
+        unitStart = pos;
+      }
+      pos += length;
+    }
+    units[2 * count] = unitStart;
+    units[2 * count + 1] = end;
+    this.count = count + 1;
+    this.publish();
+    return true;
   }
 
-  /** A record starts at pos (absolute): closes the current unit there when it is big enough. */
-  recordAt(pos: number): void {
-    if (pos - this.unitStart >= this.unitBytes) {
-      this.units[2 * this.count] = this.unitStart;
-      this.units[2 * this.count + 1] = pos;
-      this.count++;
-      this.unitStart = pos;
-    }
-  }
-
-  /** Closes the last unit at the batch end and opens claims (the helper wakes). */
-  publish(end: number): void {
-    if (end > this.unitStart) {
-      this.units[2 * this.count] = this.unitStart;
-      this.units[2 * this.count + 1] = end;
-      this.count++;
-    }
+  /** Opens claims on the units (the helper wakes). */
+  private publish(): void {
     const c = this.control;
     Atomics.store(c, C_FAIL, 0);
     Atomics.store(c, C_UNITS, this.count);
@@ -167,6 +176,12 @@ export class ParallelCrc {
       return false;
     }
     return ok && Atomics.load(c, C_FAIL) === 0;
+  }
+
+  /** Ends a started batch without a verdict (the append failed before its write): closes claims, waits for the helper. */
+  cancel(): void {
+    Atomics.store(this.control, C_NEXT, CLAIMS_CLOSED);
+    if (!this.waitIdle()) this.close();
   }
 
   /** Stops the helper thread. */

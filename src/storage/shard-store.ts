@@ -105,6 +105,8 @@ export class ShardStore implements ShardStoreApi {
   /** The CRC helper thread, started by the first batch that qualifies (null: none yet). */
   private parallel: ParallelCrc | null = null;
   private parallelUnusable = false;
+  /** The helper's batch started by append() and not yet ended by finish() or cancel(). */
+  private parallelPending: ParallelCrc | null = null;
 
   private constructor(cfg: StoreConfig, epoch: number) {
     this.cfg = cfg;
@@ -153,12 +155,28 @@ export class ShardStore implements ShardStoreApi {
     if (this.tailDirty) this.repairTail();
     const n = end - start;
     if (n > SEGMENT_BYTES_LIMIT) throw new StorageError('RECORD_TOO_LARGE', `batch of ${n} bytes exceeds the ${SEGMENT_BYTES_LIMIT}-byte limit`);
-    const u8 = this.viewOf(bytes);
+    this.viewOf(bytes);
+    let par = this.parallelFor(bytes, n);
+    if (par !== null && !par.start(bytes.buffer as SharedArrayBuffer, this.viewDv, bytes.byteOffset + start, bytes.byteOffset + end)) par = null;
+    this.parallelPending = par;
+    try {
+      return this.appendChecked(bytes, start, end, par);
+    } finally {
+      // Not handed to writeBatchCheckingInParallel (a throw or a duplicate before the write): end the helper's batch.
+      if (this.parallelPending !== null) {
+        this.parallelPending = null;
+        par?.cancel();
+      }
+    }
+  }
+
+  /** append() after the range checks; par (if any) has started checking the CRCs. */
+  private appendChecked(bytes: Uint8Array, start: number, end: number, par: ParallelCrc | null): AppendResult {
+    const n = end - start;
+    const u8 = this.viewU8;
     const absStart = bytes.byteOffset + start;
     const absEnd = bytes.byteOffset + end;
-    const par = this.parallelFor(bytes, n);
-    if (par !== null) par.begin(bytes.buffer as SharedArrayBuffer, n, absStart);
-    this.validateBatch(absStart, absEnd, par);
+    this.validateBatch(absStart, absEnd, par !== null);
     if (this.batchCount === 0) {
       const next = this.active.meta.endSeq;
       return { firstSeq: next, lastSeq: next - 1, count: 0, appendTime: this.lastAppendTime, duplicate: false };
@@ -391,19 +409,18 @@ export class ShardStore implements ShardStoreApi {
   }
 
   /**
-   * Checks every record of the batch before anything is written (with par:
-   * everything but the CRCs, and cuts the batch into par's units); fills the
-   * batch* fields.
+   * Checks every record of the batch before anything is written (with
+   * crcChecked: everything but the CRCs, which a ParallelCrc checks); fills
+   * the batch* fields.
    */
-  private validateBatch(absStart: number, absEnd: number, par: ParallelCrc | null): void {
+  private validateBatch(absStart: number, absEnd: number, crcChecked: boolean): void {
     const dv = this.viewDv;
-    const crc = this.cfg.verifyAppendCrc && par === null;
+    const crc = this.cfg.verifyAppendCrc && !crcChecked;
     let count = 0;
     let producerId = 0;
     let pFirst = 0;
     let pLast = 0;
     for (let pos = absStart; pos < absEnd; count++) {
-      if (par !== null) par.recordAt(pos);
       const p = crc
         ? appendProblem(this.viewU8, dv, pos, absEnd, this.cfg.recordBytesMax)
         : structuralProblem(dv, pos, absEnd, this.cfg.recordBytesMax);
@@ -474,7 +491,7 @@ export class ShardStore implements ShardStoreApi {
    */
   private writeBatchCheckingInParallel(par: ParallelCrc, bytes: Uint8Array, start: number, n: number, position: number): void {
     const absStart = bytes.byteOffset + start;
-    par.publish(absStart + n);
+    this.parallelPending = null;
     let writeError: unknown = null;
     try {
       writeFully(this.layer, this.activeFd, bytes, start + LENGTH_BYTES, n - LENGTH_BYTES, position + LENGTH_BYTES);
@@ -488,7 +505,7 @@ export class ShardStore implements ShardStoreApi {
     }
     if (!passed) {
       try {
-        this.validateBatch(absStart, absStart + n, null);
+        this.validateBatch(absStart, absStart + n, false);
       } catch (e) {
         this.rollbackTo(position);
         throw e;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { OFF_CRC } from '../../src/record/layout.js';
+import { OFF_CRC, OFF_MAGIC } from '../../src/record/layout.js';
 import { encodeRecordInto, encodedRecordLength } from '../../src/record/record.js';
 import { FaultyFileLayer } from '../../src/storage/file-layer.js';
 import { PARALLEL_CRC_MIN_BYTES } from '../../src/storage/parallel-crc.js';
@@ -15,10 +15,10 @@ const RECORDS = 16;
 const PAYLOAD = 64 * 1024 - 80;
 
 /** RECORDS records of 64 KiB in a SharedArrayBuffer (as a shard worker's ring holds them); payload i starts with byte tag+i. */
-function sharedBatch(tag: number): Uint8Array {
+function sharedBatch(tag: number, producer?: { id: number; seq: number }): Uint8Array {
   const inputs = Array.from({ length: RECORDS }, (_, i) => {
     const payload = new Uint8Array(PAYLOAD).fill((tag + i) & 0xff);
-    return { payload };
+    return producer === undefined ? { payload } : { payload, producerId: producer.id, producerSeq: producer.seq + i };
   });
   const total = inputs.reduce((n, r) => n + encodedRecordLength(r), 0);
   const bytes = new Uint8Array(new SharedArrayBuffer(total + 64)).subarray(16, 16 + total);
@@ -103,6 +103,31 @@ test('a bad CRC anywhere in a parallel-checked batch fails the whole append: not
     const r = openStore({ dir });
     assert.equal(r.describe().endSeq, endSeq + RECORDS);
     r.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a batch that fails before its write (bad structure, duplicate retry) ends the helper\'s work; later batches are checked as before', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir });
+    await untilHelperWorks(s);
+    const { endSeq, bytes } = s.describe();
+    const broken = sharedBatch(1);
+    broken[3 * (PAYLOAD + 80) + OFF_MAGIC] = 99;
+    assert.throws(() => s.append(broken), (e: unknown) => e instanceof StorageError && e.code === 'BAD_RECORD' && e.message.includes('record 3 of the batch'));
+    assert.deepEqual([s.describe().endSeq, s.describe().bytes], [endSeq, bytes]);
+    const first = s.append(sharedBatch(2, { id: 77, seq: 0 }));
+    assert.equal(first.firstSeq, endSeq);
+    const retry = s.append(sharedBatch(2, { id: 77, seq: 0 }));
+    assert.deepEqual([retry.duplicate, retry.firstSeq], [true, endSeq]);
+    const bad = sharedBatch(4);
+    corruptCrc(bad, 11);
+    assert.throws(() => s.append(bad), badCrc(11));
+    assert.equal(s.append(sharedBatch(3)).firstSeq, endSeq + RECORDS);
+    assert.equal(readAll(s, 4 << 20).length, endSeq + 2 * RECORDS);
+    s.close();
   } finally {
     cleanup();
   }
