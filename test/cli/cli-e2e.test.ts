@@ -208,3 +208,20 @@ test('empty lines are empty records, and a last line without a newline still cou
   const c = await cli(['consume', 'empties', ...srv()]);
   assert.equal(c.stdout.toString(), 'a\n\n\nb\n');
 });
+
+test('Ctrl-C on an endless produce (tail -f style): every line read is acked and reported, exit 130', { timeout: 30_000 }, async () => {
+  await cli(['stream', 'create', 'endless', '--shards', '2', ...srv()]);
+  const producer = spawn(process.execPath, [CLI_MAIN, 'produce', 'endless', '--json', ...srv()], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const { collect } = await import('./cli-process.js');
+  const result = collect(producer);
+  producer.stdin.write(Array.from({ length: 500 }, (_, i) => `e${i}`).join('\n') + '\n'); // stdin stays open
+  for (;;) {
+    const d = JSON.parse((await cli(['stream', 'describe', 'endless', '--json', ...srv()])).stdout.toString()) as { shards: { endSeq: number }[] };
+    if (d.shards.reduce((a, s) => a + s.endSeq, 0) === 500) break;
+  }
+  producer.kill('SIGINT');
+  const r = await result;
+  assert.equal(r.code, 130);
+  assert.deepEqual(JSON.parse(lines(r.stdout).at(-1)!), { acked: 500, ranges: [{ shard: 0, first: 0, last: 249 }, { shard: 1, first: 0, last: 249 }] });
+  assert.match(r.stderr, /^Stopped by SIGINT/);
+});

@@ -100,6 +100,7 @@ async function produce(name: string, o: ProduceOpts): Promise<void> {
   if (o.format === 'jsonl' && o.eventTimeField !== undefined) throw usageError('--event-time-field applies to plain lines; with --format jsonl the schema\'s _tp_time column sets event time.');
   if (o.blockRows !== undefined && o.format !== 'jsonl') throw usageError('--block-rows needs --format jsonl.');
   const tracker = new SendTracker(o.timeoutMs + STALL_GRACE_MS);
+  stopOnSignals(tracker);
   let client: ClientApi | null = null;
   let error: Error | null = null;
   try {
@@ -119,6 +120,21 @@ async function produce(name: string, o: ProduceOpts): Promise<void> {
   const code = report(tracker, o.json, error);
   if (client !== null && code === EXIT_OK) await Promise.race([client.close(), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
   process.exit(code);
+}
+
+/**
+ * SIGINT/SIGTERM (Ctrl-C on `tail -f | nativelog produce`): stop reading, wait
+ * for the records already sent, print the summary, exit 128 + signal number.
+ * A second signal exits at once.
+ */
+function stopOnSignals(tracker: SendTracker): void {
+  const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+  for (const signal of Object.keys(codes)) {
+    process.on(signal, () => {
+      if (tracker.error !== null) process.exit(codes[signal]!);
+      tracker.fail(new CliError(`Stopped by ${signal}; lines not yet read were not sent.`, codes[signal]!));
+    });
+  }
 }
 
 export function produceCommand(): Command {
