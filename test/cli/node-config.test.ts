@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_ENTRIES, DEFAULT_CONFIG } from '../../src/node/config.js';
@@ -48,4 +48,5 @@ test('the config file must be one JSON object', async () => {
   await assert.rejects(readConfigFile(join(dir, 'bad.json')), /is not valid JSON/);
   await assert.rejects(readConfigFile(join(dir, 'arr.json')), /must hold one JSON object/);
   await assert.rejects(readConfigFile(join(dir, 'missing.json')), /Cannot read config file/);
+  rmSync(dir, { recursive: true });
 });

@@ -68,6 +68,7 @@ test('conditional commands fail with typed errors and are not logged', async () 
   assert.equal(s.logBytes, bytes);
   assert.equal(s.lastIndex, 1);
   await s.close();
+  rmSync(dir, { recursive: true });
 });
 
 test('a command larger than COMMAND_BYTES_MAX is refused with a clear error', () => {
@@ -121,6 +122,7 @@ test('a zero-filled tail (file extended but never written) is dropped as torn', 
   const r = await MetaStore.open(dir);
   assert.deepEqual(names(r), ['default/a']);
   await r.close();
+  rmSync(dir, { recursive: true });
 });
 
 test('a damaged byte in any entry before the last one is META_CORRUPT, never skipped', async () => {
@@ -174,6 +176,7 @@ test('snapshots are taken automatically every snapshotEvery commands', async () 
   const r = await MetaStore.open(dir);
   assert.equal(r.listStreams().length, 7);
   await r.close();
+  rmSync(dir, { recursive: true });
 });
 
 test('a damaged snapshot is META_CORRUPT; a leftover snapshot temp file is ignored', async () => {
