@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { encodeFrameBytes, type OutFrame } from '../../src/protocol/frame.js';
 
 export const headerArb = fc.dictionary(
-  fc.string({ maxLength: 12 }),
+  // msgpackr drops a "__proto__" key on decode (prototype pollution guard), so it cannot round-trip.
+  fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'),
   fc.oneof(fc.integer(), fc.string({ maxLength: 40 }), fc.boolean(), fc.constant(null), fc.array(fc.integer({ min: 0, max: 1e9 }), { maxLength: 5 })),
   { maxKeys: 6, noNullPrototype: true },
 );
