@@ -29,6 +29,8 @@ export class ProducerBatch {
     readonly deadline: number,
     /** When linger is over. */
     readonly lingerUntil: number,
+    /** Position in its shard's send order. */
+    readonly ordinal: number = 0,
   ) {
     this.buf = new Uint8Array(capacity);
   }

@@ -1,10 +1,18 @@
 /**
  * The producer: per-shard batching (maxBatchBytes, lingerMs), partitioning
- * (explicit shard, key hash, sticky round-robin), one append in flight per
- * shard (so a shard's batches land in send order), several shards' batches
- * in one append frame, and idempotent retries: a batch keeps its bytes, so a
- * resend after a lost connection is recognized by the shard and not written
- * twice.
+ * (explicit shard, key hash, sticky round-robin), up to
+ * maxInFlightPerShard appends in flight per shard (sent in order on one
+ * connection, so a shard's batches land in send order), several shards'
+ * batches in one append frame, and idempotent retries: a batch keeps its
+ * bytes, so a resend after a lost connection is recognized by the shard and
+ * not written twice.
+ *
+ * Retries with several batches in flight: once a batch of a shard fails with
+ * a retriable error, the shard sends nothing new; when every batch of it in
+ * flight has settled, the failed ones are resent in their original order
+ * (same bytes, same producerSeqs). The storage engine remembers the last
+ * PRODUCER_IN_FLIGHT_PER_SHARD_MAX (5) batches per producer, so each resent
+ * batch that had in fact been written is recognized as a duplicate.
  */
 import { getRandomValues } from 'node:crypto';
 import { encodeRecordInto, encodedRecordLength, type RecordInput } from '../record/record.js';
@@ -18,7 +26,22 @@ import { ProducerBatch } from './producer-batch.js';
 import { shardForKey } from './partitioner.js';
 import { NativeLogError, type ProducerApi, type ProducerOptions, type ProducerRecord, type SendResult } from './types.js';
 
-export const PRODUCER_DEFAULTS = { maxBatchBytes: 64 * 1024, lingerMs: 0, idempotent: true, timeoutMs: 30_000, bufferBytesMax: 32 * 1024 * 1024 };
+/**
+ * Most appends in flight per shard. Bounded by the storage engine's dedupe
+ * window (the last 5 batches per producer, src/storage/producer-state.ts):
+ * a resent batch must still be remembered if it was written (Kafka's
+ * max.in.flight.requests.per.connection with idempotence, also 5).
+ */
+export const PRODUCER_IN_FLIGHT_PER_SHARD_MAX = 5;
+
+export const PRODUCER_DEFAULTS = {
+  maxBatchBytes: 64 * 1024,
+  lingerMs: 0,
+  idempotent: true,
+  timeoutMs: 30_000,
+  bufferBytesMax: 32 * 1024 * 1024,
+  maxInFlightPerShard: PRODUCER_IN_FLIGHT_PER_SHARD_MAX,
+};
 
 /** Room left in a frame for the prefix and control header. */
 const FRAME_OVERHEAD_BYTES = FRAME_PREFIX_BYTES + HEADER_BYTES_MAX;
@@ -27,15 +50,22 @@ interface ShardQueue {
   shard: number;
   open: ProducerBatch | undefined;
   sealed: ProducerBatch[];
-  busy: boolean;
-  /** The batch in flight (or waiting to be resent). */
-  current: ProducerBatch | undefined;
+  /** Batches sent and not settled, in send order. */
+  inFlight: ProducerBatch[];
+  /** Batches that failed retriably, to be resent in order once inFlight is empty. */
+  failed: ProducerBatch[];
+  /** A retry is pending: nothing new is sent until it has been resent. */
+  recovering: boolean;
   nextProducerSeq: number;
+  /** Next batch ordinal (send order within the shard). */
+  nextOrdinal: number;
 }
 
 export interface ProducerExtraOptions {
   /** Bytes queued and not yet acked before send() waits. Default 32 MiB. */
   bufferBytesMax?: number;
+  /** Appends in flight per shard, 1..PRODUCER_IN_FLIGHT_PER_SHARD_MAX (default 5). */
+  maxInFlightPerShard?: number;
 }
 
 const encoder = new TextEncoder();
@@ -70,6 +100,10 @@ export class Producer implements ProducerApi {
   ) {
     const defined = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
     this.o = { ...PRODUCER_DEFAULTS, shard: undefined, ...defined } as typeof this.o;
+    const m = this.o.maxInFlightPerShard;
+    if (!Number.isInteger(m) || m < 1 || m > PRODUCER_IN_FLIGHT_PER_SHARD_MAX) {
+      throw new RangeError(`maxInFlightPerShard must be an integer in 1..${PRODUCER_IN_FLIGHT_PER_SHARD_MAX}; got ${m}.`);
+    }
     this.producerId = this.o.idempotent ? randomProducerId() : 0;
     this.rr = Math.floor(Math.random() * 1024);
   }
@@ -92,8 +126,7 @@ export class Producer implements ProducerApi {
     for (const q of this.queues ?? []) {
       if (q.open !== undefined) this.seal(q);
       for (const b of q.sealed) b.ready = true;
-      batches.push(...q.sealed);
-      if (q.current !== undefined) batches.push(q.current);
+      batches.push(...q.sealed, ...q.inFlight, ...q.failed);
     }
     this.pump();
     await Promise.all(batches.map((b) => b.done));
@@ -114,7 +147,7 @@ export class Producer implements ProducerApi {
 
   private loadShards(): Promise<void> {
     this.loading ??= this.client.describeStream(this.stream, { namespace: ns(this.o as ProducerOptions) }).then((d) => {
-      this.queues = Array.from({ length: d.shards }, (_, shard) => ({ shard, open: undefined, sealed: [], busy: false, current: undefined, nextProducerSeq: 0 }));
+      this.queues = Array.from({ length: d.shards }, (_, shard) => ({ shard, open: undefined, sealed: [], inFlight: [], failed: [], recovering: false, nextProducerSeq: 0, nextOrdinal: 0 }));
     });
     this.loading.catch(() => (this.loading = undefined));
     return this.loading;
@@ -160,7 +193,7 @@ export class Producer implements ProducerApi {
     this.checkSize(len);
     if (q.open !== undefined && !q.open.fits(len)) this.seal(q);
     const now = Date.now();
-    q.open ??= new ProducerBatch(q.shard, Math.max(this.o.maxBatchBytes, len), now + this.o.timeoutMs, now + this.o.lingerMs);
+    q.open ??= new ProducerBatch(q.shard, Math.max(this.o.maxBatchBytes, len), now + this.o.timeoutMs, now + this.o.lingerMs, q.nextOrdinal++);
     const b = q.open;
     encodeRecordInto(b.buf, b.used, input);
     if (this.o.idempotent) q.nextProducerSeq = (q.nextProducerSeq + 1) >>> 0;
@@ -198,28 +231,34 @@ export class Producer implements ProducerApi {
     });
   }
 
-  /** Sends, in one append frame per frameBytesMax, the next batch of every idle shard. */
+  /**
+   * Sends every sendable batch: per shard up to maxInFlightPerShard in flight,
+   * one batch per shard per frame (a frame per round), frames cut at frameBytesMax.
+   */
   private pump(): void {
     const now = Date.now();
     const frameMax = (this.client.connection.limits?.frameBytesMax ?? 32 * 1024 * 1024) - FRAME_OVERHEAD_BYTES;
-    let frame: ProducerBatch[] = [];
-    let frameBytes = 0;
-    for (const q of this.queues ?? []) {
-      if (q.busy) continue;
-      if (q.sealed.length === 0 && q.open !== undefined && (this.o.lingerMs === 0 || q.open.lingerUntil <= now)) this.seal(q);
-      const b = q.sealed.shift();
-      if (b === undefined) continue;
-      q.busy = true;
-      q.current = b;
-      if (frameBytes + b.used > frameMax && frame.length > 0) {
-        this.sendFrame(frame);
-        frame = [];
-        frameBytes = 0;
+    const max = this.o.maxInFlightPerShard;
+    for (;;) {
+      let frame: ProducerBatch[] = [];
+      let frameBytes = 0;
+      for (const q of this.queues ?? []) {
+        if (q.recovering || q.inFlight.length >= max) continue;
+        if (q.sealed.length === 0 && q.open !== undefined && (this.o.lingerMs === 0 || q.open.lingerUntil <= now)) this.seal(q);
+        const b = q.sealed.shift();
+        if (b === undefined) continue;
+        q.inFlight.push(b);
+        if (frameBytes + b.used > frameMax && frame.length > 0) {
+          this.sendFrame(frame);
+          frame = [];
+          frameBytes = 0;
+        }
+        frame.push(b);
+        frameBytes += b.used;
       }
-      frame.push(b);
-      frameBytes += b.used;
+      if (frame.length === 0) return;
+      this.sendFrame(frame);
     }
-    if (frame.length > 0) this.sendFrame(frame);
   }
 
   private sendFrame(batches: ProducerBatch[]): void {
@@ -246,29 +285,49 @@ export class Producer implements ProducerApi {
   }
 
   private onFailure(b: ProducerBatch, err: Error): void {
+    const q = this.queues![b.shard]!;
     const lost = err instanceof NativeLogError && (err.codeName === 'CONNECTION_LOST' || err.codeName === 'TIMEOUT' || err.codeName === 'SHARD_RESTARTED');
     const safe = this.o.idempotent || !lost; // without idempotence a lost answer may mean it was written: never resend
     const wait = Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** b.attempts);
     if (safe && isRetriable(err) && Date.now() + wait < b.deadline && !this.closed) {
       b.attempts++;
-      void sleep(wait).then(() => {
-        const q = this.queues![b.shard]!;
-        q.sealed.unshift(b);
-        q.busy = false;
-        this.pump();
-      });
+      this.settle(q, b);
+      q.failed.push(b);
+      q.recovering = true;
+      if (q.inFlight.length === 0) this.resendLater(q, wait);
       return;
     }
     b.fail(err);
     this.release(b);
   }
 
+  /** Once nothing of the shard is in flight: after `wait`, puts the failed batches back in front, in send order. */
+  private resendLater(q: ShardQueue, wait: number): void {
+    void sleep(wait).then(() => {
+      q.failed.sort((x, y) => x.ordinal - y.ordinal);
+      q.sealed.unshift(...q.failed);
+      q.failed = [];
+      q.recovering = false;
+      this.pump();
+    });
+  }
+
+  /** Takes b off its shard's in-flight list. */
+  private settle(q: ShardQueue, b: ProducerBatch): void {
+    const i = q.inFlight.indexOf(b);
+    if (i >= 0) q.inFlight.splice(i, 1);
+  }
+
   private release(b: ProducerBatch): void {
     const q = this.queues![b.shard]!;
-    q.busy = false;
-    q.current = undefined;
+    this.settle(q, b);
     this.queuedBytes -= b.used;
     for (const w of this.roomWaiters.splice(0)) w();
+    if (q.recovering && q.inFlight.length === 0 && q.failed.length > 0) {
+      const first = q.failed.reduce((a, x) => (x.attempts > a.attempts ? x : a));
+      this.resendLater(q, Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** (first.attempts - 1)));
+      return;
+    }
     this.pump();
   }
 }
