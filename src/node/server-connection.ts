@@ -28,6 +28,8 @@ export class ServerConnection {
   private closed = false;
   private reading = true;
   private idleWaiters: (() => void)[] = [];
+  /** The socket is corked until the end of this event-loop turn (responses coalesced into one writev). */
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -151,9 +153,17 @@ export class ServerConnection {
   private send(requestId: number, op: number, flags: number, header: unknown, body?: Uint8Array[]): void {
     if (this.closed || this.socket.destroyed) return;
     const parts = encodeFrame({ version: this.version || PROTOCOL_VERSION, flags, op, requestId, header, body });
-    this.socket.cork();
+    // Every response of this event-loop turn goes out in one writev: cork
+    // once, uncork after the turn's I/O callbacks (setImmediate).
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     for (const p of parts) this.socket.write(p);
-    this.socket.uncork();
   }
 
   private notifyIdle(): void {

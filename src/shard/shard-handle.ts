@@ -98,6 +98,8 @@ export class ShardHandle implements ShardHandleApi {
   private readonly drainWaiters: (() => void)[] = [];
   private nextRequestId = 1;
   private sending = false;
+  /** A wake of the worker is scheduled for the end of this event-loop turn. */
+  private wakeScheduled = false;
   private receiving = false;
   private restarts = 0;
   private ready: Promise<void> = Promise.resolve();
@@ -268,11 +270,29 @@ export class ShardHandle implements ShardHandleApi {
         return;
       }
       c.fill(view);
-      gen.producer.commit();
+      gen.producer.commit(undefined, false);
       this.waiting.shift();
       this.inFlight.push(c);
+      this.scheduleWake(gen);
     }
     if (this.inFlight.length > 0) this.pumpReceive(gen);
+  }
+
+  /**
+   * One wake of a sleeping worker per event-loop turn, however many requests
+   * this turn wrote (an Atomics.notify to a sleeping thread costs tens of
+   * microseconds here): requests from every frame read in this turn go to
+   * the worker together, as one group commit. The ring also wakes the worker
+   * itself before this thread waits for space.
+   */
+  private scheduleWake(gen: Generation): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      gen.producer.wake();
+      if (this.gen !== null && this.gen !== gen) this.gen.producer.wake();
+    });
   }
 
   private async sendWhenSpace(gen: Generation, size: number): Promise<void> {
