@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { INDEX_KINDS, runCorruption, type CorruptionOptions, type CorruptionStats } from './scenarios/corruption.js';
 import { runSeed } from './harness/rng.js';
 
-const RECORDS_PER_SHARD = 1200;
+const RECORDS_PER_SHARD = 800;
 
 async function run(name: string, o: Omit<CorruptionOptions, 'seed' | 'recordsPerShard'>): Promise<CorruptionStats> {
   const seed = runSeed();
@@ -28,13 +28,18 @@ test('a torn truncation of a sealed segment: verify names it and the records bef
   assert.ok(s.verifyNamedAll && s.corruptReadErrors > 0);
 });
 
-test('intact records after damage in the same sealed segment are still served (reads resynchronize past the damage, as verify does)', async () => {
-  const s = await run('intact-after-damage', { kinds: ['flip', 'garbage'], plantings: 3, where: 'sealed', destroyCheckpoints: false, requireIntactAfterDamage: true });
+test('intact records after a damaged length field (first record of a sealed segment) are still served (reads resynchronize past the damage, as verify does)', async () => {
+  const s = await run('intact-after-damage', { kinds: ['flip', 'garbage'], plantings: 3, where: 'sealed', destroyCheckpoints: false, requireIntactAfterDamage: true, firstRecord: true });
   assert.equal(s.intactUnreachable, 0);
 });
 
-test('damage in the active segment (flip, garbage, torn tail): reported by a CORRUPT read or the node log, never served, and the shard takes appends again', async () => {
-  const s = await run('active', { kinds: ['flip', 'garbage', 'truncate'], plantings: 2, where: 'active', destroyCheckpoints: false, requireIntactAfterDamage: false });
+test('bit flips and garbage in the active segment: reported by a CORRUPT read naming the file, never served, and the shard takes appends again', async () => {
+  const s = await run('active', { kinds: ['flip', 'garbage'], plantings: 2, where: 'active', destroyCheckpoints: false, requireIntactAfterDamage: false });
+  assert.equal(s.appendsAfter, 100);
+});
+
+test('a torn truncation of the active segment (acked records cut off): the loss is reported (the node log names the file), and the shard takes appends again', async () => {
+  const s = await run('active-truncate', { kinds: ['truncate'], plantings: 1, where: 'active', destroyCheckpoints: false, requireIntactAfterDamage: false });
   assert.equal(s.appendsAfter, 100);
 });
 

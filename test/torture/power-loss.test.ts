@@ -12,7 +12,7 @@ import { Rng, runSeed } from './harness/rng.js';
 import { runPowerLoss } from './scenarios/power-loss.js';
 
 /** Power losses per fsync policy and crash mode in CI. */
-const CI_CRASHES = 120;
+const CI_CRASHES = 100;
 const FSYNC_BYTES = 8192;
 
 test('the storage default fsync policy is the interval policy whose loss window these tests assert', () => {

@@ -47,6 +47,12 @@ export interface CorruptionOptions {
   destroyCheckpoints: boolean;
   /** Fail when an intact record after damage in the same segment is not served. */
   requireIntactAfterDamage: boolean;
+  /**
+   * Flips and garbage hit the length field of the segment's first record, so
+   * record boundaries are lost there and intact records surely follow before
+   * the next index entry.
+   */
+  firstRecord?: boolean;
 }
 
 export interface Planting {
@@ -261,7 +267,7 @@ function plant(rng: Rng, segs: SegFile[], o: CorruptionOptions): Planting[] {
     const s = rng.pick(candidates);
     if (isLog) {
       used.add(s.log);
-      out.push(plantLog(rng, s, kind));
+      out.push(plantLog(rng, s, kind, o.firstRecord === true));
     } else {
       used.add(s.index);
       out.push(plantIndex(rng, s, kind));
@@ -278,18 +284,19 @@ function statSafe(path: string): number {
   }
 }
 
-function plantLog(rng: Rng, s: SegFile, kind: DamageKind): Planting {
+function plantLog(rng: Rng, s: SegFile, kind: DamageKind, firstRecord: boolean): Planting {
   const bytes = readFileSync(s.log);
+  const last = firstRecord ? 3 : bytes.length - 1;
   if (kind === 'flip') {
-    const byte = rng.int(0, bytes.length - 1);
+    const byte = rng.int(0, last);
     bytes[byte]! ^= 1 << rng.int(0, 7);
     writeFileSync(s.log, bytes);
     const i = recordAt(s, byte);
     return { kind, shard: s.shard, file: s.log, byte, seqFirst: s.base + i, seqLast: s.base + i };
   }
   if (kind === 'garbage') {
-    const start = rng.int(0, bytes.length - 1);
-    const len = Math.min(rng.int(1, 256), bytes.length - start);
+    const start = rng.int(0, last);
+    const len = Math.min(rng.int(1, 256), last + 1 - start);
     for (let j = 0; j < len; j++) bytes[start + j]! ^= rng.int(1, 255);
     writeFileSync(s.log, bytes);
     return { kind, shard: s.shard, file: s.log, byte: start, seqFirst: s.base + recordAt(s, start), seqLast: s.base + recordAt(s, start + len - 1) };

@@ -198,7 +198,7 @@ export async function runHostileClients(o: HostileOptions): Promise<HostileStats
         }),
       );
       const open = held.filter((c) => !c.closed).length;
-      // +2 for the well-behaved client's connection and slack for none: the bound is exact.
+      // +1 for the well-behaved client's connection; no slack: the bound is exact.
       if (open + 1 > o.connectionsMax) throw new Error(`${open} raw connections plus the client's are held open; connectionsMax is ${o.connectionsMax}`);
       if (stats.overflowRefused === 0) throw new Error(`${o.overflowConnections} connections past ${held.length - o.overflowConnections} others were all accepted; connectionsMax ${o.connectionsMax} was not enforced`);
     });
