@@ -11,14 +11,20 @@
  *    The storage rounds run the default (CRCs of large shared batches
  *    checked on a helper thread during the write), appendCrcThread=false
  *    (every CRC checked on this thread before the write) and
- *    verifyAppendCrc=false (no CRC check: what the check costs). Fairness: the batch lives in a SharedArrayBuffer, as a shard
- *    worker's ring does; raw and storage write the same bytes, the same batch
- *    size and (reported) the same number of write calls; one untimed warm-up
- *    round of each first (the first GB a process writes into the page cache
- *    costs several times more kernel CPU than later ones on this VM); then R
- *    rounds of (raw, storage, storage without CRC), the order reversed every
- *    other round; medians, and the median of the per-round ratios (wall and
- *    CPU time).
+ *    verifyAppendCrc=false (no CRC check: what the check costs).
+ *    Fairness: the batch lives in a SharedArrayBuffer, as a shard worker's
+ *    ring does; raw and storage write the same bytes with the same batch size
+ *    (write calls per round are reported: storage makes one extra 4-byte
+ *    write per batch on the parallel-CRC path). The kernel's cost of a page
+ *    cache write swings 3-10x within seconds on this shared VM (cold pages,
+ *    other tenants), so each round of M MB is cut into slices of --slice-mb
+ *    (default 64) and every slice runs all four variants back to back, each
+ *    into a fresh file or shard (deleted after), in an order rotated per
+ *    slice and reversed per round: all variants see the same regime. A new
+ *    store's helper thread is started before its slice's clock (untimed).
+ *    One untimed warm-up slice of each variant first. Figures: medians of R
+ *    rounds, and the median of the per-round ratios (wall and CPU time; CPU
+ *    is process-wide, so it includes the helper thread).
  * 2. Seek latency on a shard of S records (default 5 million, out-of-order
  *    event times): read(seq) at random seqs, seqForAppendTime and
  *    seqForEventTime at random times; p50/p99/max in microseconds.
@@ -44,10 +50,11 @@ interface Args {
   seeks: number;
   seek: boolean;
   json: boolean;
+  sliceMb: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { recordBytes: 1024, totalMb: 128, batchBytes: 1 << 20, rounds: 5, seekRecords: 5_000_000, seeks: 2000, seek: true, json: false };
+  const a: Args = { recordBytes: 1024, totalMb: 128, batchBytes: 1 << 20, rounds: 5, seekRecords: 5_000_000, seeks: 2000, seek: true, json: false, sliceMb: 64 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const num = (): number => {
@@ -61,6 +68,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--rounds') a.rounds = num();
     else if (k === '--seek-records') a.seekRecords = num();
     else if (k === '--seeks') a.seeks = num();
+    else if (k === '--slice-mb') a.sliceMb = num();
     else if (k === '--no-seek') a.seek = false;
     else if (k === '--json') a.json = true;
     else throw new Error(`unknown option ${k}`);
@@ -126,11 +134,19 @@ class CountingWrites extends NodeFileLayer {
 
 type Variant = 'default' | 'serial-crc' | 'no-crc';
 
-function storageRound(dir: string, batch: Uint8Array, appends: number, variant: Variant): RoundResult {
+async function storageSlice(dir: string, batch: Uint8Array, appends: number, variant: Variant): Promise<RoundResult> {
   const layer = new CountingWrites();
   const verifyAppendCrc = variant !== 'no-crc';
   const appendCrcThread = variant === 'default';
   const store = ShardStore.open({ dir, fsync: { mode: 'roll' }, verifyAppendCrc, appendCrcThread, fileLayer: layer });
+  if (appendCrcThread) {
+    // Untimed: the helper thread starts with the store's first big batch; wait until it works (its start-up is a one-off per store).
+    const deadline = Date.now() + HELPER_START_WAIT_MS;
+    do {
+      store.append(batch);
+      await new Promise((r) => setTimeout(r, 2));
+    } while (store.appendCrcStats.helperUnits === 0 && Date.now() < deadline);
+  }
   const w0 = layer.writes;
   const latenciesUs: number[] = new Array(appends);
   const c0 = cpuSeconds();
@@ -147,7 +163,7 @@ function storageRound(dir: string, batch: Uint8Array, appends: number, variant: 
   return { seconds, writeCalls, cpuSeconds: cpu, latenciesUs };
 }
 
-function rawRound(path: string, batch: Uint8Array, appends: number): RoundResult {
+function rawSlice(path: string, batch: Uint8Array, appends: number): RoundResult {
   const fd = fs.openSync(path, 'w');
   const latenciesUs: number[] = new Array(appends);
   const c0 = cpuSeconds();
@@ -163,43 +179,53 @@ function rawRound(path: string, batch: Uint8Array, appends: number): RoundResult
   return { seconds, writeCalls: appends, cpuSeconds: cpu, latenciesUs };
 }
 
-function appendBench(args: Args, root: string): Record<string, unknown> {
+/** Longest untimed wait for a new store's CRC helper thread to start. */
+const HELPER_START_WAIT_MS = 2000;
+const KINDS = ['raw', 'default', 'serial-crc', 'no-crc'] as const;
+type Kind = (typeof KINDS)[number];
+
+function addTo(sum: RoundResult, x: RoundResult): void {
+  sum.seconds += x.seconds;
+  sum.cpuSeconds += x.cpuSeconds;
+  sum.writeCalls += x.writeCalls;
+  for (const l of x.latenciesUs) sum.latenciesUs.push(l);
+}
+
+async function appendBench(args: Args, root: string): Promise<Record<string, unknown>> {
   const perBatch = Math.max(1, Math.floor(args.batchBytes / args.recordBytes));
   const batch = makeBatch(args.recordBytes, perBatch, (i) => 1_700_000_000_000 + i);
   const appends = Math.max(1, Math.round((args.totalMb * 1024 * 1024) / batch.length));
+  const slices = Math.max(1, Math.min(appends, Math.round(args.totalMb / args.sliceMb)));
   const mb = (appends * batch.length) / (1024 * 1024);
   const records = appends * perBatch;
-  const store: RoundResult[] = [];
-  const noCrc: RoundResult[] = [];
-  const serial: RoundResult[] = [];
-  const raw: RoundResult[] = [];
-  const runRaw = (r: number): RoundResult => {
-    const rawPath = join(root, `raw-${r}.bin`);
-    const x = rawRound(rawPath, batch, appends);
-    fs.rmSync(rawPath);
-    return x;
-  };
-  const runStore = (r: number, variant: Variant): RoundResult => {
-    const dir = join(root, `shard-${r}`);
-    const x = storageRound(dir, batch, appends, variant);
+  const runSlice = async (kind: Kind, n: number): Promise<RoundResult> => {
+    if (kind === 'raw') {
+      const rawPath = join(root, 'raw.bin');
+      const x = rawSlice(rawPath, batch, n);
+      fs.rmSync(rawPath);
+      return x;
+    }
+    const dir = join(root, `shard-${kind}`);
+    const x = await storageSlice(dir, batch, n, kind);
     fs.rmSync(dir, { recursive: true });
     return x;
   };
-  runRaw(-1);
-  runStore(-1, 'default');
+  for (const k of KINDS) await runSlice(k, Math.ceil(appends / slices)); // warm-up, untimed
+  const results = new Map<Kind, RoundResult[]>(KINDS.map((k) => [k, []]));
   for (let r = 0; r < args.rounds; r++) {
-    if (r % 2 === 0) {
-      raw.push(runRaw(r));
-      store.push(runStore(r, 'default'));
-      serial.push(runStore(r, 'serial-crc'));
-      noCrc.push(runStore(r, 'no-crc'));
-    } else {
-      noCrc.push(runStore(r, 'no-crc'));
-      serial.push(runStore(r, 'serial-crc'));
-      store.push(runStore(r, 'default'));
-      raw.push(runRaw(r));
+    const sums = new Map<Kind, RoundResult>(KINDS.map((k) => [k, { seconds: 0, cpuSeconds: 0, writeCalls: 0, latenciesUs: [] }]));
+    for (let s = 0; s < slices; s++) {
+      const n = Math.floor(((s + 1) * appends) / slices) - Math.floor((s * appends) / slices);
+      const rot = (r * slices + s) % KINDS.length;
+      const order = [...KINDS.slice(rot), ...KINDS.slice(0, rot)];
+      for (const k of r % 2 === 0 ? order : order.reverse()) addTo(sums.get(k)!, await runSlice(k, n));
     }
+    for (const k of KINDS) results.get(k)!.push(sums.get(k)!);
   }
+  const raw = results.get('raw')!;
+  const store = results.get('default')!;
+  const serial = results.get('serial-crc')!;
+  const noCrc = results.get('no-crc')!;
   const noCrcSec = median(noCrc.map((x) => x.seconds));
   const appendSec = median(store.map((x) => x.seconds));
   const rawSec = median(raw.map((x) => x.seconds));
@@ -213,6 +239,7 @@ function appendBench(args: Args, root: string): Record<string, unknown> {
     recordsPerBatch: perBatch,
     totalMb: Math.round(mb),
     rounds: args.rounds,
+    slicesPerRound: slices,
     rawWriteCalls: raw[0]!.writeCalls,
     appendWriteCalls: store[0]!.writeCalls,
     appendMbPerSec: Math.round(mb / appendSec),
@@ -307,11 +334,11 @@ function seekBench(args: Args, root: string): Record<string, unknown> {
   };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const root = fs.mkdtempSync(join(tmpdir(), 'nl-storage-bench-'));
   try {
-    const result: Record<string, unknown> = { bench: 'storage', ...appendBench(args, root) };
+    const result: Record<string, unknown> = { bench: 'storage', ...(await appendBench(args, root)) };
     console.log(
       `append ${args.recordBytes}-byte records, ${result.batchBytes} bytes per append(), ${result.totalMb} MB x ${args.rounds} rounds (medians, no fsync):\n` +
         `  storage append  ${result.appendMbPerSec} MB/s  ${result.appendRecordsPerSec} records/s  per-call latency us ${JSON.stringify(result.appendCallLatencyUs)}\n` +
@@ -339,4 +366,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

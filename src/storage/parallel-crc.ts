@@ -56,6 +56,15 @@ export const CRC_UNIT_BYTES = 64 * 1024;
 export const PARALLEL_CRC_MIN_BYTES = 256 * 1024;
 /** The store waits at most this long for the helper to leave a unit; then it checks the batch itself and stops using the helper. */
 export const HELPER_WAIT_MS_MAX = 1000;
+/**
+ * A wait for the helper longer than this (or than STALL_FACTOR x the time a
+ * unit should take at 1 GB/s, for big units) means the helper thread was
+ * descheduled: every core is busy, so a second thread only adds waiting. The
+ * store then checks serially for PARALLEL_BACKOFF_MS before trying again.
+ */
+export const STALL_MS = 1;
+const STALL_FACTOR = 4;
+export const PARALLEL_BACKOFF_MS = 1000;
 /** Heap bound of the helper thread (it allocates almost nothing). */
 const HELPER_HEAP_MB = 32;
 /** The store polls BUSY this long before it sleeps on it (a 64 KiB unit takes about 20 µs). */
@@ -72,6 +81,11 @@ export interface HelperData {
 export class ParallelCrc {
   /** Batches checked with the helper's help, and units the helper checked (tests, benchmarks). */
   batches = 0;
+  /** Waits for the helper that exceeded the stall bound (each starts a back-off). */
+  stalls = 0;
+  /** Until this performance.now() the store checks serially (after a stall). */
+  backoffUntil = 0;
+  private maxUnitBytes = 0;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private readonly units = new Float64Array(new SharedArrayBuffer(CRC_UNITS_MAX * 2 * 8));
   private readonly worker: Worker;
@@ -127,11 +141,13 @@ export class ParallelCrc {
     const units = this.units;
     let count = 0;
     let unitStart = start;
+    let maxUnit = 0;
     for (let pos = start; pos < end; ) {
       if (pos + RECORD_HEADER_BYTES > end) return false;
       const length = dv.getUint32(pos, true);
       if (length < RECORD_HEADER_BYTES || length % 8 !== 0 || length > this.recordBytesMax || pos + length > end) return false;
       if (pos - unitStart >= unitBytes) {
+        maxUnit = Math.max(maxUnit, pos - unitStart);
         units[2 * count] = unitStart;
         units[2 * count + 1] = pos;
         count++;
@@ -142,6 +158,7 @@ export class ParallelCrc {
     units[2 * count] = unitStart;
     units[2 * count + 1] = end;
     this.count = count + 1;
+    this.maxUnitBytes = Math.max(maxUnit, end - unitStart);
     this.publish();
     return true;
   }
@@ -210,6 +227,11 @@ export class ParallelCrc {
       return true;
     } finally {
       Atomics.store(c, C_STORE_SLEEPS, 0);
+      const waited = performance.now() - t0;
+      if (waited > Math.max(STALL_MS, (STALL_FACTOR * this.maxUnitBytes) / 1e6)) {
+        this.stalls++;
+        this.backoffUntil = performance.now() + PARALLEL_BACKOFF_MS;
+      }
     }
   }
 }

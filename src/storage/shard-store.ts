@@ -391,9 +391,15 @@ export class ShardStore implements ShardStoreApi {
     return this.viewU8;
   }
 
-  /** Statistics of the parallel CRC check: batches checked with the helper, units the helper checked. */
-  get appendCrcStats(): { parallelBatches: number; helperUnits: number } {
-    return { parallelBatches: this.parallel?.batches ?? 0, helperUnits: this.parallel?.helperUnits ?? 0 };
+  /** Statistics of the parallel CRC check: batches checked with the helper, units the helper checked, stalls (helper descheduled) and the back-off left after the last one. */
+  get appendCrcStats(): { parallelBatches: number; helperUnits: number; stalls: number; backoffMs: number } {
+    const p = this.parallel;
+    return {
+      parallelBatches: p?.batches ?? 0,
+      helperUnits: p?.helperUnits ?? 0,
+      stalls: p?.stalls ?? 0,
+      backoffMs: p === null ? 0 : Math.max(0, p.backoffUntil - performance.now()),
+    };
   }
 
   /** The CRC helper for this batch, or null to check it serially before writing. */
@@ -404,6 +410,7 @@ export class ShardStore implements ShardStoreApi {
       this.parallelUnusable = true;
       return null;
     }
+    if (this.parallel !== null && this.parallel.backoffUntil > performance.now()) return null;
     this.parallel ??= new ParallelCrc(this.cfg.recordBytesMax);
     return this.parallel;
   }

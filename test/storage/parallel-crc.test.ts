@@ -35,7 +35,11 @@ function corruptCrc(bytes: Uint8Array, record: number): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Appends good batches until the helper thread has checked some units (it starts asynchronously). */
+/**
+ * Appends good batches until the helper thread has checked some units (it
+ * starts asynchronously), then waits out any stall back-off, so the next
+ * large batch takes the parallel path.
+ */
 async function untilHelperWorks(s: ShardStore): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (s.appendCrcStats.helperUnits === 0) {
@@ -43,6 +47,7 @@ async function untilHelperWorks(s: ShardStore): Promise<void> {
     s.append(sharedBatch(1));
     await sleep(5);
   }
+  await sleep(s.appendCrcStats.backoffMs + 1);
 }
 
 const badCrc = (record: number) => (e: unknown) =>
@@ -86,6 +91,7 @@ test('a bad CRC anywhere in a parallel-checked batch fails the whole append: not
     await untilHelperWorks(s);
     const { endSeq, bytes } = s.describe();
     for (const k of [0, 5, RECORDS - 1]) {
+      await sleep(s.appendCrcStats.backoffMs + 1);
       const b = sharedBatch(9);
       corruptCrc(b, k);
       const batches = s.appendCrcStats.parallelBatches;
