@@ -64,7 +64,7 @@ export const benchDefaults: BenchOptions = {
   records: null,
   producers: 1,
   shards: 1,
-  batchBytes: 64 * 1024,
+  batchBytes: 256 * 1024,
   lingerMs: 0,
   warmupSeconds: 1,
   fetchBytes: 1024 * 1024,

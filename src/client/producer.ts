@@ -35,7 +35,8 @@ import { NativeLogError, type ProducerApi, type ProducerOptions, type ProducerRe
 export const PRODUCER_IN_FLIGHT_PER_SHARD_MAX = 5;
 
 export const PRODUCER_DEFAULTS = {
-  maxBatchBytes: 64 * 1024,
+  /** A batch grows to this only while the shard's in-flight window is full (linger 0 seals it as soon as it can go). */
+  maxBatchBytes: 256 * 1024,
   lingerMs: 0,
   idempotent: true,
   timeoutMs: 30_000,
@@ -64,8 +65,6 @@ interface ShardQueue {
 export interface ProducerExtraOptions {
   /** Bytes queued and not yet acked before send() waits. Default 32 MiB. */
   bufferBytesMax?: number;
-  /** Appends in flight per shard, 1..PRODUCER_IN_FLIGHT_PER_SHARD_MAX (default 5). */
-  maxInFlightPerShard?: number;
 }
 
 const encoder = new TextEncoder();

@@ -67,8 +67,10 @@ export interface StreamDescription extends StreamInfo {
 }
 
 export interface ProducerOptions extends StreamOptions {
-  /** Flush a shard's batch once it holds this many bytes. Default 64 KiB. */
+  /** Largest batch per shard. Default 256 KiB; with lingerMs 0 a batch only grows while the shard's in-flight window is full. */
   maxBatchBytes?: number;
+  /** Appends in flight per shard, 1..5 (the storage engine's dedupe window). Default 5. */
+  maxInFlightPerShard?: number;
   /** Wait up to this long for more records before sending a batch. Default 0 (send at once, batching what queued meanwhile). */
   lingerMs?: number;
   /** Fixed shard for every record (else key hash, else round-robin). */
@@ -141,6 +143,8 @@ export interface ConsumedRecord {
 }
 
 export interface ConsumerApi extends AsyncIterable<ConsumedRecord> {
+  /** The same records one fetch answer at a time (use instead of iterating the consumer itself). */
+  batches(): AsyncIterable<ConsumedRecord[]>;
   close(): Promise<void>;
 }
 
