@@ -6,6 +6,9 @@
  *
  * Without follow it stops at each shard's end as of the start; with follow
  * it long-polls (maxWaitMs) at the end.
+ *
+ * batches() hands out the same records one fetch answer at a time (an array
+ * per answer), which spares the await per record of the async iterator.
  */
 import { decodeRecord } from '../record/record.js';
 import { OP } from '../protocol/ops.js';
@@ -55,9 +58,20 @@ export class Consumer implements ConsumerApi {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ConsumedRecord> {
+    this.start();
+    return this.records();
+  }
+
+  /** The records, one array per fetch answer (never empty), in the same order as iterating the consumer. */
+  batches(): AsyncIterable<ConsumedRecord[]> {
+    this.start();
+    const it = this.batchIterator();
+    return { [Symbol.asyncIterator]: () => it };
+  }
+
+  private start(): void {
     if (this.started) throw new TypeError('A consumer can be iterated once; create another consumer.');
     this.started = true;
-    return this.records();
   }
 
   async close(): Promise<void> {
@@ -66,6 +80,15 @@ export class Consumer implements ConsumerApi {
   }
 
   private async *records(): AsyncGenerator<ConsumedRecord> {
+    for await (const batch of this.batchIterator()) {
+      for (const r of batch) {
+        if (this.closed) return;
+        yield r;
+      }
+    }
+  }
+
+  private async *batchIterator(): AsyncGenerator<ConsumedRecord[]> {
     const cursors = await this.startCursors();
     for (const c of cursors) this.fetchNext(c);
     try {
@@ -79,29 +102,31 @@ export class Consumer implements ConsumerApi {
         }
         a.cursor.fetching = false;
         if ('error' in a) throw a.error;
-        yield* this.deliver(a.cursor, a.response);
+        const batch = this.deliver(a.cursor, a.response);
+        if (batch.length > 0) yield batch;
       }
     } finally {
       this.closed = true; // a break out of for-await stops the prefetching
     }
   }
 
-  private *deliver(c: Cursor, r: Response): Generator<ConsumedRecord> {
+  private deliver(c: Cursor, r: Response): ConsumedRecord[] {
     const next = r.header['nextSeq'];
     if (typeof next !== 'number') throw clientError('BAD_RESPONSE', 'fetch: no nextSeq in the answer.');
     c.next = next;
     if (c.next >= c.end) c.done = true;
     else this.fetchNext(c); // prefetch while the records are handed out
     const body = r.body;
+    const out: ConsumedRecord[] = [];
     let off = 0;
-    while (off < body.length && !this.closed) {
+    while (off < body.length) {
       const d = decodeOrThrow(body, off);
       off += d.length;
       if (d.seq >= c.end) {
         c.done = true;
-        return;
+        break;
       }
-      yield {
+      out.push({
         shard: c.shard,
         seq: d.seq,
         appendTime: d.appendTime,
@@ -113,8 +138,9 @@ export class Consumer implements ConsumerApi {
         codec: d.codec,
         schemaVersion: d.schemaVersion,
         rowCount: d.rowCount,
-      };
+      });
     }
+    return out;
   }
 
   private fetchNext(c: Cursor): void {

@@ -55,9 +55,16 @@ export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientAp
       consumer(name, opts?: ConsumerOptions): ConsumerApi {
         let closed = false;
         const shard = opts?.shard ?? 0;
-        return {
+        const api: ConsumerApi = {
           async close() {
             closed = true;
+          },
+          batches() {
+            return {
+              async *[Symbol.asyncIterator]() {
+                for await (const r of api) yield [r];
+              },
+            };
           },
           async *[Symbol.asyncIterator]() {
             const recs = log.streams.get(name)![shard]!;
@@ -75,6 +82,7 @@ export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientAp
             }
           },
         };
+        return api;
       },
       async close() {},
     };
