@@ -44,6 +44,8 @@ export interface CrashLoopStats {
   ackedVerified: number;
   unackedPresent: number;
   sendFailures: number;
+  /** Why sends failed (the producer gave up on them; their outcome is unknown), with counts. */
+  failureReasons: Record<string, number>;
   fsyncPolicies: string[];
 }
 
@@ -62,7 +64,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopStats>
   const { dir, cleanup } = tempDir('crash');
   const dataDir = `${dir}/data`;
   const port = await freePort();
-  const stats: CrashLoopStats = { seed: o.seed, kills: 0, startupKills: 0, acked: 0, recordsChecked: 0, ackedVerified: 0, unackedPresent: 0, sendFailures: 0, fsyncPolicies: [] };
+  const stats: CrashLoopStats = { seed: o.seed, kills: 0, startupKills: 0, acked: 0, recordsChecked: 0, ackedVerified: 0, unackedPresent: 0, sendFailures: 0, failureReasons: {}, fsyncPolicies: [] };
   const ledger = new Ledger();
   let node: NodeProcess | undefined;
   const clients: Client[] = [];
@@ -114,6 +116,12 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopStats>
     stats.unackedPresent = final.unackedPresent;
     stats.acked = ledger.acked.size;
     stats.sendFailures = ledger.failed.size;
+    const distinct = [...new Set(ledger.failed.values())];
+    log(`send failures: ${distinct.length} distinct: ${distinct.slice(0, 12).join(' | ')}`);
+    for (const why of ledger.failed.values()) {
+      const key = why.replace(/\d+/g, 'N').slice(0, 120);
+      stats.failureReasons[key] = (stats.failureReasons[key] ?? 0) + 1;
+    }
     if (final.ackedChecked !== ledger.acked.size) throw new Error(`final read-back verified ${final.ackedChecked} acked records of ${ledger.acked.size}`);
     for (const c of clients) await c.close();
     clients.length = 0;
