@@ -46,7 +46,7 @@ export const SHARD_BATCH_REQUESTS_MAX = 1024;
  * always takes at least one), which bounds the time between event-loop turns
  * (comlink) and between fsyncs.
  */
-export const SHARD_BATCH_BYTES_MAX = 1024 * 1024;
+export const SHARD_BATCH_BYTES_MAX = 4 * 1024 * 1024;
 /** A busy loop yields to the event loop (comlink) at least this often. */
 export const WORKER_YIELD_MS = 5;
 /** Blocking wait for the next request right after serving, before an idle worker falls back to waitAsync (0 = off). */

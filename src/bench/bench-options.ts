@@ -67,7 +67,7 @@ export const benchDefaults: BenchOptions = {
   batchBytes: 256 * 1024,
   lingerMs: 0,
   warmupSeconds: 1,
-  fetchBytes: 1024 * 1024,
+  fetchBytes: 4 * 1024 * 1024,
   rate: null,
   inFlightBytes: 4 * 1024 * 1024,
   fsync: null,

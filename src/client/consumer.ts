@@ -25,7 +25,7 @@ function decodeOrThrow(body: Uint8Array, off: number): ReturnType<typeof decodeR
   }
 }
 
-export const CONSUMER_DEFAULTS = { maxBytes: 1024 * 1024, maxWaitMs: 500, follow: false };
+export const CONSUMER_DEFAULTS = { maxBytes: 4 * 1024 * 1024, maxWaitMs: 500, follow: false };
 
 interface Cursor {
   shard: number;

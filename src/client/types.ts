@@ -121,7 +121,7 @@ export interface ConsumerOptions extends StreamOptions {
   from?: StartPosition;
   /** Keep waiting for new records at the end (long-poll); else stop at the end as of the start. */
   follow?: boolean;
-  /** Per fetch. Default 1 MiB. */
+  /** Per fetch (one fetch in flight per shard, so this sets how much a round trip carries). Default 4 MiB. */
   maxBytes?: number;
   /** Long-poll wait per fetch when following. Default 500. */
   maxWaitMs?: number;
