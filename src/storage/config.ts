@@ -47,7 +47,7 @@ export function resolveConfig(opts: ShardStoreOptions): StoreConfig {
     layer: opts.fileLayer ?? nodeFileLayer,
     producersMax: opts.producersMax ?? PRODUCERS_MAX,
     verifyAppendCrc: opts.verifyAppendCrc ?? true,
-    appendCrcThread: opts.appendCrcThread ?? true,
+    appendCrcThread: opts.appendCrcThread ?? false,
   };
   const bad = (what: string): never => {
     throw new RangeError(`invalid storage option: ${what}`);

@@ -125,10 +125,10 @@ export class ParallelCrc {
   /**
    * Cuts the records in [start, end) of `buffer` into units, following only
    * their length fields (the store checks everything else itself, and the
-   * helper checks every record in full), and opens claims: the helper starts
-   * while the store is still validating the batch. False (nothing published)
-   * when a length field is out of bounds: the caller checks serially and
-   * reports it. Every true must be followed by finish() or cancel().
+   * helper checks every record in full), and opens claims. False (nothing
+   * published) when a length field is out of bounds: the caller checks
+   * serially and reports it. Every true must be followed by finish() or
+   * cancel().
    */
   start(buffer: SharedArrayBuffer, dv: DataView, start: number, end: number): boolean {
     if (buffer !== this.buffer) {

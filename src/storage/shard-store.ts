@@ -10,8 +10,8 @@
  * Nothing is allocated per record except, for records over
  * CRC_SMALL_BYTES_MAX, the view zlib.crc32 needs.
  *
- * Batches of at least PARALLEL_CRC_MIN_BYTES in a SharedArrayBuffer (a shard
- * worker's ring) have their record CRCs checked on one helper thread while
+ * With appendCrcThread, batches of at least PARALLEL_CRC_MIN_BYTES in a
+ * SharedArrayBuffer (a shard worker's ring) have their CRCs checked on one helper thread while
  * the batch is written (parallel-crc.ts): structure is checked first, then
  * the batch minus its first 4 bytes (record 0's length) is written, the CRC
  * verdict is awaited, and only then are those 4 bytes written. Until then the
@@ -105,8 +105,6 @@ export class ShardStore implements ShardStoreApi {
   /** The CRC helper thread, started by the first batch that qualifies (null: none yet). */
   private parallel: ParallelCrc | null = null;
   private parallelUnusable = false;
-  /** The helper's batch started by append() and not yet ended by finish() or cancel(). */
-  private parallelPending: ParallelCrc | null = null;
 
   private constructor(cfg: StoreConfig, epoch: number) {
     this.cfg = cfg;
@@ -155,25 +153,8 @@ export class ShardStore implements ShardStoreApi {
     if (this.tailDirty) this.repairTail();
     const n = end - start;
     if (n > SEGMENT_BYTES_LIMIT) throw new StorageError('RECORD_TOO_LARGE', `batch of ${n} bytes exceeds the ${SEGMENT_BYTES_LIMIT}-byte limit`);
-    this.viewOf(bytes);
-    let par = this.parallelFor(bytes, n);
-    if (par !== null && !par.start(bytes.buffer as SharedArrayBuffer, this.viewDv, bytes.byteOffset + start, bytes.byteOffset + end)) par = null;
-    this.parallelPending = par;
-    try {
-      return this.appendChecked(bytes, start, end, par);
-    } finally {
-      // Not handed to writeBatchCheckingInParallel (a throw or a duplicate before the write): end the helper's batch.
-      if (this.parallelPending !== null) {
-        this.parallelPending = null;
-        par?.cancel();
-      }
-    }
-  }
-
-  /** append() after the range checks; par (if any) has started checking the CRCs. */
-  private appendChecked(bytes: Uint8Array, start: number, end: number, par: ParallelCrc | null): AppendResult {
-    const n = end - start;
-    const u8 = this.viewU8;
+    const u8 = this.viewOf(bytes);
+    const par = this.parallelFor(bytes, n);
     const absStart = bytes.byteOffset + start;
     const absEnd = bytes.byteOffset + end;
     this.validateBatch(absStart, absEnd, par !== null);
@@ -196,8 +177,13 @@ export class ShardStore implements ShardStoreApi {
       pos += dv.getUint32(pos, true);
     }
     const position = this.active.meta.bytes;
-    if (par !== null) this.writeBatchCheckingInParallel(par, bytes, start, n, position);
-    else this.writeBatch(bytes, start, n, position);
+    // The helper starts only now, after the patch: patching while it reads the same header cache lines costs more than it saves.
+    if (par !== null && par.start(bytes.buffer as SharedArrayBuffer, dv, absStart, absEnd)) {
+      this.writeBatchCheckingInParallel(par, bytes, start, n, position);
+    } else {
+      if (par !== null) this.validateBatch(absStart, absEnd, false);
+      this.writeBatch(bytes, start, n, position);
+    }
     const syncNow = this.fsyncDue(n, now);
     if (syncNow) this.fsyncOrRollback(position);
     this.commitBatch(absStart, absEnd, position, firstSeq, appendTime, n, now, syncNow);
@@ -498,7 +484,6 @@ export class ShardStore implements ShardStoreApi {
    */
   private writeBatchCheckingInParallel(par: ParallelCrc, bytes: Uint8Array, start: number, n: number, position: number): void {
     const absStart = bytes.byteOffset + start;
-    this.parallelPending = null;
     let writeError: unknown = null;
     try {
       writeFully(this.layer, this.activeFd, bytes, start + LENGTH_BYTES, n - LENGTH_BYTES, position + LENGTH_BYTES);

@@ -48,10 +48,12 @@ export interface ShardStoreOptions {
   /**
    * Check the record CRCs of batches of at least 256 KiB that live in a
    * SharedArrayBuffer on one helper thread, in parallel with the write
-   * (default true; src/storage/parallel-crc.ts). At most one helper thread
-   * per store, started by the first such batch; the append still returns,
-   * and its records become readable, only after every CRC passed. false:
-   * every CRC is checked on the caller's thread before the write.
+   * (src/storage/parallel-crc.ts). At most one helper thread per store,
+   * started by the first such batch; the append still returns, and its
+   * records become readable, only after every CRC passed. Default false:
+   * every CRC is checked on the caller's thread before the write. It pays
+   * only with an idle core: on a busy host it costs about 40% more CPU per
+   * MB and is slower (docs/FORMAT.md section 10).
    */
   appendCrcThread?: boolean;
 }

@@ -56,7 +56,7 @@ const badCrc = (record: number) => (e: unknown) =>
 test('large shared batches are checked with the helper thread, and their records come back byte for byte', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const s = openStore({ dir });
+    const s = openStore({ dir, appendCrcThread: true });
     await untilHelperWorks(s);
     const before = s.describe().endSeq;
     const b = sharedBatch(7);
@@ -76,7 +76,7 @@ test('large shared batches are checked with the helper thread, and their records
     }
     assert.equal(statSync(join(dir, logFileName(0))).size, s.describe().bytes);
     s.close();
-    const again = openStore({ dir });
+    const again = openStore({ dir, appendCrcThread: true });
     assert.equal(again.describe().endSeq, all.length);
     again.close();
   } finally {
@@ -87,7 +87,7 @@ test('large shared batches are checked with the helper thread, and their records
 test('a bad CRC anywhere in a parallel-checked batch fails the whole append: nothing written, nothing served, next append fine', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const s = openStore({ dir });
+    const s = openStore({ dir, appendCrcThread: true });
     await untilHelperWorks(s);
     const { endSeq, bytes } = s.describe();
     for (const k of [0, 5, RECORDS - 1]) {
@@ -106,7 +106,7 @@ test('a bad CRC anywhere in a parallel-checked batch fails the whole append: not
     assert.equal(all.length, endSeq + RECORDS);
     assert.ok(all[endSeq]!.payload.every((x) => x === 3));
     s.abandon();
-    const r = openStore({ dir });
+    const r = openStore({ dir, appendCrcThread: true });
     assert.equal(r.describe().endSeq, endSeq + RECORDS);
     r.close();
   } finally {
@@ -117,7 +117,7 @@ test('a bad CRC anywhere in a parallel-checked batch fails the whole append: not
 test('a batch that fails before its write (bad structure, duplicate retry) ends the helper\'s work; later batches are checked as before', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const s = openStore({ dir });
+    const s = openStore({ dir, appendCrcThread: true });
     await untilHelperWorks(s);
     const { endSeq, bytes } = s.describe();
     const broken = sharedBatch(1);
@@ -157,7 +157,7 @@ for (const bad of [false, true]) {
     const { dir, cleanup } = tempDir();
     try {
       const layer = new DiesAfterNextWrite();
-      const s = openStore({ dir, fileLayer: layer });
+      const s = openStore({ dir, fileLayer: layer, appendCrcThread: true });
       await untilHelperWorks(s);
       const { endSeq, bytes } = s.describe();
       const b = sharedBatch(5);
@@ -180,17 +180,17 @@ for (const bad of [false, true]) {
   });
 }
 
-test('appendCrcThread: false, or a batch outside a SharedArrayBuffer, is checked serially before the write', () => {
+test('by default (appendCrcThread false), or for a batch outside a SharedArrayBuffer, every CRC is checked serially before the write', () => {
   const { dir, cleanup } = tempDir();
   try {
-    const s = openStore({ dir: join(dir, 'a'), appendCrcThread: false });
+    const s = openStore({ dir: join(dir, 'a') });
     const b = sharedBatch(2);
     assert.equal(s.append(b).count, RECORDS);
     corruptCrc(b, 3);
     assert.throws(() => s.append(b), badCrc(3));
     assert.equal(s.appendCrcStats.parallelBatches, 0);
     s.close();
-    const t = openStore({ dir: join(dir, 'b') });
+    const t = openStore({ dir: join(dir, 'b'), appendCrcThread: true });
     const plain = Uint8Array.from(sharedBatch(4));
     assert.equal(t.append(plain).count, RECORDS);
     assert.equal(t.appendCrcStats.parallelBatches, 0);
