@@ -8,16 +8,20 @@
  * after the checkpointed position (plus any segment created after the
  * checkpoint) are scanned. Without one, every segment is scanned from its
  * start. Each scanned record is validated (length bounds, CRC, serverCrc, seq
- * continuity); at the first bad record the segment is truncated there and any
- * later segment is deleted, since it cannot continue the sequence.
+ * continuity). Only the active (last) segment is ever truncated: its first bad
+ * record starts a torn tail. A segment that a later one follows is sealed (it
+ * was fsync'd before the roll), so damage in it is corruption: it is reported
+ * (report.problems, report.damagedBytes), the scan resynchronises past it
+ * (resync.ts), the file is kept, and later segments are kept and served.
  */
 import { join } from 'node:path';
 import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ } from '../record/layout.js';
 import { getU64, recordAppendTime, recordEventTimeMax } from '../record/record.js';
-import { type Checkpoint, type SegmentMeta, decodeCheckpoint } from './checkpoint.js';
+import { type Checkpoint, type SegmentMeta, TIME_NONE, decodeCheckpoint } from './checkpoint.js';
 import { type FileLayer, readWholeFile } from './file-layer.js';
 import { ProducerTable } from './producer-state.js';
 import { RecordScanner } from './record-scanner.js';
+import { scanSealed } from './resync.js';
 import { CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, indexFileName, logFileName, segmentBases } from './segment-name.js';
 import { SegmentTracker } from './segment-tracker.js';
 import { decodeIndex } from './sparse-index.js';
@@ -56,6 +60,7 @@ export function recoverShard(layer: FileLayer, dir: string, cfg: RecoveryConfig)
     checkpointUsed: false,
     scannedBytes: 0,
     truncatedBytes: 0,
+    damagedBytes: 0,
     problems: [],
   };
   const bases = segmentBases(names);
@@ -84,28 +89,26 @@ export function recoverShard(layer: FileLayer, dir: string, cfg: RecoveryConfig)
     const p = pending[k]!;
     const fd = layer.open(join(dir, logFileName(p.tracker.meta.baseSeq)), 'create');
     const size = layer.size(fd);
-    const last = scanTail(scanner, fd, size, p, producers, (t) => {
+    const onAppendTime = (t: number): void => {
       if (t > lastAppendTime) lastAppendTime = t;
-    }, report);
+    };
+    const next = pending[k + 1];
+    if (next !== undefined) {
+      // Sealed: a later segment exists, so this one was complete (fsync'd before the roll). Damage here is corruption, not a torn tail: report it, never cut.
+      scanSealedSegment(layer, scanner, fd, size, p, next.tracker.meta.baseSeq, producers, onAppendTime, report, cfg.recordBytesMax);
+      layer.close(fd);
+      sealed.push(p.tracker.meta);
+      rebuiltIndexes.push(p.tracker);
+      continue;
+    }
+    // The active (last) segment: the first bad record starts a torn tail, which is cut.
+    const last = scanTail(scanner, fd, size, p, producers, onAppendTime, report);
     if (last.end < size) {
       layer.truncate(fd, last.end);
       layer.fsync(fd);
       report.truncatedBytes += size - last.end;
     }
-    const next = pending[k + 1];
-    const continues = next !== undefined && last.end === size && next.tracker.meta.baseSeq === p.tracker.meta.endSeq;
-    if (next !== undefined && !continues) {
-      if (last.end === size) report.problems.push(`segment ${logFileName(next.tracker.meta.baseSeq)} does not continue the sequence at ${p.tracker.meta.endSeq}`);
-      for (const q of pending.slice(k + 1)) report.truncatedBytes += dropSegment(layer, dir, q.tracker.meta.baseSeq);
-      pending.length = k + 1;
-    }
-    if (k === pending.length - 1) {
-      activeFd = fd;
-    } else {
-      layer.close(fd);
-      sealed.push(p.tracker.meta);
-      rebuiltIndexes.push(p.tracker);
-    }
+    activeFd = fd;
   }
   const active = pending[pending.length - 1]!.tracker;
   return { sealed, active, activeFd, lastAppendTime, producers, report, rebuiltIndexes };
@@ -132,6 +135,54 @@ function scanTail(
     report.problems.push(`${logFileName(p.tracker.meta.baseSeq)}: ${result.problem.message}; truncated at byte ${result.end}`);
   }
   return { end: result.end };
+}
+
+/**
+ * Scans a sealed segment (one a later segment follows) from p.fromPos,
+ * resynchronising past damage instead of cutting: every damaged range is
+ * reported, the file is kept whole (bytes = its size) and the segment ends
+ * where the next one begins (endSeq = nextBase), so reads serve its intact
+ * records and answer CORRUPT for the hidden seqs. Later segments are kept.
+ */
+function scanSealedSegment(
+  layer: FileLayer,
+  scanner: RecordScanner,
+  fd: number,
+  size: number,
+  p: Pending,
+  nextBase: number,
+  producers: ProducerTable,
+  onAppendTime: (t: number) => void,
+  report: RecoveryReport,
+  recordBytesMax: number,
+): void {
+  const t = p.tracker;
+  const file = logFileName(t.meta.baseSeq);
+  const r = scanSealed(scanner, layer, fd, p.fromPos, size, p.fromSeq, nextBase, recordBytesMax, (dv, off, length, position, seq) => {
+    const appendTime = recordAppendTime(dv, off);
+    t.observe(position, length, seq, appendTime, recordEventTimeMax(dv, off));
+    onAppendTime(appendTime);
+    const producerId = getU64(dv, off + OFF_PRODUCER_ID);
+    if (producerId !== 0) producers.applyRecovered(producerId, dv.getUint32(off + OFF_PRODUCER_SEQ, true), seq, appendTime);
+  }, (d) => {
+    // The first record is damaged: the index still starts at (0, 0), so a read of the base seq meets the damage and reports it.
+    if (t.index.count === 0) t.index.add(0, 0, TIME_NONE, TIME_NONE);
+    report.damagedBytes += d.byteEnd - d.byteStart;
+    report.problems.push(
+      `${file}: sealed data damaged at bytes ${d.byteStart}..${d.byteEnd} (seqs ${d.seqFirst}..${d.seqLast} not served): ${d.message}; kept, not truncated`,
+    );
+  });
+  report.scannedBytes += size - p.fromPos;
+  if (r.end === size && r.nextSeq !== nextBase) {
+    report.problems.push(
+      r.nextSeq < nextBase
+        ? `${file} ends at seq ${r.nextSeq - 1}, but the next segment ${logFileName(nextBase)} starts at seq ${nextBase}: seqs ${r.nextSeq}..${nextBase - 1} are missing`
+        : `${file} holds seqs up to ${r.nextSeq - 1}, past the next segment ${logFileName(nextBase)}'s base ${nextBase}: seqs from ${nextBase} are served from the next segment`,
+    );
+  }
+  t.meta.bytes = size;
+  t.meta.endSeq = nextBase;
+  t.meta.indexEntries = t.index.count;
 }
 
 function freshPending(baseSeq: number, cfg: RecoveryConfig): Pending {
@@ -205,9 +256,3 @@ function deleteSegmentFiles(layer: FileLayer, dir: string, baseSeq: number): voi
   }
 }
 
-/** Deletes a segment that cannot continue the sequence; returns its size in bytes. */
-function dropSegment(layer: FileLayer, dir: string, baseSeq: number): number {
-  const bytes = sizeOf(layer, join(dir, logFileName(baseSeq)));
-  deleteSegmentFiles(layer, dir, baseSeq);
-  return bytes;
-}

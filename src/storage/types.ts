@@ -77,8 +77,10 @@ export interface RecoveryReport {
   checkpointUsed: boolean;
   /** Bytes of segment data validated by the recovery scan. */
   scannedBytes: number;
-  /** Bytes cut off torn or corrupt tails (and segments dropped after them). */
+  /** Bytes cut off a torn tail of the active (last) segment; sealed data is never cut. */
   truncatedBytes: number;
+  /** Bytes of damaged sealed data found by the scan: kept, reported in problems, never served. */
+  damagedBytes: number;
   /** One sentence per problem met (torn tail, bad checkpoint, rebuilt index, ...). */
   problems: string[];
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, unlinkSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountingFileLayer } from '../../src/storage/file-layer.js';
 import { logFileName, indexFileName, CHECKPOINT_FILE } from '../../src/storage/segment-name.js';
@@ -121,6 +121,51 @@ test('a missing sealed segment in the middle of the checkpointed range fails ope
     s.close();
     unlinkSync(join(dir, logFileName(middle)));
     assert.throws(() => openStore({ dir, segmentBytesMax: 512 }), (e: unknown) => e instanceof StorageError && e.code === 'CORRUPT' && e.message.includes(logFileName(middle)));
+  } finally {
+    cleanup();
+  }
+});
+
+test('without a checkpoint, damage inside a sealed segment is reported, never cut: every segment is kept and every intact record served', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir, segmentBytesMax: 600, indexIntervalBytes: 1 });
+    for (let i = 0; i < 30; i++) s.append(batch([rec(`r${i}-${'d'.repeat(60)}`)]));
+    const segs = s.segments();
+    const before = s.describe();
+    s.abandon();
+    assert.ok(segs.length >= 4);
+    const victim = segs[1]!;
+    const log = join(dir, logFileName(victim.baseSeq));
+    const bytes = readFileSync(log);
+    const recordBytes = bytes.readUInt32LE(0);
+    bytes[recordBytes + 100] ^= 0x04; // inside the payload of the segment's second record
+    writeFileSync(log, bytes);
+    unlinkSync(join(dir, CHECKPOINT_FILE));
+    const sizes = segs.map((m) => statSync(join(dir, logFileName(m.baseSeq))).size);
+    const r = openStore({ dir, segmentBytesMax: 600, indexIntervalBytes: 1 });
+    assert.equal(r.recovery.checkpointUsed, false);
+    assert.equal(r.recovery.truncatedBytes, 0);
+    assert.ok(r.recovery.damagedBytes > 0);
+    assert.ok(r.recovery.problems.some((p) => p.includes(logFileName(victim.baseSeq)) && p.includes(`seqs ${victim.baseSeq + 1}..${victim.baseSeq + 1}`)), r.recovery.problems.join(' | '));
+    assert.deepEqual(segs.map((m) => statSync(join(dir, logFileName(m.baseSeq))).size), sizes, 'no segment file was cut or deleted');
+    assert.deepEqual(r.describe(), before);
+    const damaged = victim.baseSeq + 1;
+    for (let seq = 0; seq < before.endSeq; seq++) {
+      if (seq === damaged) {
+        assert.throws(() => r.read(seq, 1 << 20), (e: unknown) => e instanceof StorageError && e.code === 'CORRUPT' && e.message.includes(log));
+        continue;
+      }
+      const got = r.read(seq, 1);
+      assert.equal(got.count, 1, `seq ${seq}`);
+      assert.equal(textOf(got.bytes.subarray(80, 80 + new DataView(got.bytes.buffer, got.bytes.byteOffset).getUint32(76, true))), `r${seq}-${'d'.repeat(60)}`);
+    }
+    assert.equal(r.append(batch([rec('next')])).firstSeq, before.endSeq);
+    r.close();
+    const again = openStore({ dir, segmentBytesMax: 600, indexIntervalBytes: 1 });
+    assert.equal(again.describe().endSeq, before.endSeq + 1);
+    assert.throws(() => again.read(damaged, 1), (e: unknown) => e instanceof StorageError && e.code === 'CORRUPT');
+    again.close();
   } finally {
     cleanup();
   }
