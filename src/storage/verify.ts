@@ -164,8 +164,12 @@ function loadIndexFor(layer: FileLayer, logPath: string, baseSeq: number, size: 
   return decoded.problem === null ? { index: decoded.index } : null;
 }
 
-/** Walks index entries alongside the records, checking each against the record at its position. */
-class IndexChecker {
+/**
+ * Walks index entries alongside the records, checking each against the record
+ * at its position (also used by index-rebuild.ts to decide whether an index
+ * needs rebuilding, in the same pass that builds its replacement).
+ */
+export class IndexChecker {
   private j = 0;
   private appendMax = -Infinity;
   private eventMax = -Infinity;

@@ -2,13 +2,18 @@
  * nativelog verify --data-dir DIR: offline check of the MetaStore and of
  * every segment and index under DIR (the node must not be running on it).
  * Exit 0 when everything is intact, EXIT_CORRUPT naming the damaged ranges
- * otherwise.
+ * otherwise. With --rebuild-indexes, first rewrites the missing or invalid
+ * sparse indexes of sealed segments (piscina pool, src/shard/index-rebuild-pool.ts)
+ * and prints what it rebuilt; then verifies as usual.
  */
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { verifyMetaStore, type MetaVerifyReport } from '../../metastore/verify-meta.js';
+import { rebuildIndexes, type RebuildReport } from '../../shard/index-rebuild-pool.js';
 import { verifyDataDir, type VerifyReport } from '../../shard/verify-pool.js';
+import { INDEX_INTERVAL_BYTES_DEFAULT } from '../../storage/defaults.js';
 import type { DamagedRange } from '../../storage/verify.js';
+import { parseIntArg } from '../arg-parsers.js';
 import { usageError } from '../cli-error.js';
 import { EXIT_CORRUPT, EXIT_OK } from '../exit-codes.js';
 import { startProgress } from '../progress.js';
@@ -16,6 +21,19 @@ import { startProgress } from '../progress.js';
 interface VerifyOpts {
   dataDir: string;
   json?: boolean;
+  rebuildIndexes?: boolean;
+  indexIntervalBytes: number;
+}
+
+/** What --rebuild-indexes did: one line per index written, failure and warning. */
+function rebuildLines(r: RebuildReport): string[] {
+  const head = `indexes: rebuilt ${r.rebuilt.length} of ${r.segments} sealed segments' indexes (${r.kept} valid, ${r.failed.length} failed)`;
+  return [
+    head,
+    ...r.rebuilt.map((x) => `  rebuilt ${x.file}: ${x.entries} entries over ${x.records} records, ${x.bytes} bytes (was: ${x.reason ?? 'valid'})`),
+    ...r.failed.map((f) => `  NOT rebuilt ${f.file}: ${f.error}`),
+    ...r.warnings.map((w) => `  warning: ${w}`),
+  ];
 }
 
 function metaLines(m: MetaVerifyReport): string[] {
@@ -41,15 +59,20 @@ async function verify(o: VerifyOpts): Promise<void> {
   const progress = startProgress(() => `verify: checking ${o.dataDir}`);
   let meta: MetaVerifyReport;
   let data: VerifyReport;
+  let rebuild: RebuildReport | null = null;
   try {
+    if (o.rebuildIndexes === true) rebuild = await rebuildIndexes(o.dataDir, { onlyMissingOrInvalid: true, indexIntervalBytes: o.indexIntervalBytes });
     meta = await verifyMetaStore(o.dataDir);
     data = await verifyDataDir(o.dataDir);
   } finally {
     progress.stop();
   }
-  const ok = meta.ok && data.ok;
-  if (o.json) process.stdout.write(`${JSON.stringify({ ok, metastore: meta, data })}\n`);
-  else process.stdout.write(`${[...metaLines(meta), ...dataLines(data), ok ? 'verify: ok' : 'verify: CORRUPTION FOUND'].join('\n')}\n`);
+  const ok = meta.ok && data.ok && (rebuild?.ok ?? true);
+  if (o.json) process.stdout.write(`${JSON.stringify({ ok, metastore: meta, data, ...(rebuild === null ? {} : { rebuild }) })}\n`);
+  else {
+    const lines = [...(rebuild === null ? [] : rebuildLines(rebuild)), ...metaLines(meta), ...dataLines(data), ok ? 'verify: ok' : 'verify: CORRUPTION FOUND'];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
   if (!ok) process.stderr.write(`Corruption found under ${o.dataDir}; see the damaged ranges above.\n`);
   process.exitCode = ok ? EXIT_OK : EXIT_CORRUPT;
 }
@@ -58,6 +81,13 @@ export function verifyCommand(): Command {
   return new Command('verify')
     .description('offline check of every segment, index and the MetaStore of a stopped node; non-zero exit on corruption')
     .requiredOption('--data-dir <dir>', 'data dir of a stopped node')
-    .option('--json', 'one JSON object: {"ok", "metastore", "data"}')
+    .option('--json', 'one JSON object: {"ok", "metastore", "data"} (and "rebuild" with --rebuild-indexes)')
+    .option('--rebuild-indexes', "first rewrite the missing or invalid indexes of sealed segments (offline), printing what was rebuilt")
+    .option(
+      '--index-interval-bytes <n>',
+      "with --rebuild-indexes: bytes between index entries; give the node's --index-interval-bytes",
+      (v: string) => parseIntArg('--index-interval-bytes', v, 1),
+      INDEX_INTERVAL_BYTES_DEFAULT,
+    )
     .action(verify);
 }
