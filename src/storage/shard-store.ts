@@ -262,16 +262,28 @@ export class ShardStore implements ShardStoreApi {
       doomed++;
     }
     if (doomed === 0) return 0;
-    const gone = this.sealed.splice(0, doomed);
-    for (const s of gone) this.sealedBytes -= s.bytes;
-    this.eventPrefixMax = null;
-    this.writeCheckpoint();
-    for (const s of gone) {
+    // Files first, oldest first (index, then log): they are sealed and below the new startSeq, and
+    // recovery takes a missing prefix of the checkpoint's sealed segments as deleted by retention.
+    // On a full disk this is what frees space. A failed unlink stops here with memory matching the
+    // files, and the next call (tick) resumes.
+    for (let k = 0; k < doomed; k++) {
+      const s = this.sealed[0]!;
       this.sealedSegs.forget(s.baseSeq);
-      this.unlinkIfPresent(logFileName(s.baseSeq));
       this.unlinkIfPresent(indexFileName(s.baseSeq));
+      this.unlinkIfPresent(logFileName(s.baseSeq));
+      this.sealed.shift();
+      this.sealedBytes -= s.bytes;
+      this.eventPrefixMax = null;
     }
-    this.layer.syncDir(this.cfg.dir);
+    this.freeCheckedAt = -Infinity; // the next append re-reads the free space
+    // Then the checkpoint, best effort: the log is the truth, and a failed write (ENOSPC) loses
+    // nothing; tick() writes it again (the checkpoint is marked stale).
+    try {
+      this.layer.syncDir(this.cfg.dir);
+      this.writeCheckpoint();
+    } catch {
+      this.checkpointedBytes = -1;
+    }
     return doomed;
   }
 
@@ -282,6 +294,8 @@ export class ShardStore implements ShardStoreApi {
 
   tick(): void {
     this.assertOpen();
+    // Retention first: on a full disk it frees the space the roll and checkpoint below need (they may throw).
+    if (this.cfg.retentionMs !== null || this.cfg.retentionBytes !== null) this.enforceRetention();
     const now = this.cfg.now();
     const m = this.active.meta;
     if (m.bytes > 0 && now - m.firstAppendTime >= this.cfg.segmentMsMax) this.roll();
@@ -289,7 +303,6 @@ export class ShardStore implements ShardStoreApi {
     if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms) this.sync();
     const stale = this.active.meta.bytes !== this.checkpointedBytes || this.active.meta.baseSeq !== this.checkpointedBase;
     if (f.mode !== 'roll' && stale && now - this.lastCheckpointAt >= CHECKPOINT_INTERVAL_MS) this.writeCheckpoint();
-    if (this.cfg.retentionMs !== null || this.cfg.retentionBytes !== null) this.enforceRetention();
   }
 
   sync(): void {
