@@ -77,7 +77,8 @@ export class SegmentReader {
   fill(loc: Location, fromSeq: number, target: Uint8Array, limit: number): ReadIntoResult {
     const want = Math.min(limit, target.length, loc.meta.bytes - loc.position);
     const got = readFully(this.layer, loc.fd, target, 0, want, loc.position);
-    if (got < want) throw this.corrupt(loc.meta, loc.position + got, fromSeq, `file ends ${want - got} bytes early`);
+    // A sealed segment cut short (torn): the whole records before the cut are served; the record the cut is in is damage.
+    const cut = got < want ? `the file ends at byte ${loc.position + got}, ${loc.meta.bytes - loc.position - got} bytes before the segment's end` : null;
     const dv = dataViewOf(target);
     const max = this.recordBytesMax;
     let off = 0;
@@ -87,7 +88,8 @@ export class SegmentReader {
       const first = seq === fromSeq;
       const fileLeft = loc.meta.bytes - loc.position - off;
       if (got - off < RECORD_HEADER_BYTES) {
-        if (fileLeft < RECORD_HEADER_BYTES) throw this.corrupt(loc.meta, loc.position + off, seq, `only ${fileLeft} bytes left, less than a header`);
+        const why = cut ?? (fileLeft < RECORD_HEADER_BYTES ? `only ${fileLeft} bytes left, less than a header` : null);
+        if (why !== null && first) throw this.corrupt(loc.meta, loc.position + off, seq, why);
         if (first) firstRecordBytes = RECORD_HEADER_BYTES;
         break;
       }
@@ -97,6 +99,7 @@ export class SegmentReader {
         break;
       }
       if (off + length > got) {
+        if (cut !== null && first) throw this.corrupt(loc.meta, loc.position + off, seq, `${length}-byte record cut: ${cut}`);
         if (first) firstRecordBytes = length;
         break;
       }
@@ -109,6 +112,7 @@ export class SegmentReader {
       off += length;
       seq++;
     }
+    if (cut !== null && seq === fromSeq) throw this.corrupt(loc.meta, loc.position + off, seq, cut);
     if (seq < loc.meta.endSeq) {
       this.cursorSeq = seq;
       this.cursorBase = loc.meta.baseSeq;

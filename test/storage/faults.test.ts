@@ -6,7 +6,7 @@ import { FaultyFileLayer } from '../../src/storage/file-layer.js';
 import { indexFileName, logFileName } from '../../src/storage/segment-name.js';
 import { StorageError } from '../../src/storage/types.js';
 import { verifyShardDir } from '../../src/storage/verify.js';
-import { batch, manualClock, openStore, readAll, rec, tempDir, textOf } from './helpers.js';
+import { batch, decodeAll, manualClock, openStore, readAll, rec, tempDir, textOf } from './helpers.js';
 
 function copyDir(from: string, to: string): void {
   mkdirSync(to, { recursive: true });
@@ -268,6 +268,44 @@ test('the free-disk guard rejects appends with DISK_FULL below minFreeBytes, bef
     layer.freeBytesOverride = 50_000_000;
     assert.equal(s.append(batch([rec('c')])).firstSeq, 1);
     s.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a torn truncation of a sealed segment: the whole records before the cut are served; CORRUPT names file, byte and seq from the cut record on', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir, segmentBytesMax: 1000 });
+    for (let i = 0; i < 24; i++) s.append(batch([rec(`t${i}-${'k'.repeat(90)}`)]));
+    const segs = s.segments();
+    s.close();
+    assert.ok(segs.length >= 3);
+    const victim = segs[1]!;
+    const log = join(dir, logFileName(victim.baseSeq));
+    const bytes = readFileSync(log);
+    const starts: number[] = [];
+    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) starts.push(off);
+    assert.ok(starts.length >= 5);
+    const cut = starts[3]! + 17; // inside the segment's fourth record
+    truncateSync(log, cut);
+    const r = openStore({ dir, segmentBytesMax: 1000 });
+    const got = r.read(victim.baseSeq, 1 << 20);
+    assert.equal(got.count, 3, 'the three whole records before the cut');
+    assert.deepEqual(decodeAll(got.bytes).map((x) => textOf(x.payload)), [0, 1, 2].map((k) => `t${victim.baseSeq + k}-${'k'.repeat(90)}`));
+    assert.equal(got.nextSeq, victim.baseSeq + 3);
+    for (const seq of [victim.baseSeq + 3, victim.baseSeq + 4, victim.endSeq - 1]) {
+      assert.throws(
+        () => r.read(seq, 1 << 20),
+        (e: unknown) => isCode('CORRUPT')(e) && (e as Error).message.includes(log) && /at byte \d+/.test((e as Error).message),
+        `seq ${seq}`,
+      );
+    }
+    const target = new Uint8Array(1 << 16);
+    assert.equal(r.readInto(victim.baseSeq + 1, target, target.length).count, 2);
+    assert.equal(r.read(victim.endSeq, 1 << 20).firstSeq, victim.endSeq);
+    assert.ok(r.read(victim.endSeq, 1 << 20).count > 0, 'the next segment is served');
+    r.close();
   } finally {
     cleanup();
   }
