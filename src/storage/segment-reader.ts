@@ -4,7 +4,8 @@
  * segment with one positioned read, and time lookups. Every record served
  * has passed its CRC, serverCrc and seq check; damage met on the first record
  * of a read throws CORRUPT naming file, byte offset and seq; damage met later
- * ends the read before it (the next read, starting there, throws).
+ * ends the read before it (the next read, starting there, throws). A read
+ * starting past the damage resynchronises on the next valid record (locate).
  *
  * A cursor remembers where the previous read ended, so a sequential reader
  * skips the index lookup.
@@ -16,6 +17,7 @@ import { storedRecordProblem } from './batch-check.js';
 import type { SegmentMeta } from './checkpoint.js';
 import { type FileLayer, readFully } from './file-layer.js';
 import type { RecordScanner } from './record-scanner.js';
+import { findValidRecord } from './resync.js';
 import { logFileName } from './segment-name.js';
 import type { SparseIndex } from './sparse-index.js';
 import { type ReadIntoResult, StorageError } from './types.js';
@@ -45,21 +47,30 @@ export class SegmentReader {
     private readonly access: SegmentAccess,
   ) {}
 
-  /** File position of record seq (which must exist). */
+  /**
+   * File position of record seq (which must exist). Damage between the index
+   * entry and seq (a damaged length field loses the record boundaries) is
+   * passed by resynchronising as verify does: the next 8-aligned position
+   * holding a fully valid record of this segment with a later seq. When that
+   * record's seq is past seq, seq lies in the damaged range: CORRUPT names the
+   * file, the byte and the hidden seq range.
+   */
   locate(meta: SegmentMeta, seq: number): Location {
     const fd = this.access.fd(meta);
     if (seq === this.cursorSeq && meta.baseSeq === this.cursorBase) return { meta, fd, position: this.cursorPosition };
     const index = this.access.index(meta);
     const i = index.floorByRelSeq(seq - meta.baseSeq);
-    const entrySeq = meta.baseSeq + index.relSeq[i]!;
+    if (i < 0) throw this.corrupt(meta, 0, seq, `the segment's index has no entry at or before seq ${seq}`);
+    let fromSeq = meta.baseSeq + index.relSeq[i]!;
     let position = index.position[i]!;
-    if (entrySeq !== seq) {
+    // The record lies before the next entry's record: read no further.
+    const stop = i + 1 < index.count ? index.position[i + 1]! : meta.bytes;
+    while (fromSeq !== seq) {
       const r = this.scanner.scan(
         fd,
         position,
-        // The record lies before the next entry's record: read no further.
-        i + 1 < index.count ? index.position[i + 1]! : meta.bytes,
-        entrySeq,
+        stop,
+        fromSeq,
         (_dv, _off, _len, pos, s) => {
           if (s !== seq) return true;
           position = pos;
@@ -67,8 +78,15 @@ export class SegmentReader {
         },
         true,
       );
-      if (r.problem !== null) throw this.corrupt(meta, r.problem.position, r.nextSeq, r.problem.message);
-      if (!r.stopped) throw this.corrupt(meta, r.end, r.nextSeq, `seq ${seq} not found by its index`);
+      if (r.stopped) break;
+      if (r.problem === null) throw this.corrupt(meta, r.end, r.nextSeq, `seq ${seq} not found by its index`);
+      const next = findValidRecord(this.layer, fd, r.problem.position + 8, stop, this.recordBytesMax, r.nextSeq, meta.endSeq);
+      if (next === null || next.seq > seq) {
+        const hidden = next === null ? `seqs ${r.nextSeq} to at least ${seq}` : `seqs ${r.nextSeq} to ${next.seq - 1} (the next valid record, seq ${next.seq}, is at byte ${next.position})`;
+        throw this.corrupt(meta, r.problem.position, seq, `${r.problem.message}; the damage hides ${hidden}`);
+      }
+      position = next.position;
+      fromSeq = next.seq;
     }
     return { meta, fd, position };
   }
@@ -123,7 +141,7 @@ export class SegmentReader {
 
   corrupt(meta: SegmentMeta, position: number, seq: number, why: string): StorageError {
     const file = join(this.dir, logFileName(meta.baseSeq));
-    return new StorageError('CORRUPT', `damaged data in ${file} at byte ${position}: ${why}; seqs ${seq} to ${meta.endSeq - 1} of this segment are not served past it`);
+    return new StorageError('CORRUPT', `damaged data in ${file} at byte ${position}: ${why}; seq ${seq} is not served (a read from a later seq resumes at the next valid record)`);
   }
 
   /** Lowest seq in meta's segment whose value (append time or event time max) is >= t; the segment's max must be >= t. */

@@ -310,3 +310,39 @@ test('a torn truncation of a sealed segment: the whole records before the cut ar
     cleanup();
   }
 });
+
+test('a damaged length field inside a sealed segment: reads past it resynchronise on the next valid record before the next index entry; the damaged seq is CORRUPT with its range', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    // One index entry per segment (the default 4 KiB interval): everything after the damage depends on resynchronising.
+    const s = openStore({ dir, segmentBytesMax: 3000 });
+    for (let i = 0; i < 40; i++) s.append(batch([rec(`L${i}-${'m'.repeat(120)}`)]));
+    const segs = s.segments();
+    s.close();
+    const victim = segs[1]!;
+    const log = join(dir, logFileName(victim.baseSeq));
+    const bytes = readFileSync(log);
+    const starts: number[] = [];
+    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) starts.push(off);
+    assert.ok(starts.length >= 6);
+    bytes.writeUInt32LE(0xdead, starts[2]!); // record 2's length field: boundaries after it are lost
+    writeFileSync(log, bytes);
+    const r = openStore({ dir, segmentBytesMax: 3000 });
+    const damaged = victim.baseSeq + 2;
+    assert.equal(r.read(victim.baseSeq, 1 << 20).count, 2, 'the records before the damage');
+    assert.throws(
+      () => r.read(damaged, 1 << 20),
+      (e: unknown) => isCode('CORRUPT')(e) && (e as Error).message.includes(log) && (e as Error).message.includes(`byte ${starts[2]}`) && (e as Error).message.includes(`seq ${damaged}`),
+    );
+    for (let seq = damaged + 1; seq < victim.endSeq; seq++) {
+      const got = r.read(seq, 1);
+      assert.equal(got.count, 1, `seq ${seq}`);
+      assert.equal(textOf(decodeAll(got.bytes)[0]!.payload), `L${seq}-${'m'.repeat(120)}`);
+    }
+    const rest = r.read(damaged + 1, 1 << 20);
+    assert.equal(rest.nextSeq, victim.endSeq, 'one read serves every record after the damage');
+    r.close();
+  } finally {
+    cleanup();
+  }
+});
