@@ -21,7 +21,8 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
 import * as Comlink from 'comlink';
 import { RingConsumer, RingProducer, type RingMessage } from '../src/ring/index.js';
-import type { ReadIntoResult, ShardStoreApi, ShardStoreOptions, ShardDescription } from '../src/storage/types.js';
+import type { ReadIntoResult, RecoveryReport, ShardStoreApi, ShardStoreOptions, ShardDescription } from '../src/storage/types.js';
+import { recoveryLogLine } from '../src/storage/recovery.js';
 import type { ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from '../src/shard/shard-control.js';
 import {
   OP_APPEND,
@@ -116,6 +117,10 @@ class ShardServer implements ShardWorkerControl {
     // Group commit: the worker fsyncs once per batch instead of the store once per append.
     if (this.syncEachBatch) storeOpts.fsync = { mode: 'roll' };
     this.store = this.storeModule.ShardStore.open(storeOpts);
+    // Recovery findings (torn tail cut, sealed damage) are logged, never silent (storage defect 4).
+    const recovery = (this.store as { recovery?: RecoveryReport }).recovery;
+    const recoveryLine = recovery === undefined ? null : recoveryLogLine(opts.dir, recovery);
+    if (recoveryLine !== null) process.stderr.write(`${recoveryLine}\n`);
     this.dir = opts.dir;
     this.loopDone = this.loop();
     return this.store.describe();

@@ -95,14 +95,14 @@ export function recoverShard(layer: FileLayer, dir: string, cfg: RecoveryConfig)
     const next = pending[k + 1];
     if (next !== undefined) {
       // Sealed: a later segment exists, so this one was complete (fsync'd before the roll). Damage here is corruption, not a torn tail: report it, never cut.
-      scanSealedSegment(layer, scanner, fd, size, p, next.tracker.meta.baseSeq, producers, onAppendTime, report, cfg.recordBytesMax);
+      scanSealedSegment(layer, scanner, fd, size, p, next.tracker.meta.baseSeq, producers, onAppendTime, report, cfg.recordBytesMax, dir);
       layer.close(fd);
       sealed.push(p.tracker.meta);
       rebuiltIndexes.push(p.tracker);
       continue;
     }
     // The active (last) segment: the first bad record starts a torn tail, which is cut.
-    const last = scanTail(scanner, fd, size, p, producers, onAppendTime, report);
+    const last = scanTail(scanner, fd, size, p, producers, onAppendTime, report, dir);
     if (last.end < size) {
       layer.truncate(fd, last.end);
       layer.fsync(fd);
@@ -122,6 +122,7 @@ function scanTail(
   producers: ProducerTable,
   onAppendTime: (t: number) => void,
   report: RecoveryReport,
+  dir: string,
 ): { end: number } {
   const result = scanner.scan(fd, p.fromPos, size, p.fromSeq, (dv, off, length, position, seq) => {
     const appendTime = recordAppendTime(dv, off);
@@ -132,7 +133,9 @@ function scanTail(
   });
   report.scannedBytes += result.end - p.fromPos;
   if (result.problem !== null) {
-    report.problems.push(`${logFileName(p.tracker.meta.baseSeq)}: ${result.problem.message}; truncated at byte ${result.end}`);
+    report.problems.push(
+      `${join(dir, logFileName(p.tracker.meta.baseSeq))}: ${result.problem.message}; torn tail of the active segment truncated at byte ${result.end} (${size - result.end} bytes cut, from seq ${result.nextSeq})`,
+    );
   }
   return { end: result.end };
 }
@@ -155,9 +158,10 @@ function scanSealedSegment(
   onAppendTime: (t: number) => void,
   report: RecoveryReport,
   recordBytesMax: number,
+  dir: string,
 ): void {
   const t = p.tracker;
-  const file = logFileName(t.meta.baseSeq);
+  const file = join(dir, logFileName(t.meta.baseSeq));
   const r = scanSealed(scanner, layer, fd, p.fromPos, size, p.fromSeq, nextBase, recordBytesMax, (dv, off, length, position, seq) => {
     const appendTime = recordAppendTime(dv, off);
     t.observe(position, length, seq, appendTime, recordEventTimeMax(dv, off));
@@ -197,8 +201,8 @@ function activeFromCheckpoint(layer: FileLayer, dir: string, meta: SegmentMeta, 
   if (decoded === null || decoded.index.count < meta.indexEntries || logSize < meta.bytes) {
     report.problems.push(
       logSize < meta.bytes
-        ? `${logFileName(meta.baseSeq)} is ${logSize} bytes, shorter than the ${meta.bytes} the checkpoint says are durable; rescanned from its start`
-        : `${indexFileName(meta.baseSeq)} is missing or shorter than the checkpoint says; rebuilt from the log`,
+        ? `${join(dir, logFileName(meta.baseSeq))} is ${logSize} bytes, shorter than the ${meta.bytes} the checkpoint says are durable; rescanned from its start`
+        : `${join(dir, indexFileName(meta.baseSeq))} is missing or shorter than the checkpoint says; rebuilt from the log`,
     );
     return freshPending(meta.baseSeq, cfg);
   }
@@ -256,3 +260,19 @@ function deleteSegmentFiles(layer: FileLayer, dir: string, baseSeq: number): voi
   }
 }
 
+
+/**
+ * One operator-facing log line for what recovery did at open, or null when
+ * there is nothing to say (a clean or empty shard, nothing cut or damaged).
+ * The shard worker logs it, so a torn tail cut off the active segment (acked
+ * records lost under a lax fsync policy) or damage in sealed data is never
+ * silent.
+ */
+export function recoveryLogLine(dir: string, r: RecoveryReport): string | null {
+  if (r.truncatedBytes === 0 && r.damagedBytes === 0 && r.problems.length === 0) return null;
+  const what: string[] = [];
+  if (r.truncatedBytes > 0) what.push(`truncated ${r.truncatedBytes} bytes`);
+  if (r.damagedBytes > 0) what.push(`found ${r.damagedBytes} damaged bytes of sealed data (kept, never served)`);
+  if (what.length === 0) what.push('found problems');
+  return `shard ${dir}: recovery at open ${what.join(' and ')}: ${r.problems.join('; ')}`;
+}

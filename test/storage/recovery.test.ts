@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountingFileLayer } from '../../src/storage/file-layer.js';
+import { recoveryLogLine } from '../../src/storage/recovery.js';
 import { logFileName, indexFileName, CHECKPOINT_FILE } from '../../src/storage/segment-name.js';
 import { StorageError } from '../../src/storage/types.js';
 import { batch, openStore, readAll, rec, tempDir, textOf } from './helpers.js';
@@ -166,6 +167,28 @@ test('without a checkpoint, damage inside a sealed segment is reported, never cu
     assert.equal(again.describe().endSeq, before.endSeq + 1);
     assert.throws(() => again.read(damaged, 1), (e: unknown) => e instanceof StorageError && e.code === 'CORRUPT');
     again.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('recovery that cuts a torn tail says so in one log line naming the file, bytes and first seq cut; a clean reopen says nothing', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir });
+    s.append(batch([rec('kept-0'), rec('kept-1')]));
+    const size = statSync(join(dir, logFileName(0))).size;
+    s.append(batch([rec('lost-' + 'x'.repeat(64))]));
+    s.abandon();
+    truncateSync(join(dir, logFileName(0)), size + 40);
+    const r = openStore({ dir });
+    assert.equal(r.recovery.truncatedBytes, 40);
+    const line = recoveryLogLine(dir, r.recovery);
+    assert.ok(line !== null && line.includes(join(dir, logFileName(0))) && line.includes('truncated 40 bytes') && line.includes('from seq 2'), String(line));
+    r.close();
+    const clean = openStore({ dir });
+    assert.equal(recoveryLogLine(dir, clean.recovery), null);
+    clean.close();
   } finally {
     cleanup();
   }
