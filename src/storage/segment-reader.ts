@@ -66,12 +66,14 @@ export class SegmentReader {
     // The record lies before the next entry's record: read no further.
     const stop = i + 1 < index.count ? index.position[i + 1]! : meta.bytes;
     while (fromSeq !== seq) {
+      let lastVisited = -1;
       const r = this.scanner.scan(
         fd,
         position,
         stop,
         fromSeq,
         (_dv, _off, _len, pos, s) => {
+          lastVisited = pos;
           if (s !== seq) return true;
           position = pos;
           return false;
@@ -80,7 +82,9 @@ export class SegmentReader {
       );
       if (r.stopped) break;
       if (r.problem === null) throw this.corrupt(meta, r.end, r.nextSeq, `seq ${seq} not found by its index`);
-      const next = findValidRecord(this.layer, fd, r.problem.position + 8, stop, this.recordBytesMax, r.nextSeq, meta.endSeq);
+      // Headers only: a damaged but plausible length of the last record visited leads into the middle of a record, so resynchronise right after that record's start.
+      const from = lastVisited >= 0 ? lastVisited + 8 : r.problem.position + 8;
+      const next = findValidRecord(this.layer, fd, from, stop, this.recordBytesMax, r.nextSeq, meta.endSeq);
       if (next === null || next.seq > seq) {
         const hidden = next === null ? `seqs ${r.nextSeq} to at least ${seq}` : `seqs ${r.nextSeq} to ${next.seq - 1} (the next valid record, seq ${next.seq}, is at byte ${next.position})`;
         throw this.corrupt(meta, r.problem.position, seq, `${r.problem.message}; the damage hides ${hidden}`);

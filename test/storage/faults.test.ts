@@ -346,3 +346,28 @@ test('a damaged length field inside a sealed segment: reads past it resynchronis
     cleanup();
   }
 });
+
+test('a damaged but plausible length field (it points into the middle of a later record): reads of the records it skips over are still served', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir, segmentBytesMax: 3000 });
+    for (let i = 0; i < 40; i++) s.append(batch([rec(`P${i}-${'n'.repeat(120)}`)]));
+    const victim = s.segments()[1]!;
+    s.close();
+    const log = join(dir, logFileName(victim.baseSeq));
+    const bytes = readFileSync(log);
+    const starts: number[] = [];
+    for (let off = 0; off < bytes.length; off += bytes.readUInt32LE(off)) starts.push(off);
+    bytes.writeUInt32LE(starts[3]! + 16, 0); // record 0 now claims to end 16 bytes into record 3
+    writeFileSync(log, bytes);
+    const r = openStore({ dir, segmentBytesMax: 3000 });
+    assert.throws(() => r.read(victim.baseSeq, 1 << 20), (e: unknown) => isCode('CORRUPT')(e) && (e as Error).message.includes(log));
+    for (let seq = victim.baseSeq + 1; seq < victim.endSeq; seq++) {
+      const got = r.read(seq, 1);
+      assert.equal(textOf(decodeAll(got.bytes)[0]!.payload), `P${seq}-${'n'.repeat(120)}`, `seq ${seq}`);
+    }
+    r.close();
+  } finally {
+    cleanup();
+  }
+});
