@@ -13,6 +13,17 @@
  * (same bytes, same producerSeqs). The storage engine remembers the last
  * PRODUCER_IN_FLIGHT_PER_SHARD_MAX (5) batches per producer, so each resent
  * batch that had in fact been written is recognized as a duplicate.
+ *
+ * Known limitation, hence the default of ONE batch in flight per shard: the
+ * storage engine accepts producerSeq gaps, so when an earlier batch fails
+ * retriably (say a worker restarting) while a later one in flight succeeds,
+ * the earlier one's resend is refused with OUT_OF_ORDER_SEQUENCE (the send
+ * fails loudly; nothing is lost silently or written twice, but the shard's
+ * order differs from send order). The torture crash loop
+ * (test/torture/crash-loop.test.ts) saw ~14k such refusals per 20 kills with
+ * 5 in flight and none with 1. The fix is Kafka's rule: a known producer's
+ * batch must start at its last producerSeq + 1, the client resends in order
+ * on that refusal, and takes a new producerId after a batch fails for good.
  */
 import { getRandomValues } from 'node:crypto';
 import { encodeRecordInto, encodedRecordLength, type RecordInput } from '../record/record.js';
@@ -41,7 +52,7 @@ export const PRODUCER_DEFAULTS = {
   idempotent: true,
   timeoutMs: 30_000,
   bufferBytesMax: 32 * 1024 * 1024,
-  maxInFlightPerShard: PRODUCER_IN_FLIGHT_PER_SHARD_MAX,
+  maxInFlightPerShard: 1,
 };
 
 /** Room left in a frame for the prefix and control header. */
