@@ -21,7 +21,7 @@ import { connect, type Client } from '../../../src/client/client.js';
 import { runCli, verifyDataDir } from '../harness/cli.js';
 import { sleep } from '../harness/load.js';
 import { NodeProcess, type NodeFlags } from '../harness/node-proc.js';
-import { appendRaw, readRange, text } from '../harness/records.js';
+import { appendRaw, isCode, readRange, text } from '../harness/records.js';
 import { Rng, withSeed } from '../harness/rng.js';
 import { freeBytes, mountTmpfs } from '../harness/tmpfs.js';
 import { tempDir } from '../harness/tmp.js';
@@ -197,16 +197,24 @@ async function fillUntilRefused(client: Client, stream: string, rng: Rng, stats:
 
 /** Reads back every acked record (those retention has removed excepted, on a stream with retention). */
 async function checkAcked(client: Client, stream: string, acked: Map<number, string>, stats: FullDiskStats): Promise<void> {
-  const d = await client.describeStream(stream, { namespace: NS });
-  const start = d.shardInfo[0]!.startSeq;
-  if (start > 0 && d.retentionMs === null) throw new Error(`${stream} starts at seq ${start} without retention: acked records vanished`);
-  const seqs = [...acked.keys()].filter((q) => q >= start).sort((a, b) => a - b);
-  if (seqs.length === 0) return;
-  await readRange(client, NS, stream, 0, seqs[0]!, seqs[seqs.length - 1]! + 1, (r) => {
-    const want = acked.get(r.seq);
-    if (want !== undefined && text(r.payload) !== want) throw new Error(`${stream} seq ${r.seq}: acked ${want.slice(0, 40)}..., read ${text(r.payload).slice(0, 40)}...`);
-    stats.recordsReadBack++;
-  });
+  for (let attempt = 1; ; attempt++) {
+    const d = await client.describeStream(stream, { namespace: NS });
+    const start = d.shardInfo[0]!.startSeq;
+    if (start > 0 && d.retentionMs === null) throw new Error(`${stream} starts at seq ${start} without retention: acked records vanished`);
+    const seqs = [...acked.keys()].filter((q) => q >= start).sort((a, b) => a - b);
+    if (seqs.length === 0) return;
+    try {
+      await readRange(client, NS, stream, 0, seqs[0]!, seqs[seqs.length - 1]! + 1, (r) => {
+        const want = acked.get(r.seq);
+        if (want !== undefined && text(r.payload) !== want) throw new Error(`${stream} seq ${r.seq}: acked ${want.slice(0, 40)}..., read ${text(r.payload).slice(0, 40)}...`);
+        stats.recordsReadBack++;
+      });
+      return;
+    } catch (e) {
+      // Retention may delete the oldest records while they are being read: start again from the new startSeq.
+      if (d.retentionMs === null || !isCode(e, 'OUT_OF_RANGE') || attempt >= 5) throw e;
+    }
+  }
 }
 
 async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
