@@ -179,6 +179,8 @@ test('a stream with a schema: produce --format jsonl --block-rows packs rows; co
   const bad = await cli(['produce', 'rows', '--format', 'jsonl', '--block-rows', '2', ...srv()], { input: '{"host":"a","cpu":1,"_tp_time":1}\n{"host":"b","cpu":"x","_tp_time":2}\n' });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^Line 2/);
+  const after = lines((await cli(['consume', 'rows', '--json', ...srv()])).stdout);
+  assert.equal(after.length, rows.length, 'the bad block wrote nothing: still exactly the 7 good rows');
 });
 
 test('consume --follow prints records appended after it started, as they arrive', { timeout: 30_000 }, async () => {
