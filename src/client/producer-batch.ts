@@ -15,6 +15,8 @@ export class ProducerBatch {
   readonly buf: Uint8Array;
   used = 0;
   private readonly waiters: Waiter[] = [];
+  /** The producerId its records were encoded with (0 without idempotence). */
+  producerId = 0;
   /** Retries so far. */
   attempts = 0;
   /** Sendable without waiting for more records (linger over, full, or flushed). */

@@ -14,16 +14,24 @@
  * PRODUCER_IN_FLIGHT_PER_SHARD_MAX (5) batches per producer, so each resent
  * batch that had in fact been written is recognized as a duplicate.
  *
- * Known limitation, hence the default of ONE batch in flight per shard: the
- * storage engine accepts producerSeq gaps, so when an earlier batch fails
- * retriably (say a worker restarting) while a later one in flight succeeds,
- * the earlier one's resend is refused with OUT_OF_ORDER_SEQUENCE (the send
- * fails loudly; nothing is lost silently or written twice, but the shard's
- * order differs from send order). The torture crash loop
- * (test/torture/crash-loop.test.ts) saw ~14k such refusals per 20 kills with
- * 5 in flight and none with 1. The fix is Kafka's rule: a known producer's
- * batch must start at its last producerSeq + 1, the client resends in order
- * on that refusal, and takes a new producerId after a batch fails for good.
+ * Ordering (Kafka's rule): the storage engine accepts a known producer's
+ * batch only at its last producerSeq + 1, so when an earlier batch fails
+ * retriably (say a worker restarting) the later ones in flight are refused
+ * with OUT_OF_ORDER_SEQUENCE instead of being stored past the gap. Such a
+ * refusal, while an earlier batch of the same producerId is in flight or
+ * waiting to be resent, is retried: the batch joins the failed list and is
+ * resent after the earlier one. An unknown producer is accepted at any
+ * producerSeq, so until a batch under the shard's current producerId is
+ * acked only one is in flight.
+ *
+ * Each shard has its own producerId (the first one is this.producerId). When
+ * a batch fails for good (deadline passed, or a non-retriable error), its
+ * shard's later batches under that id could never be stored: the open, sealed
+ * and waiting ones fail at once, those in flight fail as they settle (all
+ * with OUT_OF_ORDER_SEQUENCE naming the first failure), and the shard's next
+ * batch starts under a fresh random producerId at producerSeq 0. The torture
+ * crash loop (test/torture/crash-loop.test.ts), which saw ~14k refusals per 20
+ * kills with 5 in flight before this rule, passes with the default of 5.
  */
 import { getRandomValues } from 'node:crypto';
 import { encodeRecordInto, encodedRecordLength, type RecordInput } from '../record/record.js';
@@ -52,7 +60,7 @@ export const PRODUCER_DEFAULTS = {
   idempotent: true,
   timeoutMs: 30_000,
   bufferBytesMax: 32 * 1024 * 1024,
-  maxInFlightPerShard: 1,
+  maxInFlightPerShard: PRODUCER_IN_FLIGHT_PER_SHARD_MAX,
 };
 
 /** Room left in a frame for the prefix and control header. */
@@ -69,6 +77,10 @@ interface ShardQueue {
   /** A retry is pending: nothing new is sent until it has been resent. */
   recovering: boolean;
   nextProducerSeq: number;
+  /** The shard's current producerId: replaced by a fresh one after a batch fails for good. */
+  producerId: number;
+  /** Whether a batch under the current producerId was acked (until then one batch in flight: the storage engine accepts an unknown producer at any producerSeq). */
+  acked: boolean;
   /** Next batch ordinal (send order within the shard). */
   nextOrdinal: number;
 }
@@ -157,7 +169,7 @@ export class Producer implements ProducerApi {
 
   private loadShards(): Promise<void> {
     this.loading ??= this.client.describeStream(this.stream, { namespace: ns(this.o as ProducerOptions) }).then((d) => {
-      this.queues = Array.from({ length: d.shards }, (_, shard) => ({ shard, open: undefined, sealed: [], inFlight: [], failed: [], recovering: false, nextProducerSeq: 0, nextOrdinal: 0 }));
+      this.queues = Array.from({ length: d.shards }, (_, shard) => ({ shard, open: undefined, sealed: [], inFlight: [], failed: [], recovering: false, nextProducerSeq: 0, producerId: this.producerId, acked: false, nextOrdinal: 0 }));
     });
     this.loading.catch(() => (this.loading = undefined));
     return this.loading;
@@ -196,14 +208,17 @@ export class Producer implements ProducerApi {
       codec: record.codec,
       schemaVersion: record.schemaVersion,
       rowCount: record.rowCount,
-      producerId: this.producerId,
+      producerId: q.producerId,
       producerSeq: this.o.idempotent ? q.nextProducerSeq : 0,
     };
     const len = encodedRecordLength(input);
     this.checkSize(len);
     if (q.open !== undefined && !q.open.fits(len)) this.seal(q);
     const now = Date.now();
-    q.open ??= new ProducerBatch(q.shard, Math.max(this.o.maxBatchBytes, len), now + this.o.timeoutMs, now + this.o.lingerMs, q.nextOrdinal++);
+    if (q.open === undefined) {
+      q.open = new ProducerBatch(q.shard, Math.max(this.o.maxBatchBytes, len), now + this.o.timeoutMs, now + this.o.lingerMs, q.nextOrdinal++);
+      q.open.producerId = q.producerId;
+    }
     const b = q.open;
     encodeRecordInto(b.buf, b.used, input);
     if (this.o.idempotent) q.nextProducerSeq = (q.nextProducerSeq + 1) >>> 0;
@@ -253,7 +268,7 @@ export class Producer implements ProducerApi {
       let frame: ProducerBatch[] = [];
       let frameBytes = 0;
       for (const q of this.queues ?? []) {
-        if (q.recovering || q.inFlight.length >= max) continue;
+        if (q.recovering || q.inFlight.length >= (q.acked || !this.o.idempotent ? max : 1)) continue;
         if (q.sealed.length === 0 && q.open !== undefined && (this.o.lingerMs === 0 || q.open.lingerUntil <= now)) this.seal(q);
         const b = q.sealed.shift();
         if (b === undefined) continue;
@@ -291,6 +306,8 @@ export class Producer implements ProducerApi {
     }
     if (r.count !== b.count) return this.onFailure(b, clientError('BAD_RESPONSE', `The node acked ${r.count} records of a batch of ${b.count}.`));
     b.ack(r.firstSeq);
+    const q = this.queues![b.shard]!;
+    if (b.producerId === q.producerId) q.acked = true;
     this.release(b);
   }
 
@@ -299,7 +316,15 @@ export class Producer implements ProducerApi {
     const lost = err instanceof NativeLogError && (err.codeName === 'CONNECTION_LOST' || err.codeName === 'TIMEOUT' || err.codeName === 'SHARD_RESTARTED');
     const safe = this.o.idempotent || !lost; // without idempotence a lost answer may mean it was written: never resend
     const wait = Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** b.attempts);
-    if (safe && isRetriable(err) && Date.now() + wait < b.deadline && !this.closed) {
+    const stale = this.o.idempotent && b.producerId !== q.producerId;
+    if (stale) err = this.abandonedError(b, err);
+    // Refused as out of order while an earlier batch of the shard is in flight or waits to be resent:
+    // the earlier one left a gap; resent after it, this one follows it.
+    const afterGap =
+      err instanceof NativeLogError &&
+      err.codeName === 'OUT_OF_ORDER_SEQUENCE' &&
+      [...q.inFlight, ...q.failed].some((x) => x !== b && x.ordinal < b.ordinal && x.producerId === b.producerId);
+    if (!stale && safe && (isRetriable(err) || afterGap) && Date.now() + wait < b.deadline && !this.closed) {
       b.attempts++;
       this.settle(q, b);
       q.failed.push(b);
@@ -308,7 +333,42 @@ export class Producer implements ProducerApi {
       return;
     }
     b.fail(err);
+    if (this.o.idempotent && !stale) this.newProducerId(q, b, err);
     this.release(b);
+  }
+
+  /**
+   * b failed for good: every later batch of its shard under the same
+   * producerId would be refused (a gap). Fails those not in flight (the open
+   * one, sealed and waiting ones; those in flight fail as they settle) and
+   * takes a fresh producerId, producerSeq 0, for the shard's next batches.
+   */
+  private newProducerId(q: ShardQueue, b: ProducerBatch, cause: Error): void {
+    const old = b.producerId;
+    q.producerId = randomProducerId();
+    q.nextProducerSeq = 0;
+    q.acked = false;
+    const doomed = (x: ProducerBatch): boolean => x.producerId === old && x.ordinal > b.ordinal;
+    const drop = (x: ProducerBatch): void => {
+      x.fail(this.abandonedError(x, cause));
+      this.queuedBytes -= x.used;
+    };
+    if (q.open !== undefined && doomed(q.open)) {
+      drop(q.open);
+      q.open = undefined;
+    }
+    for (const x of q.sealed.filter(doomed)) drop(x);
+    q.sealed = q.sealed.filter((x) => !doomed(x));
+    for (const x of q.failed.filter(doomed)) drop(x);
+    q.failed = q.failed.filter((x) => !doomed(x));
+    if (q.failed.length === 0) q.recovering = false;
+  }
+
+  private abandonedError(b: ProducerBatch, cause: Error): NativeLogError {
+    return clientError(
+      'OUT_OF_ORDER_SEQUENCE',
+      `Not sent: an earlier batch of shard ${b.shard} failed for good (${cause.message}), so this batch's producerSeqs would leave a gap; the shard continues under a new producerId.`,
+    );
   }
 
   /** Once nothing of the shard is in flight: after `wait`, puts the failed batches back in front, in send order. */

@@ -69,7 +69,7 @@ export interface StreamDescription extends StreamInfo {
 export interface ProducerOptions extends StreamOptions {
   /** Largest batch per shard. Default 256 KiB; with lingerMs 0 a batch only grows while the shard's in-flight window is full. */
   maxBatchBytes?: number;
-  /** Appends in flight per shard, 1..5 (the storage engine's dedupe window). Default 1: above 1, a retried batch can be refused with OUT_OF_ORDER_SEQUENCE after a node or worker restart (see src/client/producer.ts). */
+  /** Appends in flight per shard, 1..5 (the storage engine's dedupe window). Default 5. A shard's batches are stored in send order; retries after a node or worker restart resend them in order (see src/client/producer.ts). */
   maxInFlightPerShard?: number;
   /** Wait up to this long for more records before sending a batch. Default 0 (send at once, batching what queued meanwhile). */
   lingerMs?: number;

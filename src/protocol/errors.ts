@@ -31,7 +31,7 @@ export const ERROR_CODES = {
   OUT_OF_RANGE: { code: 40, name: 'OUT_OF_RANGE', retriable: false, meaning: 'fetch from a sequence number outside [startSeq, endSeq]; details: {startSeq, endSeq}, the valid range.' },
   RECORD_TOO_LARGE: { code: 41, name: 'RECORD_TOO_LARGE', retriable: false, meaning: 'A record exceeds the node\'s recordBytesMax; nothing of that shard\'s part of the append is written.' },
   BAD_RECORD: { code: 42, name: 'BAD_RECORD', retriable: false, meaning: 'A record fails validation (bad CRC, bad lengths, bad magic); nothing of that shard\'s part of the append is written.' },
-  OUT_OF_ORDER_SEQUENCE: { code: 43, name: 'OUT_OF_ORDER_SEQUENCE', retriable: false, meaning: 'An idempotent producer sent a batch older than its last one that is not a retry of a remembered batch.' },
+  OUT_OF_ORDER_SEQUENCE: { code: 43, name: 'OUT_OF_ORDER_SEQUENCE', retriable: false, meaning: 'An idempotent producer sent a batch that does not start right after its last one (older, or leaving a gap) and is not a retry of a remembered batch.' },
   CORRUPT: { code: 44, name: 'CORRUPT', retriable: false, meaning: 'Damaged stored data was met on read; it is never served.' },
   // 60-79: the node
   DISK_FULL: { code: 60, name: 'DISK_FULL', retriable: true, meaning: 'The file system is full or below minFreeBytes; nothing was written.' },

@@ -4,8 +4,10 @@
  * producerSeq, first seq). Rules for an incoming batch [pFirst, pLast]:
  *   - it lies within a remembered batch: a retry; answered with the original
  *     seqs, nothing is written (duplicate);
- *   - otherwise, pFirst <= the last batch's pLast: OUT_OF_ORDER_SEQUENCE;
- *   - otherwise (including gaps): accepted.
+ *   - otherwise, pFirst must be exactly the last batch's pLast + 1 (Kafka's
+ *     rule): anything else, older or leaving a gap, is OUT_OF_ORDER_SEQUENCE;
+ *   - a producer not in the table (its first batch, or forgotten) is accepted
+ *     at any producerSeq.
  * At most producersMax producers are tracked; the least recently used is
  * forgotten (its next batch is then accepted as new).
  *
@@ -50,7 +52,7 @@ export class ProducerTable {
       }
     }
     const last = batches[batches.length - 1]!;
-    if (pFirst <= last.producerSeqLast) return { kind: 'out-of-order', lastProducerSeq: last.producerSeqLast };
+    if (pFirst !== last.producerSeqLast + 1) return { kind: 'out-of-order', lastProducerSeq: last.producerSeqLast };
     return { kind: 'new' };
   }
 

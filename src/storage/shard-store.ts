@@ -463,7 +463,8 @@ export class ShardStore implements ShardStoreApi {
       throw new StorageError(
         'OUT_OF_ORDER_SEQUENCE',
         `producer ${this.batchProducerId} sent producerSeq ${this.batchProducerSeqFirst}..${this.batchProducerSeqLast}, ` +
-          `not after its last batch (ending at ${c.lastProducerSeq}) and not a retry of a recent batch`,
+          `expected producerSeq ${c.lastProducerSeq + 1} (its last batch ended at ${c.lastProducerSeq}); ` +
+          `not a retry of a recent batch either`,
       );
     }
     return null;

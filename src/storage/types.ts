@@ -120,7 +120,7 @@ export type StorageErrorCode =
   | 'RECORD_TOO_LARGE'
   | 'DISK_FULL' // ENOSPC, or free space below minFreeBytes
   | 'IO_ERROR' // EIO and other write failures; the shard accepts appends again once the fault clears
-  | 'OUT_OF_ORDER_SEQUENCE' // idempotent producer sent a batch older than its last one, not a retry of a cached batch
+  | 'OUT_OF_ORDER_SEQUENCE' // idempotent producer's batch does not start at its last producerSeq + 1 and is not a retry of a cached batch
   | 'CORRUPT' // damaged sealed data met on read (never served)
   | 'CLOSED';
 

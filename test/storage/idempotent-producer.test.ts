@@ -30,13 +30,14 @@ test('a retry of one of the last 5 batches returns the original seqs with duplic
   }
 });
 
-test('gaps in producerSeq are accepted; other producers and producerId 0 are independent', () => {
+test('a gap in producerSeq is refused for a known producer, accepted for an unknown one; other producers and producerId 0 are independent', () => {
   const { dir, cleanup } = tempDir();
   try {
     const s = openStore({ dir });
-    s.append(pbatch(P, 0, 2));
-    assert.equal(s.append(pbatch(P, 10, 1)).duplicate, false);
-    assert.equal(s.append(pbatch(7, 0, 2)).duplicate, false);
+    assert.equal(s.append(pbatch(P, 5, 2)).duplicate, false, 'an unknown producer starts at any producerSeq');
+    assert.throws(() => s.append(pbatch(P, 10, 1)), (e: Error) => isCode('OUT_OF_ORDER_SEQUENCE')(e) && /expected producerSeq 7/.test(e.message));
+    assert.equal(s.append(pbatch(P, 7, 1)).duplicate, false, 'the next producerSeq is accepted');
+    assert.equal(s.append(pbatch(7, 3, 2)).duplicate, false);
     assert.equal(s.append(batch([rec('plain')])).duplicate, false);
     assert.equal(s.append(batch([rec('plain')])).duplicate, false, 'producerId 0 is never deduplicated');
     assert.equal(s.describe().endSeq, 7);
