@@ -232,6 +232,35 @@ export function recordProblem(
   recordBytesMax: number = RECORD_BYTES_LIMIT,
   checkServerCrc = false,
 ): number | [RecordProblem, string] {
+  const length = structuralProblem(dv, offset, end, recordBytesMax);
+  if (typeof length !== 'number') return length;
+  const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
+  const expected = dv.getUint32(offset + OFF_CRC, true);
+  const actual = crc32(bytes, CRC_START, length);
+  if (actual !== expected) {
+    return ['bad-crc', `record at ${offset} fails its CRC (stored 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`];
+  }
+  if (checkServerCrc) {
+    const storedServer = dv.getUint32(offset + OFF_SERVER_CRC, true);
+    const computedServer = crc32(bytes, SERVER_CRC_START, OFF_SERVER_CRC);
+    if (storedServer !== computedServer) {
+      return ['bad-server-crc', `record at ${offset} fails its server-field CRC (seq/appendTime/epoch damaged)`];
+    }
+  }
+  return length;
+}
+
+/**
+ * Everything validateRecord checks except the CRCs: every length is
+ * bounds-checked before use. Returns the record length or [problem, message].
+ * The storage engine's append path calls this, then its own CRC check.
+ */
+export function structuralProblem(
+  dv: DataView,
+  offset: number,
+  end: number = dv.byteLength,
+  recordBytesMax: number = RECORD_BYTES_LIMIT,
+): number | [RecordProblem, string] {
   if (end > dv.byteLength) end = dv.byteLength;
   if (offset < 0 || offset + RECORD_HEADER_BYTES > end) {
     return ['short-header', `record header at ${offset} needs ${RECORD_HEADER_BYTES} bytes; only ${Math.max(0, end - offset)} remain`];
@@ -267,19 +296,6 @@ export function recordProblem(
   const headersStart = offset + RECORD_HEADER_BYTES + keyLength;
   if (!headersWellFormed(dv, headersStart, headersStart + headersLength)) {
     return ['bad-lengths', `record at ${offset}: its headers are not a well-formed run of entries`];
-  }
-  const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
-  const expected = dv.getUint32(offset + OFF_CRC, true);
-  const actual = crc32(bytes, CRC_START, length);
-  if (actual !== expected) {
-    return ['bad-crc', `record at ${offset} fails its CRC (stored 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`];
-  }
-  if (checkServerCrc) {
-    const storedServer = dv.getUint32(offset + OFF_SERVER_CRC, true);
-    const computedServer = crc32(bytes, SERVER_CRC_START, OFF_SERVER_CRC);
-    if (storedServer !== computedServer) {
-      return ['bad-server-crc', `record at ${offset} fails its server-field CRC (seq/appendTime/epoch damaged)`];
-    }
   }
   return length;
 }
