@@ -3,21 +3,11 @@
  * comlink on a dedicated MessagePort. Plain values only: record bytes never
  * travel this way (they use the rings, see ./shard-protocol.ts).
  */
-import type { FsyncPolicy, ShardDescription } from '../storage/types.js';
+import type { ShardDescription } from '../storage/types.js';
+import type { ShardStoreSettings } from './types.js';
 
-/** Store options that can cross a thread boundary (no clock function). */
-export interface WorkerStoreOptions {
-  dir: string;
-  segmentBytesMax?: number;
-  segmentMsMax?: number;
-  indexIntervalBytes?: number;
-  retentionMs?: number | null;
-  retentionBytes?: number | null;
-  fsync?: FsyncPolicy;
-  minFreeBytes?: number;
-  recordBytesMax?: number;
-  epoch?: number;
-}
+/** Store options that can cross a thread boundary (no clock function, no file layer). */
+export type WorkerStoreOptions = ShardStoreSettings;
 
 /** What the worker receives as workerData. */
 export interface ShardWorkerInit {

@@ -9,23 +9,18 @@
  * (except these plain types re-exported from src/storage/types.ts, which carry
  * no code).
  */
-import type { AppendResult, FsyncPolicy, ReadResult, ShardDescription } from '../storage/types.js';
+import type { AppendResult, FsyncPolicy, ReadResult, ShardDescription, ShardStoreOptions } from '../storage/types.js';
 
 export type { AppendResult, ReadResult, ShardDescription, FsyncPolicy };
 
-export interface ShardHandleOptions {
-  /** Shard folder the worker will own. */
-  dir: string;
-  /** Passed through to the storage engine. */
-  segmentBytesMax?: number;
-  segmentMsMax?: number;
-  indexIntervalBytes?: number;
-  retentionMs?: number | null;
-  retentionBytes?: number | null;
-  fsync?: FsyncPolicy;
-  minFreeBytes?: number;
-  recordBytesMax?: number;
-  epoch?: number;
+/**
+ * Storage settings the worker passes to the storage engine: every
+ * ShardStoreOptions field that is a plain value and so can cross to the
+ * worker thread (not the clock, not the file layer).
+ */
+export type ShardStoreSettings = Omit<ShardStoreOptions, 'now' | 'fileLayer'>;
+
+export interface ShardHandleOptions extends ShardStoreSettings {
   /** Bytes of each SharedArrayBuffer ring (inbound and outbound). */
   ringBytes?: number;
   /** Requests in flight per shard before append()/read() wait (backpressure). */

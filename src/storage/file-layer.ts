@@ -160,49 +160,27 @@ export function writeFileAtomic(layer: FileLayer, dir: string, name: string, byt
   layer.syncDir(dir);
 }
 
-/** Counts bytes read and written through an inner layer (recovery tests assert on these). */
-export class CountingFileLayer implements FileLayer {
-  bytesRead = 0;
-  bytesWritten = 0;
-  /** fsync calls per file path. */
-  readonly fsyncsByPath = new Map<string, number>();
-  /** Bytes read per file path (by the path it was opened with). */
-  readonly bytesReadByPath = new Map<string, number>();
-  private readonly paths = new Map<number, string>();
+/**
+ * A layer that passes every call to an inner layer unchanged: the base of the
+ * decorating layers below, which override only the calls they watch or break.
+ */
+export class ForwardingFileLayer implements FileLayer {
+  constructor(protected readonly inner: FileLayer = nodeFileLayer) {}
 
-  constructor(private readonly inner: FileLayer = nodeFileLayer) {}
-
-  reset(): void {
-    this.bytesRead = 0;
-    this.bytesWritten = 0;
-    this.bytesReadByPath.clear();
-    this.fsyncsByPath.clear();
-  }
   open(path: string, mode: OpenMode): number {
-    const fd = this.inner.open(path, mode);
-    this.paths.set(fd, path);
-    return fd;
+    return this.inner.open(path, mode);
   }
   close(fd: number): void {
-    this.paths.delete(fd);
     this.inner.close(fd);
   }
   read(fd: number, target: Uint8Array, offset: number, length: number, position: number): number {
-    const n = this.inner.read(fd, target, offset, length, position);
-    this.bytesRead += n;
-    const path = this.paths.get(fd) ?? '?';
-    this.bytesReadByPath.set(path, (this.bytesReadByPath.get(path) ?? 0) + n);
-    return n;
+    return this.inner.read(fd, target, offset, length, position);
   }
   write(fd: number, source: Uint8Array, offset: number, length: number, position: number): number {
-    const n = this.inner.write(fd, source, offset, length, position);
-    this.bytesWritten += n;
-    return n;
+    return this.inner.write(fd, source, offset, length, position);
   }
   fsync(fd: number): void {
     this.inner.fsync(fd);
-    const path = this.paths.get(fd) ?? '?';
-    this.fsyncsByPath.set(path, (this.fsyncsByPath.get(path) ?? 0) + 1);
   }
   truncate(fd: number, length: number): void {
     this.inner.truncate(fd, length);
@@ -233,6 +211,50 @@ export class CountingFileLayer implements FileLayer {
   }
 }
 
+/** Counts bytes read and written through an inner layer (recovery tests assert on these). */
+export class CountingFileLayer extends ForwardingFileLayer {
+  bytesRead = 0;
+  bytesWritten = 0;
+  /** fsync calls per file path. */
+  readonly fsyncsByPath = new Map<string, number>();
+  /** Bytes read per file path (by the path it was opened with). */
+  readonly bytesReadByPath = new Map<string, number>();
+  private readonly paths = new Map<number, string>();
+
+  reset(): void {
+    this.bytesRead = 0;
+    this.bytesWritten = 0;
+    this.bytesReadByPath.clear();
+    this.fsyncsByPath.clear();
+  }
+  override open(path: string, mode: OpenMode): number {
+    const fd = this.inner.open(path, mode);
+    this.paths.set(fd, path);
+    return fd;
+  }
+  override close(fd: number): void {
+    this.paths.delete(fd);
+    this.inner.close(fd);
+  }
+  override read(fd: number, target: Uint8Array, offset: number, length: number, position: number): number {
+    const n = this.inner.read(fd, target, offset, length, position);
+    this.bytesRead += n;
+    const path = this.paths.get(fd) ?? '?';
+    this.bytesReadByPath.set(path, (this.bytesReadByPath.get(path) ?? 0) + n);
+    return n;
+  }
+  override write(fd: number, source: Uint8Array, offset: number, length: number, position: number): number {
+    const n = this.inner.write(fd, source, offset, length, position);
+    this.bytesWritten += n;
+    return n;
+  }
+  override fsync(fd: number): void {
+    this.inner.fsync(fd);
+    const path = this.paths.get(fd) ?? '?';
+    this.fsyncsByPath.set(path, (this.fsyncsByPath.get(path) ?? 0) + 1);
+  }
+}
+
 /** Which operations a FaultyFileLayer fails. */
 export interface FaultPlan {
   /** errno code thrown, e.g. 'ENOSPC' or 'EIO'. */
@@ -245,12 +267,10 @@ export interface FaultPlan {
 }
 
 /** Injects errors into an inner layer while a fault plan is set. */
-export class FaultyFileLayer implements FileLayer {
+export class FaultyFileLayer extends ForwardingFileLayer {
   private plan: FaultPlan | null = null;
   /** Free bytes reported instead of the real figure, when set. */
   freeBytesOverride: number | null = null;
-
-  constructor(private readonly inner: FileLayer = nodeFileLayer) {}
 
   fail(plan: FaultPlan): void {
     this.plan = plan;
@@ -258,16 +278,7 @@ export class FaultyFileLayer implements FileLayer {
   heal(): void {
     this.plan = null;
   }
-  open(path: string, mode: OpenMode): number {
-    return this.inner.open(path, mode);
-  }
-  close(fd: number): void {
-    this.inner.close(fd);
-  }
-  read(fd: number, target: Uint8Array, offset: number, length: number, position: number): number {
-    return this.inner.read(fd, target, offset, length, position);
-  }
-  write(fd: number, source: Uint8Array, offset: number, length: number, position: number): number {
+  override write(fd: number, source: Uint8Array, offset: number, length: number, position: number): number {
     const plan = this.plan;
     if (plan?.write === true) {
       const torn = Math.min(plan.tornWriteBytes ?? 0, length);
@@ -276,36 +287,15 @@ export class FaultyFileLayer implements FileLayer {
     }
     return this.inner.write(fd, source, offset, length, position);
   }
-  fsync(fd: number): void {
+  override fsync(fd: number): void {
     if (this.plan?.fsync === true) throw fsError(this.plan.code, 'fsync');
     this.inner.fsync(fd);
   }
-  truncate(fd: number, length: number): void {
+  override truncate(fd: number, length: number): void {
     if (this.plan?.truncate === true) throw fsError(this.plan.code, 'ftruncate');
     this.inner.truncate(fd, length);
   }
-  size(fd: number): number {
-    return this.inner.size(fd);
-  }
-  readdir(dir: string): string[] {
-    return this.inner.readdir(dir);
-  }
-  mkdirp(dir: string): void {
-    this.inner.mkdirp(dir);
-  }
-  exists(path: string): boolean {
-    return this.inner.exists(path);
-  }
-  unlink(path: string): void {
-    this.inner.unlink(path);
-  }
-  rename(from: string, to: string): void {
-    this.inner.rename(from, to);
-  }
-  syncDir(dir: string): void {
-    this.inner.syncDir(dir);
-  }
-  freeBytes(dir: string): number {
+  override freeBytes(dir: string): number {
     return this.freeBytesOverride ?? this.inner.freeBytes(dir);
   }
 }
