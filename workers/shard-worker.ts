@@ -90,6 +90,8 @@ class ShardServer implements ShardWorkerControl {
   private stopping = false;
   private paused: { promise: Promise<void>; resume: () => void } | null = null;
   private loopDone: Promise<void> = Promise.resolve();
+  /** The store's background fsync in flight (see startBackgroundSync). */
+  private bgSync: Promise<void> | null = null;
   private readonly counters: ShardWorkerStats = {
     appends: 0,
     appendErrors: 0,
@@ -100,6 +102,7 @@ class ShardServer implements ShardWorkerControl {
     batches: 0,
     batchRequestsMax: 0,
     groupSyncs: 0,
+    backgroundSyncs: 0,
   };
 
   constructor(
@@ -116,6 +119,10 @@ class ShardServer implements ShardWorkerControl {
     const storeOpts: ShardStoreOptions = { ...opts };
     // Group commit: the worker fsyncs once per batch instead of the store once per append.
     if (this.syncEachBatch) storeOpts.fsync = { mode: 'roll' };
+    // 'interval' and 'bytes': fsync on the thread pool while appends go on (a 1 s interval's fsync
+    // of ~200 MB blocked this thread for 0.3-0.6 s: the produce p99 of 150-250 ms).
+    const mode = opts.fsync?.mode ?? 'interval';
+    storeOpts.syncInBackground = (mode === 'interval' || mode === 'bytes') && opts.syncInBackground !== false;
     this.store = this.storeModule.ShardStore.open(storeOpts);
     // Recovery findings (torn tail cut, sealed damage) are logged, never silent (storage defect 4).
     const recovery = (this.store as { recovery?: RecoveryReport }).recovery;
@@ -164,6 +171,7 @@ class ShardServer implements ShardWorkerControl {
     this.resume();
     this.inbound.close();
     await this.loopDone;
+    await this.bgSync;
     const store = this.store;
     this.store = null;
     store?.close();
@@ -193,6 +201,7 @@ class ShardServer implements ShardWorkerControl {
         this.tick();
         lastTick = now;
       }
+      this.startBackgroundSync();
       if (served === 0 && !this.hotWait()) {
         if ((await this.inbound.waitAsync(SHARD_TICK_MS)) === 'closed') break;
         lastYield = performance.now();
@@ -211,6 +220,23 @@ class ShardServer implements ShardWorkerControl {
    */
   private hotWait(): boolean {
     return WORKER_HOT_WAIT_MS > 0 && this.inbound.waitSync(WORKER_HOT_WAIT_MS) === 'ready';
+  }
+
+  /** Starts the store's background fsync when due; its completion runs on this thread's event loop. */
+  private startBackgroundSync(): void {
+    if (this.bgSync !== null || this.store === null) return;
+    let p: Promise<void> | null | undefined;
+    try {
+      p = this.store.startBackgroundSync?.();
+    } catch {
+      return; // a closed store: the loop is ending
+    }
+    if (p === null || p === undefined) return;
+    this.bgSync = p;
+    void p.then(() => {
+      this.counters.backgroundSyncs++;
+      this.bgSync = null;
+    });
   }
 
   private tick(): void {

@@ -15,6 +15,8 @@ export interface NodeConfig {
   peers: string;
   /** fsync policy: "always" | "bytes:N" | "interval:MS" | "roll". */
   fsync: string;
+  /** 1: with fsync interval:MS or bytes:N, fsync on a thread-pool thread while appends go on; 0: inline on the shard's worker thread. */
+  fsyncBackground: number;
   segmentBytesMax: number;
   segmentMsMax: number;
   indexIntervalBytes: number;
@@ -48,6 +50,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   { key: 'nodeId', flag: '--node-id', description: 'this node\'s id in the cluster', default: 1 },
   { key: 'peers', flag: '--peers', description: 'other nodes as id@host:port,... (kept for replication; unused by one node)', default: '' },
   { key: 'fsync', flag: '--fsync', description: 'when appends are fsynced: always | bytes:N | interval:MS | roll (default: interval:1000, kill -9 loses nothing acked, power loss at most ~1 s)', default: 'interval:1000' },
+  { key: 'fsyncBackground', flag: '--fsync-background', description: '1: with fsync interval:MS or bytes:N, fsync off the shard worker thread while appends go on (power-loss window: MS plus the fsync time, at most 2 x MS); 0: fsync inline, appends wait', default: 1 },
   { key: 'segmentBytesMax', flag: '--segment-bytes-max', description: 'roll a segment once it holds this many bytes', default: 128 * 1024 * 1024 },
   { key: 'segmentMsMax', flag: '--segment-ms-max', description: 'roll a segment once it is this old (ms)', default: 7 * 24 * 3600 * 1000 },
   { key: 'indexIntervalBytes', flag: '--index-interval-bytes', description: 'bytes between sparse index entries', default: 4096 },

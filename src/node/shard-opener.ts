@@ -25,6 +25,7 @@ export async function openStreamShards(ctx: Pick<NodeContext, 'config' | 'fsync'
         retentionMs: stream.retentionMs,
         retentionBytes: stream.retentionBytes,
         fsync: ctx.fsync,
+        syncInBackground: config.fsyncBackground !== 0,
         minFreeBytes: config.minFreeBytes,
         recordBytesMax: config.recordBytesMax,
         ringBytes: config.ringBytes,

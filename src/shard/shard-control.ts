@@ -31,6 +31,8 @@ export interface ShardWorkerStats {
   batchRequestsMax: number;
   /** fsyncs the worker issued for group commit (fsync policy 'always'). */
   groupSyncs: number;
+  /** Background fsyncs completed (fsync policies 'interval' and 'bytes': fsync off the worker thread). */
+  backgroundSyncs: number;
 }
 
 export interface ShardWorkerControl {

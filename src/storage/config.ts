@@ -29,6 +29,7 @@ export interface StoreConfig {
   producersMax: number;
   verifyAppendCrc: boolean;
   appendCrcThread: boolean;
+  syncInBackground: boolean;
 }
 
 /** Fills in defaults and rejects out-of-range options with a RangeError naming the option. */
@@ -48,6 +49,7 @@ export function resolveConfig(opts: ShardStoreOptions): StoreConfig {
     producersMax: opts.producersMax ?? PRODUCERS_MAX,
     verifyAppendCrc: opts.verifyAppendCrc ?? true,
     appendCrcThread: opts.appendCrcThread ?? false,
+    syncInBackground: opts.syncInBackground ?? false,
   };
   const bad = (what: string): never => {
     throw new RangeError(`invalid storage option: ${what}`);

@@ -21,6 +21,19 @@ export const INDEX_INTERVAL_BYTES_DEFAULT = 4096;
  */
 export const FSYNC_INTERVAL_MS_DEFAULT = 1000;
 export const FSYNC_POLICY_DEFAULT: FsyncPolicy = { mode: 'interval', ms: FSYNC_INTERVAL_MS_DEFAULT };
+/**
+ * Background fsync (ShardStoreOptions.syncInBackground, what shard workers
+ * use with 'interval' and 'bytes'): a background fsync starts once this many
+ * bytes are unsynced, even before the policy asks, so the fsyncs a roll or a
+ * checkpoint still make inline never have more than this to write.
+ */
+export const BACKGROUND_SYNC_BYTES = 16 * 1024 * 1024;
+/**
+ * With background fsync, an append fsyncs inline (and so waits: backpressure)
+ * once the unsynced data exceeds the policy's bound times this factor, i.e.
+ * when background fsyncs cannot keep up with the appends.
+ */
+export const BACKGROUND_SYNC_LAG_FACTOR = 2;
 /** Appends fail with DISK_FULL once the file system has less free space than this. */
 export const MIN_FREE_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Free space is re-measured (statfs) after this many bytes written, or this long, whichever first. */

@@ -29,6 +29,12 @@ export interface FileLayer {
   write(fd: number, source: Uint8Array, offset: number, length: number, position: number): number;
   /** Data (and the size change) of this file reaches stable storage. */
   fsync(fd: number): void;
+  /**
+   * fsync off the calling thread (Node: fdatasync on the libuv thread pool):
+   * everything written before the call is durable when the promise
+   * resolves. The caller must keep fd open until it settles.
+   */
+  fsyncAsync(fd: number): Promise<void>;
   truncate(fd: number, length: number): void;
   size(fd: number): number;
   /** File names in a directory (not paths), unsorted. */
@@ -61,6 +67,9 @@ export class NodeFileLayer implements FileLayer {
   }
   fsync(fd: number): void {
     fs.fdatasyncSync(fd);
+  }
+  fsyncAsync(fd: number): Promise<void> {
+    return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e === null ? resolve() : reject(e))));
   }
   truncate(fd: number, length: number): void {
     fs.ftruncateSync(fd, length);
@@ -182,6 +191,9 @@ export class ForwardingFileLayer implements FileLayer {
   fsync(fd: number): void {
     this.inner.fsync(fd);
   }
+  fsyncAsync(fd: number): Promise<void> {
+    return this.inner.fsyncAsync(fd);
+  }
   truncate(fd: number, length: number): void {
     this.inner.truncate(fd, length);
   }
@@ -250,7 +262,14 @@ export class CountingFileLayer extends ForwardingFileLayer {
   }
   override fsync(fd: number): void {
     this.inner.fsync(fd);
+    this.countFsync(this.paths.get(fd) ?? '?');
+  }
+  override async fsyncAsync(fd: number): Promise<void> {
     const path = this.paths.get(fd) ?? '?';
+    await this.inner.fsyncAsync(fd);
+    this.countFsync(path);
+  }
+  private countFsync(path: string): void {
     this.fsyncsByPath.set(path, (this.fsyncsByPath.get(path) ?? 0) + 1);
   }
 }
@@ -290,6 +309,10 @@ export class FaultyFileLayer extends ForwardingFileLayer {
   override fsync(fd: number): void {
     if (this.plan?.fsync === true) throw fsError(this.plan.code, 'fsync');
     this.inner.fsync(fd);
+  }
+  override fsyncAsync(fd: number): Promise<void> {
+    if (this.plan?.fsync === true) return Promise.reject(fsError(this.plan.code, 'fdatasync'));
+    return this.inner.fsyncAsync(fd);
   }
   override truncate(fd: number, length: number): void {
     if (this.plan?.truncate === true) throw fsError(this.plan.code, 'ftruncate');

@@ -77,6 +77,12 @@ export class MemFileLayer implements FileLayer {
     const f = this.fileOf(fd).file;
     f.durable = f.data.slice(0, f.size);
   }
+  /** Completes on a later microtask, making durable what the file holds then (a real fsync may also cover writes made while it runs). */
+  async fsyncAsync(fd: number): Promise<void> {
+    this.fileOf(fd);
+    await Promise.resolve();
+    this.fsync(fd);
+  }
   truncate(fd: number, length: number): void {
     const f = this.fileOf(fd).file;
     f.ensure(length);

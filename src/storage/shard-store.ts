@@ -36,7 +36,7 @@ import { appendProblem, structuralProblem } from './batch-check.js';
 import { PARALLEL_CRC_MIN_BYTES, ParallelCrc } from './parallel-crc.js';
 import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
 import { type StoreConfig, resolveConfig } from './config.js';
-import { CHECKPOINT_INTERVAL_MS, FREE_CHECK_BYTES, FREE_CHECK_MS, READ_BYTES_MAX, SEGMENT_BYTES_LIMIT } from './defaults.js';
+import { BACKGROUND_SYNC_BYTES, BACKGROUND_SYNC_LAG_FACTOR, CHECKPOINT_INTERVAL_MS, FREE_CHECK_BYTES, FREE_CHECK_MS, READ_BYTES_MAX, SEGMENT_BYTES_LIMIT } from './defaults.js';
 import { type FileLayer, writeFileAtomic, writeFully } from './file-layer.js';
 import type { ProducerTable } from './producer-state.js';
 import { RecordScanner } from './record-scanner.js';
@@ -85,6 +85,17 @@ export class ShardStore implements ShardStoreApi {
   private tailDirty = false;
   private unsyncedBytes = 0;
   private oldestUnsyncedAt = -1;
+  /** The background fsync in flight (syncInBackground), on file descriptor bgFd. */
+  private bgSync: Promise<void> | null = null;
+  private bgFd = -1;
+  /** Appended since the background fsync in flight started (still unsynced when it completes). */
+  private bytesSinceBgStart = 0;
+  private oldestSinceBgStart = -1;
+  /** Descriptors closed by roll()/close() while a background fsync used them: closed when it settles. */
+  private closeAfterBgSync: number[] = [];
+  /** A background fsync failed: the next append fsyncs inline, so a caller gets the error. */
+  private bgSyncFailed: Error | null = null;
+  private bgSyncsDone = 0;
   private lastCheckpointAt = 0;
   private checkpointedBytes = -1;
   private checkpointedBase = -1;
@@ -300,17 +311,17 @@ export class ShardStore implements ShardStoreApi {
     const m = this.active.meta;
     if (m.bytes > 0 && now - m.firstAppendTime >= this.cfg.segmentMsMax) this.roll();
     const f = this.cfg.fsync;
-    if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms) this.sync();
+    const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
+    if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms * lag) this.sync();
     const stale = this.active.meta.bytes !== this.checkpointedBytes || this.active.meta.baseSeq !== this.checkpointedBase;
     if (f.mode !== 'roll' && stale && now - this.lastCheckpointAt >= CHECKPOINT_INTERVAL_MS) this.writeCheckpoint();
   }
 
   sync(): void {
     this.assertOpen();
-    if (this.unsyncedBytes > 0 || this.oldestUnsyncedAt >= 0) {
+    if (this.unsyncedBytes > 0 || this.oldestUnsyncedAt >= 0 || this.bgSyncFailed !== null) {
       this.io('fsync', () => this.layer.fsync(this.activeFd));
-      this.unsyncedBytes = 0;
-      this.oldestUnsyncedAt = -1;
+      this.markSynced();
     }
     this.flushIndex(false);
   }
@@ -336,7 +347,7 @@ export class ShardStore implements ShardStoreApi {
       if (idxFd >= 0) this.layer.close(idxFd);
       throw e;
     }
-    this.layer.close(this.activeFd);
+    this.closeFd(this.activeFd);
     this.layer.close(this.indexFd);
     const old = this.active;
     this.sealed.push(old.meta);
@@ -360,7 +371,7 @@ export class ShardStore implements ShardStoreApi {
       this.closed = true;
       this.parallel?.close();
       this.sealedSegs.closeAll();
-      this.layer.close(this.activeFd);
+      this.closeFd(this.activeFd);
       this.layer.close(this.indexFd);
     }
   }
@@ -375,7 +386,7 @@ export class ShardStore implements ShardStoreApi {
     this.closed = true;
     this.parallel?.close();
     this.sealedSegs.closeAll();
-    this.layer.close(this.activeFd);
+    this.closeFd(this.activeFd);
     this.layer.close(this.indexFd);
   }
 
@@ -531,16 +542,82 @@ export class ShardStore implements ShardStoreApi {
 
   private fsyncDue(n: number, now: number): boolean {
     const f = this.cfg.fsync;
+    // In the background mode the policy's bound is met by startBackgroundSync(); inline only past the lag bound.
+    const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
+    if (this.bgSyncFailed !== null) return true;
     switch (f.mode) {
       case 'always':
         return true;
       case 'bytes':
-        return this.unsyncedBytes + n >= f.bytes;
+        return this.unsyncedBytes + n >= f.bytes * lag;
       case 'interval':
-        return this.oldestUnsyncedAt >= 0 ? now - this.oldestUnsyncedAt >= f.ms : f.ms <= 0;
+        return this.oldestUnsyncedAt >= 0 ? now - this.oldestUnsyncedAt >= f.ms * lag : f.ms <= 0;
       case 'roll':
         return false;
     }
+  }
+
+  /**
+   * Starts an fsync of the active segment on another thread when one is due
+   * (options.syncInBackground; see there). Resolves once it settled, never
+   * rejects; null when none was started.
+   */
+  startBackgroundSync(): Promise<void> | null {
+    this.assertOpen();
+    if (!this.cfg.syncInBackground || this.bgSync !== null || !this.backgroundSyncDue(this.cfg.now())) return null;
+    const fd = this.activeFd;
+    this.bgFd = fd;
+    this.bytesSinceBgStart = 0;
+    this.oldestSinceBgStart = -1;
+    const p = this.layer.fsyncAsync(fd).then(
+      () => this.endBackgroundSync(fd, null),
+      (e: unknown) => this.endBackgroundSync(fd, e instanceof Error ? e : new Error(String(e))),
+    );
+    this.bgSync = p;
+    return p;
+  }
+
+  /** Background fsyncs completed, whether one is in flight, and whether the last one failed. */
+  get backgroundSyncStats(): { completed: number; inFlight: boolean; failed: boolean } {
+    return { completed: this.bgSyncsDone, inFlight: this.bgSync !== null, failed: this.bgSyncFailed !== null };
+  }
+
+  private backgroundSyncDue(now: number): boolean {
+    if (this.unsyncedBytes === 0 && this.oldestUnsyncedAt < 0) return false;
+    if (this.unsyncedBytes >= BACKGROUND_SYNC_BYTES) return true;
+    const f = this.cfg.fsync;
+    if (f.mode === 'interval') return this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms / 2;
+    if (f.mode === 'bytes') return this.unsyncedBytes >= f.bytes;
+    return false;
+  }
+
+  private endBackgroundSync(fd: number, error: Error | null): void {
+    this.bgSync = null;
+    this.bgFd = -1;
+    if (error !== null) this.bgSyncFailed = ioError(error, `background fsync of ${logFileName(this.active.meta.baseSeq)}`);
+    else {
+      this.bgSyncsDone++;
+      // Only the active segment's counters: after a roll the old fd was synced inline by roll() itself.
+      if (fd === this.activeFd && !this.closed) {
+        this.unsyncedBytes = Math.min(this.unsyncedBytes, this.bytesSinceBgStart);
+        this.oldestUnsyncedAt = this.unsyncedBytes === 0 ? -1 : this.oldestSinceBgStart;
+      }
+    }
+    for (const f of this.closeAfterBgSync.splice(0)) this.layer.close(f);
+  }
+
+  /** Closes a descriptor now, or once the background fsync using it settles (the fd number must not be reused meanwhile). */
+  private closeFd(fd: number): void {
+    if (this.bgSync !== null && fd === this.bgFd) this.closeAfterBgSync.push(fd);
+    else this.layer.close(fd);
+  }
+
+  private markSynced(): void {
+    this.unsyncedBytes = 0;
+    this.oldestUnsyncedAt = -1;
+    this.bytesSinceBgStart = 0;
+    this.oldestSinceBgStart = -1;
+    this.bgSyncFailed = null;
   }
 
   private fsyncOrRollback(position: number): void {
@@ -579,11 +656,12 @@ export class ShardStore implements ShardStoreApi {
     this.lastAppendTime = appendTime;
     this.writtenSinceFreeCheck += n;
     if (synced) {
-      this.unsyncedBytes = 0;
-      this.oldestUnsyncedAt = -1;
+      this.markSynced();
     } else {
       this.unsyncedBytes += n;
       if (this.oldestUnsyncedAt < 0) this.oldestUnsyncedAt = now;
+      this.bytesSinceBgStart += n;
+      if (this.oldestSinceBgStart < 0) this.oldestSinceBgStart = now;
     }
     if (this.batchProducerId !== 0) {
       this.producers.record(this.batchProducerId, {

@@ -56,6 +56,20 @@ export interface ShardStoreOptions {
    * MB and is slower (docs/FORMAT.md section 10).
    */
   appendCrcThread?: boolean;
+  /**
+   * With fsync 'interval' or 'bytes': fsync off the calling thread. append()
+   * and tick() do not fsync when the policy asks; the owner calls
+   * startBackgroundSync() (after each batch and on each tick), which starts an
+   * fsync on another thread (FileLayer.fsyncAsync) once the oldest unsynced
+   * append is half the interval old, N bytes (bytes policy) or
+   * BACKGROUND_SYNC_BYTES are unsynced. Appends keep being served meanwhile.
+   * If the unsynced data grows past BACKGROUND_SYNC_LAG_FACTOR times the
+   * policy's bound, append() fsyncs inline again (backpressure). A failed
+   * background fsync makes the next append fsync inline, so the failure
+   * reaches a caller. Rolls, checkpoints and close still fsync inline (at most
+   * BACKGROUND_SYNC_BYTES to write). Default false.
+   */
+  syncInBackground?: boolean;
 }
 
 /** What readInto() put in the caller's buffer. */
@@ -151,6 +165,8 @@ export interface ShardStoreApi {
   tick(): void;
   /** fsync everything written so far. */
   sync(): void;
+  /** Starts a background fsync when one is due (syncInBackground only); resolves once it settled (never rejects). Null when none was started. */
+  startBackgroundSync?(): Promise<void> | null;
   /** Seal the active segment and open a new one. */
   roll(): void;
   /** sync, write the recovery checkpoint and the clean-shutdown marker, close files. */

@@ -184,3 +184,25 @@ test('close on a paused worker resumes it, so calls in flight complete before th
   await h.close();
   assert.equal((await pending).lastSeq, 1);
 });
+
+test('under fsync "interval" the worker fsyncs in the background (not per batch), and not at all in the background with syncInBackground false', async (t) => {
+  const run = async (syncInBackground: boolean): Promise<{ background: number; group: number }> => {
+    const h = await ShardHandle.open({ dir: tempShardDir(t), ...SMALL, fsync: { mode: 'interval', ms: 40 }, syncInBackground });
+    try {
+      for (let i = 0; i < 8; i++) {
+        await h.append(batchOf(i * 10, 10, 100));
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      await new Promise((r) => setTimeout(r, 250)); // a tick (100 ms) sees the last append due
+      const s = await h.stats();
+      return { background: s.backgroundSyncs, group: s.groupSyncs };
+    } finally {
+      await h.close();
+    }
+  };
+  const on = await run(true);
+  assert.ok(on.background >= 2, `appends 30 ms apart with a 40 ms interval: several background fsyncs (got ${on.background})`);
+  assert.equal(on.group, 0);
+  const off = await run(false);
+  assert.equal(off.background, 0, 'inline fsync: no background fsync');
+});

@@ -147,6 +147,13 @@ export class PowerLossFs implements FileLayer {
     ino.ops = [];
   }
 
+  /** Background fsync: makes durable what the file holds when it completes (a later microtask). */
+  async fsyncAsync(fd: number): Promise<void> {
+    this.fdInode(fd);
+    await Promise.resolve();
+    this.fsync(fd);
+  }
+
   truncate(fd: number, length: number): void {
     this.step('truncate');
     applyTruncate(this.fdInode(fd), length, true);
