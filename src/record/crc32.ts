@@ -50,13 +50,13 @@ export function crc32Js(bytes: Uint8Array, start = 0, end = bytes.length): numbe
 /** CRC-32 with Node's zlib.crc32 when present; result as an unsigned 32-bit integer. */
 export function crc32Native(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (zlibCrc32 === undefined) throw new Error('zlib.crc32 is not available in this Node.js');
-  return zlibCrc32(bytes.subarray(start, end)) >>> 0;
+  return zlibCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)) >>> 0;
 }
 
 /** CRC-32 with @node-rs/crc32 (SIMD); result as an unsigned 32-bit integer. */
 export function crc32Simd(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (simdCrc32 === undefined) throw new Error('@node-rs/crc32 is not loadable on this platform');
-  return simdCrc32(bytes.subarray(start, end)) >>> 0;
+  return simdCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)) >>> 0;
 }
 
 export const hasNativeCrc32 = zlibCrc32 !== undefined;

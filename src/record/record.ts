@@ -140,25 +140,54 @@ export function encodedRecordLength(input: RecordInput): number {
   return recordLengthFor(input.key?.length ?? 0, headersByteLength(input.headers), input.payload.length);
 }
 
+const EMPTY_BYTES = new Uint8Array(0);
+
 /**
  * Writes one record at bytes[offset...] and returns its length. The server
  * fields (bytes 8..32) are left zero for the node to patch.
+ *
+ * Every byte of the record is written (fields, zero server fields and
+ * reserved bytes, zero padding), so the buffer need not be zeroed first.
+ * To encode many records into one buffer, a RecordWriter spares the
+ * DataView per record.
  */
 export function encodeRecordInto(bytes: Uint8Array, offset: number, input: RecordInput): number {
-  const key = input.key ?? new Uint8Array(0);
-  const headersLength = headersByteLength(input.headers);
+  return encodeAt(bytes, dataViewOf(bytes), offset, input);
+}
+
+/**
+ * Encodes records into one buffer through one DataView over it (made here,
+ * so it always matches the bytes), instead of a DataView per record. The
+ * bytes are the same as encodeRecordInto's.
+ */
+export class RecordWriter {
+  readonly dv: DataView;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.dv = dataViewOf(bytes);
+  }
+
+  /** Writes one record at bytes[offset...] and returns its length (as encodeRecordInto). */
+  encode(offset: number, input: RecordInput): number {
+    return encodeAt(this.bytes, this.dv, offset, input);
+  }
+}
+
+/** encodeRecordInto with `dv` a DataView over exactly `bytes` (the caller guarantees it: checking costs more than the view). */
+function encodeAt(bytes: Uint8Array, dv: DataView, offset: number, input: RecordInput): number {
+  const key = input.key ?? EMPTY_BYTES;
+  const headers = input.headers;
+  const headersLength = headers === undefined || headers.length === 0 ? 0 : headersByteLength(headers);
   if (key.length > KEY_BYTES_MAX) throw new RangeError(`key is ${key.length} bytes; the limit is ${KEY_BYTES_MAX}`);
   if (headersLength > HEADERS_BYTES_MAX) {
     throw new RangeError(`headers take ${headersLength} bytes; the limit is ${HEADERS_BYTES_MAX}`);
   }
-  const length = recordLengthFor(key.length, headersLength, input.payload.length);
+  const payload = input.payload;
+  const length = recordLengthFor(key.length, headersLength, payload.length);
   if (length > RECORD_BYTES_LIMIT) throw new RangeError(`record is ${length} bytes; the format limit is ${RECORD_BYTES_LIMIT}`);
-  if (offset + length > bytes.length) throw new RangeError(`record needs ${length} bytes at ${offset}; buffer has ${bytes.length}`);
+  if (offset < 0 || offset + length > bytes.length) throw new RangeError(`record needs ${length} bytes at ${offset}; buffer has ${bytes.length}`);
   const codec = input.codec ?? CODEC_RAW;
   if (codec < 0 || codec > CODEC_MAX) throw new RangeError(`unknown codec ${codec}`);
-  const rec = bytes.subarray(offset, offset + length);
-  rec.fill(0);
-  const dv = dataViewOf(rec);
   const eventTimeSet = input.eventTimeMin !== undefined;
   const eventMin = input.eventTimeMin ?? 0;
   const eventMax = input.eventTimeMax ?? eventMin;
@@ -166,33 +195,52 @@ export function encodeRecordInto(bytes: Uint8Array, offset: number, input: Recor
   let attributes = codec;
   if (input.tombstone === true) attributes |= ATTR_TOMBSTONE;
   if (!eventTimeSet) attributes |= ATTR_EVENT_TIME_IS_APPEND_TIME;
-  dv.setUint32(OFF_LENGTH, length, true);
-  dv.setUint8(OFF_MAGIC, RECORD_MAGIC_V1);
-  dv.setUint8(OFF_ATTRIBUTES, attributes);
-  dv.setUint16(OFF_SCHEMA_VERSION, input.schemaVersion ?? 0, true);
-  dv.setUint32(OFF_ROW_COUNT, input.rowCount ?? 1, true);
-  setI64(dv, OFF_EVENT_TIME_MIN, eventMin);
-  setI64(dv, OFF_EVENT_TIME_MAX, eventMax);
-  setU64(dv, OFF_PRODUCER_ID, input.producerId ?? 0);
-  dv.setUint32(OFF_PRODUCER_SEQ, input.producerSeq ?? 0, true);
-  dv.setUint16(OFF_KEY_LENGTH, key.length, true);
-  dv.setUint32(OFF_HEADERS_LENGTH, headersLength, true);
-  dv.setUint32(OFF_PAYLOAD_LENGTH, input.payload.length, true);
-  let pos = RECORD_HEADER_BYTES;
-  rec.set(key, pos);
-  pos += key.length;
-  for (const h of input.headers ?? []) {
-    const name = textEncoder.encode(h.name);
-    if (name.length > 0xffff) throw new RangeError(`header name is ${name.length} bytes; the limit is 65535`);
-    dv.setUint16(pos, name.length, true);
-    rec.set(name, pos + 2);
-    pos += 2 + name.length;
-    dv.setUint32(pos, h.value.length, true);
-    rec.set(h.value, pos + 4);
-    pos += 4 + h.value.length;
+  const o = offset;
+  dv.setUint32(o + OFF_LENGTH, length, true);
+  dv.setUint32(o + OFF_CRC, 0, true);
+  // Server fields [8, 32): zero, for the node to patch.
+  dv.setUint32(o + OFF_SEQ, 0, true);
+  dv.setUint32(o + OFF_SEQ + 4, 0, true);
+  dv.setUint32(o + OFF_APPEND_TIME, 0, true);
+  dv.setUint32(o + OFF_APPEND_TIME + 4, 0, true);
+  dv.setUint32(o + OFF_EPOCH, 0, true);
+  dv.setUint32(o + OFF_SERVER_CRC, 0, true);
+  dv.setUint8(o + OFF_MAGIC, RECORD_MAGIC_V1);
+  dv.setUint8(o + OFF_ATTRIBUTES, attributes);
+  dv.setUint16(o + OFF_SCHEMA_VERSION, input.schemaVersion ?? 0, true);
+  dv.setUint32(o + OFF_ROW_COUNT, input.rowCount ?? 1, true);
+  setI64(dv, o + OFF_EVENT_TIME_MIN, eventMin);
+  setI64(dv, o + OFF_EVENT_TIME_MAX, eventMax);
+  setU64(dv, o + OFF_PRODUCER_ID, input.producerId ?? 0);
+  dv.setUint32(o + OFF_PRODUCER_SEQ, input.producerSeq ?? 0, true);
+  dv.setUint16(o + OFF_KEY_LENGTH, key.length, true);
+  dv.setUint16(o + OFF_RESERVED, 0, true);
+  dv.setUint32(o + OFF_HEADERS_LENGTH, headersLength, true);
+  dv.setUint32(o + OFF_PAYLOAD_LENGTH, payload.length, true);
+  let pos = o + RECORD_HEADER_BYTES;
+  if (key.length > 0) {
+    bytes.set(key, pos);
+    pos += key.length;
   }
-  rec.set(input.payload, payloadOffset(key.length, headersLength));
-  dv.setUint32(OFF_CRC, crc32(rec, CRC_START, length), true);
+  if (headersLength > 0) {
+    for (const h of headers!) {
+      const name = textEncoder.encode(h.name);
+      if (name.length > 0xffff) throw new RangeError(`header name is ${name.length} bytes; the limit is 65535`);
+      dv.setUint16(pos, name.length, true);
+      bytes.set(name, pos + 2);
+      pos += 2 + name.length;
+      dv.setUint32(pos, h.value.length, true);
+      bytes.set(h.value, pos + 4);
+      pos += 4 + h.value.length;
+    }
+  }
+  const payloadStart = o + payloadOffset(key.length, headersLength);
+  while (pos < payloadStart) bytes[pos++] = 0;
+  bytes.set(payload, payloadStart);
+  pos = payloadStart + payload.length;
+  const end = o + length;
+  while (pos < end) bytes[pos++] = 0;
+  dv.setUint32(o + OFF_CRC, crc32(bytes, o + CRC_START, end), true);
   return length;
 }
 
@@ -234,15 +282,15 @@ export function recordProblem(
 ): number | [RecordProblem, string] {
   const length = structuralProblem(dv, offset, end, recordBytesMax);
   if (typeof length !== 'number') return length;
-  const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
+  // One view per CRC (crc32 takes a whole view as it is, no further copy or view).
   const expected = dv.getUint32(offset + OFF_CRC, true);
-  const actual = crc32(bytes, CRC_START, length);
+  const actual = crc32(new Uint8Array(dv.buffer, dv.byteOffset + offset + CRC_START, length - CRC_START));
   if (actual !== expected) {
     return ['bad-crc', `record at ${offset} fails its CRC (stored 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`];
   }
   if (checkServerCrc) {
     const storedServer = dv.getUint32(offset + OFF_SERVER_CRC, true);
-    const computedServer = crc32(bytes, SERVER_CRC_START, OFF_SERVER_CRC);
+    const computedServer = crc32(new Uint8Array(dv.buffer, dv.byteOffset + offset + SERVER_CRC_START, OFF_SERVER_CRC - SERVER_CRC_START));
     if (storedServer !== computedServer) {
       return ['bad-server-crc', `record at ${offset} fails its server-field CRC (seq/appendTime/epoch damaged)`];
     }
@@ -350,22 +398,24 @@ export function decodeRecord(bytes: Uint8Array, offset = 0, recordBytesMax: numb
   const payloadLength = dv.getUint32(offset + OFF_PAYLOAD_LENGTH, true);
   const keyStart = offset + RECORD_HEADER_BYTES;
   const payloadStart = offset + payloadOffset(keyLength, headersLength);
+  const appendTime = getI64(dv, offset + OFF_APPEND_TIME);
+  const eventTimeIsAppendTime = (attributes & ATTR_EVENT_TIME_IS_APPEND_TIME) !== 0;
   return {
     length,
     crc: dv.getUint32(offset + OFF_CRC, true),
-    seq: recordSeq(dv, offset),
-    appendTime: recordAppendTime(dv, offset),
+    seq: getU64(dv, offset + OFF_SEQ),
+    appendTime,
     epoch: dv.getUint32(offset + OFF_EPOCH, true),
     codec: attributes & ATTR_CODEC_MASK,
     tombstone: (attributes & ATTR_TOMBSTONE) !== 0,
     schemaVersion: dv.getUint16(offset + OFF_SCHEMA_VERSION, true),
     rowCount: dv.getUint32(offset + OFF_ROW_COUNT, true),
-    eventTimeMin: recordEventTimeMin(dv, offset),
-    eventTimeMax: recordEventTimeMax(dv, offset),
+    eventTimeMin: eventTimeIsAppendTime ? appendTime : getI64(dv, offset + OFF_EVENT_TIME_MIN),
+    eventTimeMax: eventTimeIsAppendTime ? appendTime : getI64(dv, offset + OFF_EVENT_TIME_MAX),
     producerId: getU64(dv, offset + OFF_PRODUCER_ID),
     producerSeq: dv.getUint32(offset + OFF_PRODUCER_SEQ, true),
     key: bytes.subarray(keyStart, keyStart + keyLength),
-    headers: decodeHeaders(dv, keyStart + keyLength, headersLength),
+    headers: headersLength === 0 ? [] : decodeHeaders(dv, keyStart + keyLength, headersLength),
     payload: bytes.subarray(payloadStart, payloadStart + payloadLength),
   };
 }
@@ -382,7 +432,8 @@ function headersWellFormed(dv: DataView, start: number, end: number): boolean {
   return pos === end;
 }
 
-function decodeHeaders(dv: DataView, start: number, length: number): RecordHeader[] {
+/** Decodes the headers run at dv[start, start + length) (a validated record's); values are views. */
+export function decodeHeaders(dv: DataView, start: number, length: number): RecordHeader[] {
   const headers: RecordHeader[] = [];
   const end = start + length;
   let pos = start;
