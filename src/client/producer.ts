@@ -34,7 +34,7 @@
  * kills with 5 in flight before this rule, passes with the default of 5.
  */
 import { getRandomValues } from 'node:crypto';
-import { encodeRecordInto, encodedRecordLength, type RecordInput } from '../record/record.js';
+import { encodedRecordLength, type RecordInput } from '../record/record.js';
 import { OP, type AppendPartResult } from '../protocol/ops.js';
 import { FRAME_PREFIX_BYTES } from '../protocol/frame.js';
 import { HEADER_BYTES_MAX } from '../protocol/limits.js';
@@ -91,6 +91,7 @@ export interface ProducerExtraOptions {
 }
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 function toBytes(v: Uint8Array | string): Uint8Array {
   return typeof v === 'string' ? encoder.encode(v) : v;
@@ -195,38 +196,58 @@ export class Producer implements ProducerApi {
     }
   }
 
+  /** Reused for every record (encodeRecordInto keeps no reference): no RecordInput object per send. */
+  private readonly input: RecordInput = {
+    payload: EMPTY,
+    key: undefined,
+    headers: undefined,
+    eventTimeMin: undefined,
+    eventTimeMax: undefined,
+    codec: undefined,
+    schemaVersion: undefined,
+    rowCount: undefined,
+    producerId: 0,
+    producerSeq: 0,
+  };
+
   private enqueueOrThrow(record: ProducerRecord): Promise<SendResult> {
     const queues = this.queues!;
     const key = record.key === undefined ? undefined : toBytes(record.key);
     const q = queues[this.pickShard(record, key, queues.length)]!;
-    const input: RecordInput = {
-      payload: toBytes(record.value),
-      key,
-      headers: record.headers === undefined ? undefined : Object.entries(record.headers).map(([name, v]) => ({ name, value: toBytes(v) })),
-      eventTimeMin: record.eventTime,
-      eventTimeMax: record.eventTime === undefined ? undefined : (record.eventTimeMax ?? record.eventTime),
-      codec: record.codec,
-      schemaVersion: record.schemaVersion,
-      rowCount: record.rowCount,
-      producerId: q.producerId,
-      producerSeq: this.o.idempotent ? q.nextProducerSeq : 0,
-    };
-    const len = encodedRecordLength(input);
-    this.checkSize(len);
-    if (q.open !== undefined && !q.open.fits(len)) this.seal(q);
-    const now = Date.now();
-    if (q.open === undefined) {
-      q.open = new ProducerBatch(q.shard, Math.max(this.o.maxBatchBytes, len), now + this.o.timeoutMs, now + this.o.lingerMs, q.nextOrdinal++);
-      q.open.producerId = q.producerId;
+    const input = this.input;
+    input.payload = toBytes(record.value);
+    input.key = key;
+    input.headers = record.headers === undefined ? undefined : Object.entries(record.headers).map(([name, v]) => ({ name, value: toBytes(v) }));
+    input.eventTimeMin = record.eventTime;
+    input.eventTimeMax = record.eventTime === undefined ? undefined : (record.eventTimeMax ?? record.eventTime);
+    input.codec = record.codec;
+    input.schemaVersion = record.schemaVersion;
+    input.rowCount = record.rowCount;
+    input.producerId = q.producerId;
+    input.producerSeq = this.o.idempotent ? q.nextProducerSeq : 0;
+    try {
+      const len = encodedRecordLength(input);
+      this.checkSize(len);
+      if (q.open !== undefined && !q.open.fits(len)) this.seal(q);
+      if (q.open === undefined) {
+        const now = Date.now();
+        q.open = new ProducerBatch(q.shard, Math.max(this.o.maxBatchBytes, len), now + this.o.timeoutMs, now + this.o.lingerMs, q.nextOrdinal++);
+        q.open.producerId = q.producerId;
+      }
+      const b = q.open;
+      b.encode(input);
+      if (this.o.idempotent) q.nextProducerSeq = (q.nextProducerSeq + 1) >>> 0;
+      this.queuedBytes += len;
+      const ack = b.add(len);
+      if (b.used >= this.o.maxBatchBytes) this.seal(q);
+      this.schedule(b);
+      return ack;
+    } finally {
+      // Drop the references to the caller's bytes.
+      input.payload = EMPTY;
+      input.key = undefined;
+      input.headers = undefined;
     }
-    const b = q.open;
-    encodeRecordInto(b.buf, b.used, input);
-    if (this.o.idempotent) q.nextProducerSeq = (q.nextProducerSeq + 1) >>> 0;
-    this.queuedBytes += len;
-    const ack = b.add(len);
-    if (b.used >= this.o.maxBatchBytes) this.seal(q);
-    this.schedule(b);
-    return ack;
   }
 
   private checkSize(len: number): void {
