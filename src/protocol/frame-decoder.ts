@@ -150,7 +150,9 @@ export class FrameDecoder {
     if (first.length - this.head >= n && (first.byteOffset + this.head) % 8 === 0) {
       out = first.subarray(this.head, this.head + n);
     } else {
-      out = new Uint8Array(n);
+      // Not zero-filled first: copyOut writes all n bytes (at least n are buffered). A fresh
+      // ArrayBuffer of its own, so the frame starts at offset 0 (8-aligned).
+      out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
       this.copyOut(out, 0, n);
     }
     this.consume(n);
