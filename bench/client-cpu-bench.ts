@@ -21,9 +21,11 @@
  * - consume+check: the same plus the bench's DeliveryCheck on every record
  *   (what `nativelog bench`'s consume phase does).
  *
- * CPU time is what to compare: the machine is shared, wall time is noisy.
+ * A full GC runs before each measured phase. CPU time is what to compare: the machine is shared, wall time is noisy.
  */
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Producer } from '../src/client/producer.js';
 import { Consumer } from '../src/client/consumer.js';
 import type { Client } from '../src/client/client.js';
@@ -47,6 +49,8 @@ function arg(name: string, fallback: string): string {
 const records = Number(arg('records', '200000'));
 const recordBytes = Number(arg('record-bytes', '1024'));
 const json = process.argv.includes('--json');
+/** --only produce,consume,...: run only these phases (default all four). */
+const only = new Set(arg('only', 'produce,produceDriver,consume,consumeCheck').split(','));
 const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 const FETCH_BYTES = 4 * 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
@@ -66,7 +70,12 @@ interface PhaseResult {
   wallUsPerRecord: number;
 }
 
+// A full GC before each measured phase, so no phase pays for the garbage of the one before (or of buildStream).
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
 async function measure(n: number, run: () => Promise<void>): Promise<PhaseResult> {
+  gc();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await run();
@@ -249,23 +258,29 @@ async function consume(s: Stream, check: boolean): Promise<void> {
 const warm = Math.min(records, 20_000);
 const result: Record<string, unknown> = { records, recordBytes, node: process.version };
 
-await produce(warm);
-result['produce'] = await measure(records, () => produce(records));
-await produceDriver(warm);
-result['produceDriver'] = await measure(records, () => produceDriver(records));
-
-const warmStream = buildStream(warm);
-await consume(warmStream, false);
-await consume(warmStream, true);
-const stream = buildStream(records);
-result['consume'] = await measure(records, () => consume(stream, false));
-result['consumeCheck'] = await measure(records, () => consume(stream, true));
+if (only.has('produce')) {
+  await produce(warm);
+  result['produce'] = await measure(records, () => produce(records));
+}
+if (only.has('produceDriver')) {
+  await produceDriver(warm);
+  result['produceDriver'] = await measure(records, () => produceDriver(records));
+}
+if (only.has('consume') || only.has('consumeCheck')) {
+  const warmStream = buildStream(warm);
+  await consume(warmStream, false);
+  await consume(warmStream, true);
+  const stream = buildStream(records);
+  if (only.has('consume')) result['consume'] = await measure(records, () => consume(stream, false));
+  if (only.has('consumeCheck')) result['consumeCheck'] = await measure(records, () => consume(stream, true));
+}
 
 if (json) console.log(JSON.stringify(result));
 else {
   console.log(`client CPU per record: ${records} records of ${recordBytes} B, Node ${process.version}`);
   for (const k of ['produce', 'produceDriver', 'consume', 'consumeCheck']) {
-    const p = result[k] as PhaseResult;
+    const p = result[k] as PhaseResult | undefined;
+    if (p === undefined) continue;
     console.log(`${k.padEnd(14)} cpu ${p.cpuUsPerRecord.toFixed(3)} us/record (user ${p.userUsPerRecord.toFixed(3)}, sys ${p.sysUsPerRecord.toFixed(3)})  wall ${p.wallUsPerRecord.toFixed(3)} us/record`);
   }
 }
