@@ -33,6 +33,8 @@ export interface NodeConfig {
   ringBytes: number;
   /** Longest a fetch may long-poll. */
   fetchWaitMsMax: number;
+  /** Bytes all shards' fetch read-aheads may hold at once (0 = no read-ahead); src/node/fetch-readahead.ts. */
+  readaheadBytesMax: number;
 }
 
 export interface ConfigEntry<K extends keyof NodeConfig = keyof NodeConfig> {
@@ -62,6 +64,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   { key: 'connectionsMax', flag: '--connections-max', description: 'client connections served at once; more are refused', default: 1024 },
   { key: 'ringBytes', flag: '--ring-bytes', description: 'bytes of each ring between the main thread and a shard worker (at least recordBytesMax + 64)', default: 16 * 1024 * 1024 },
   { key: 'fetchWaitMsMax', flag: '--fetch-wait-ms-max', description: 'longest a fetch may long-poll (ms)', default: 30_000 },
+  { key: 'readaheadBytesMax', flag: '--readahead-bytes-max', description: 'bytes all shards may hold read ahead for consumers catching up (0 = no read-ahead)', default: 128 * 1024 * 1024 },
 ];
 
 /** The defaults as one NodeConfig (from CONFIG_ENTRIES). */

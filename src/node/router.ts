@@ -6,11 +6,14 @@
 import type { StreamConfig } from '../metastore/types.js';
 import type { ShardHandleApi } from '../shard/types.js';
 import { AppendSignal } from './append-signal.js';
+import { FetchReadahead, ReadaheadBudget } from './fetch-readahead.js';
 import { ProtocolError } from './protocol-error.js';
 
 export interface RoutedShard {
   handle: ShardHandleApi;
   signal: AppendSignal;
+  /** Read-ahead for sequential fetches (fetch-readahead.ts). */
+  readahead: FetchReadahead;
   unsubscribe: () => void;
 }
 
@@ -28,8 +31,15 @@ export interface StreamSource {
 export class Router {
   private readonly streams = new Map<string, RoutedStream>();
   private readonly opening = new Map<string, Promise<RoutedStream>>();
+  /** Node-wide bound on bytes held by fetch read-aheads. */
+  readonly readaheadBudget: ReadaheadBudget;
 
-  constructor(private readonly source: StreamSource) {}
+  constructor(
+    private readonly source: StreamSource,
+    readaheadBytesMax?: number,
+  ) {
+    this.readaheadBudget = new ReadaheadBudget(readaheadBytesMax);
+  }
 
   static key(namespace: string, name: string): string {
     return `${namespace}/${name}`;
@@ -39,7 +49,7 @@ export class Router {
     const shards = handles.map((handle) => {
       const signal = new AppendSignal();
       const unsubscribe = handle.onAppend((endSeq) => signal.notify(endSeq));
-      return { handle, signal, unsubscribe };
+      return { handle, signal, readahead: new FetchReadahead(this.readaheadBudget), unsubscribe };
     });
     const routed = { config, shards };
     this.streams.set(Router.key(config.namespace, config.name), routed);
@@ -89,6 +99,7 @@ export class Router {
     this.streams.delete(key);
     for (const sh of s.shards) {
       sh.unsubscribe();
+      sh.readahead.drop();
       sh.signal.wakeAll();
     }
     return s;

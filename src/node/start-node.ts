@@ -54,7 +54,7 @@ async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeCont
   const fsync = parseFsyncPolicy(config.fsync);
   const meta = await deps.openMetaStore(config.dataDir);
   const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, deps, closing: false };
-  ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) });
+  ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) }, config.readaheadBytesMax);
   try {
     const streams = meta.listStreams();
     const report = await reconcileShardFolders(config.dataDir, streams);

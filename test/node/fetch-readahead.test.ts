@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FetchReadahead, ReadaheadBudget } from '../../src/node/fetch-readahead.js';
+import type { ReadResult, ShardHandleApi } from '../../src/shard/types.js';
+
+/** A handle whose read() answers (fromSeq, maxBytes) with maxBytes bytes, counting calls; fails when told to. */
+function fakeHandle(): { handle: ShardHandleApi; reads: [number, number][]; fail: { on: boolean } } {
+  const reads: [number, number][] = [];
+  const fail = { on: false };
+  const handle = {
+    read: async (fromSeq: number, maxBytes: number): Promise<ReadResult> => {
+      reads.push([fromSeq, maxBytes]);
+      if (fail.on) throw new Error('read failed');
+      return { bytes: new Uint8Array(maxBytes), count: 10, firstSeq: fromSeq, nextSeq: fromSeq + 10 };
+    },
+  } as unknown as ShardHandleApi;
+  return { handle, reads, fail };
+}
+
+test('read-ahead: after an answer that filled half of maxBytes, the next range is read at once and handed to the fetch asking exactly for it', async () => {
+  const { handle, reads } = fakeHandle();
+  const budget = new ReadaheadBudget(1 << 20);
+  const ra = new FetchReadahead(budget);
+  ra.afterAnswer(handle, 100, 4096, 2048);
+  assert.deepEqual(reads, [[100, 4096]]);
+  assert.equal(budget.usedBytes, 4096, 'the entry holds its maxBytes of the budget');
+  const r = await ra.take(100, 4096);
+  assert.deepEqual([r?.firstSeq, r?.nextSeq, r?.count], [100, 110, 10]);
+  assert.equal(ra.hits, 1);
+  assert.equal(budget.usedBytes, 0, 'taken: the budget is returned');
+  assert.equal(ra.take(100, 4096), null, 'an entry is handed out once');
+});
+
+test('read-ahead: no read after an answer under half of maxBytes (the consumer is at the end)', () => {
+  const { handle, reads } = fakeHandle();
+  const ra = new FetchReadahead(new ReadaheadBudget(1 << 20));
+  ra.afterAnswer(handle, 100, 4096, 2047);
+  assert.deepEqual(reads, []);
+});
+
+test('read-ahead: a fetch asking for another range drops the entry (and gets nothing from it)', async () => {
+  const { handle } = fakeHandle();
+  const budget = new ReadaheadBudget(1 << 20);
+  const ra = new FetchReadahead(budget);
+  ra.afterAnswer(handle, 100, 4096, 4096);
+  assert.equal(ra.take(50, 4096), null);
+  assert.equal(budget.usedBytes, 0);
+  assert.equal(ra.take(100, 4096), null, 'dropped');
+  ra.afterAnswer(handle, 100, 4096, 4096);
+  assert.equal(ra.take(100, 8192), null, 'same seq, other maxBytes: not the same answer');
+});
+
+test('read-ahead: the node-wide budget bounds the bytes held; past it no read-ahead starts', () => {
+  const { handle, reads } = fakeHandle();
+  const budget = new ReadaheadBudget(6000);
+  const a = new FetchReadahead(budget);
+  const b = new FetchReadahead(budget);
+  a.afterAnswer(handle, 0, 4096, 4096);
+  b.afterAnswer(handle, 0, 4096, 4096);
+  assert.equal(reads.length, 1, 'the second shard has no room');
+  a.drop();
+  b.afterAnswer(handle, 0, 4096, 4096);
+  assert.equal(reads.length, 2, 'room again once the first entry is dropped');
+  b.drop();
+  assert.equal(budget.usedBytes, 0);
+});
+
+test('read-ahead: an entry nobody takes is dropped after its time to live', async () => {
+  const { handle } = fakeHandle();
+  const budget = new ReadaheadBudget(1 << 20);
+  const ra = new FetchReadahead(budget, 20);
+  ra.afterAnswer(handle, 7, 4096, 4096);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(budget.usedBytes, 0);
+  assert.equal(ra.take(7, 4096), null);
+});
+
+test('read-ahead: a failed read is handed out as null (the fetch then reads as usual)', async () => {
+  const { handle, fail } = fakeHandle();
+  fail.on = true;
+  const ra = new FetchReadahead(new ReadaheadBudget(1 << 20));
+  ra.afterAnswer(handle, 7, 4096, 4096);
+  assert.equal(await ra.take(7, 4096), null);
+});
