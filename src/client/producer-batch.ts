@@ -48,9 +48,12 @@ export class ProducerBatch {
     readonly lingerUntil: number,
     /** Position in its shard's send order. */
     readonly ordinal: number = 0,
+    /** A buffer of `capacity` bytes to reuse (an acked batch's), else a new one. */
+    buf?: Uint8Array,
   ) {
+    if (buf !== undefined && buf.length !== capacity) throw new RangeError(`batch buffer has ${buf.length} bytes, not ${capacity}`);
     // Not zeroed: encodeRecordInto writes every byte of each record, and only bytes [0, used) are ever sent.
-    this.buf = new Uint8Array(Buffer.allocUnsafeSlow(capacity).buffer, 0, capacity);
+    this.buf = buf ?? new Uint8Array(Buffer.allocUnsafeSlow(capacity).buffer, 0, capacity);
     this.writer = new RecordWriter(this.buf);
   }
 
