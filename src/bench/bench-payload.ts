@@ -81,7 +81,8 @@ export class PayloadHeaderReader implements PayloadHeader {
   /** True (fields set) when `value` starts with a bench header. */
   read(value: Uint8Array): boolean {
     if (value.length < PAYLOAD_HEADER_BYTES) return false;
-    this.scratch.set(value.subarray(0, PAYLOAD_HEADER_BYTES));
+    const scratch = this.scratch;
+    for (let i = 0; i < PAYLOAD_HEADER_BYTES; i++) scratch[i] = value[i]!; // no subarray per record
     if (this.view.getUint32(0, true) !== PAYLOAD_MAGIC) return false;
     this.producer = this.view.getUint32(4, true);
     this.counter = this.view.getFloat64(8, true);

@@ -28,7 +28,8 @@ export interface DeliveryReport {
 export class DeliveryCheck {
   private readonly seen: Uint8Array[];
   private readonly header = new PayloadHeaderReader();
-  private readonly nextSeq = new Map<number, number>();
+  /** Per shard, the seq expected next (shards are small integers: an array, not a Map). */
+  private readonly nextSeq: number[] = [];
   private consumed = 0;
   private distinct = 0;
   private duplicates = 0;
@@ -53,9 +54,9 @@ export class DeliveryCheck {
   /** Checks one record; returns its bench header (null when it is not ours; valid until the next call). */
   observe(r: ConsumedRecord): PayloadHeader | null {
     const n = ++this.consumed;
-    const expectSeq = this.nextSeq.get(r.shard) ?? 0;
+    const expectSeq = this.nextSeq[r.shard] ?? 0;
     if (r.seq !== expectSeq) this.seqGaps++;
-    this.nextSeq.set(r.shard, r.seq + 1);
+    this.nextSeq[r.shard] = r.seq + 1;
     if (r.value.length !== this.template.length) this.wrongLength++;
     const h = this.header;
     if (!h.read(r.value) || h.producer >= this.seen.length || !Number.isInteger(h.counter) || h.counter < 0 || h.counter >= this.sentPerProducer[h.producer]!) {

@@ -49,6 +49,9 @@ export class ProducerDriver {
   private readonly free: Int32Array;
   private freeTop: number;
   private readonly dueOf: Float64Array;
+  /** Per slot, its ack and error handlers, made once: no closures per send. */
+  private readonly onAckOf: (() => void)[];
+  private readonly onErrorOf: ((e: unknown) => void)[];
   private inFlight = 0;
   private stopping = false;
   private wakePending = false;
@@ -64,6 +67,12 @@ export class ProducerDriver {
     for (let i = 0; i < slots; i++) this.free[i] = slots - 1 - i;
     this.freeTop = slots;
     this.dueOf = new Float64Array(slots);
+    this.onAckOf = [];
+    this.onErrorOf = [];
+    for (let i = 0; i < slots; i++) {
+      this.onAckOf.push(() => this.onAck(i));
+      this.onErrorOf.push((e: unknown) => this.onError(i, e));
+    }
   }
 
   get inFlightNow(): number {
@@ -140,10 +149,7 @@ export class ProducerDriver {
       } catch (e) {
         p = Promise.reject(e);
       }
-      p.then(
-        () => this.onAck(slot),
-        (e: unknown) => this.onError(slot, e),
-      );
+      p.then(this.onAckOf[slot], this.onErrorOf[slot]);
     }
   };
 
