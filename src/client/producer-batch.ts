@@ -4,32 +4,29 @@
  * resends exactly the same bytes (same producerId and producerSeq), which the
  * shard recognizes as a duplicate.
  *
- * Per record it keeps only the two settle functions of the promise send()
- * returned (no waiter object, no closure: one shared promise executor), and
- * records are encoded through one DataView over the batch buffer (a
- * RecordWriter), not one per record.
+ * Per record it makes only the promise send() returns, chained on one
+ * promise per batch (no resolve/reject functions, waiter object or closure
+ * per record: a record's result is computed by one shared function, called
+ * in registration order, which is the records' order), and records are
+ * encoded through one DataView over the batch buffer (a RecordWriter), not
+ * one per record.
  */
 import { RecordWriter, type RecordInput } from '../record/record.js';
 import type { SendResult } from './types.js';
-
-type Resolve = (r: SendResult) => void;
-type Reject = (e: Error) => void;
-
-// The shared executor hands the settle functions of the promise being built out through these.
-let lastResolve: Resolve | undefined;
-let lastReject: Reject | undefined;
-function capture(resolve: Resolve, reject: Reject): void {
-  lastResolve = resolve;
-  lastReject = reject;
-}
 
 export class ProducerBatch {
   readonly buf: Uint8Array;
   /** Encodes into buf through one DataView for the whole batch. */
   private readonly writer: RecordWriter;
   used = 0;
-  private readonly resolves: Resolve[] = [];
-  private readonly rejects: Reject[] = [];
+  private records = 0;
+  /** Settles with the first seq when acked; every record's promise is chained on it. */
+  private readonly acked: Promise<number>;
+  private resolveAcked!: (firstSeq: number) => void;
+  private rejectAcked!: (e: Error) => void;
+  /** Records whose result was computed so far (reactions run in the order add() registered them). */
+  private resulted = 0;
+  private readonly toResult = (firstSeq: number): SendResult => ({ shard: this.shard, seq: firstSeq + this.resulted++ });
   /** The producerId its records were encoded with (0 without idempotence). */
   producerId = 0;
   /** Retries so far. */
@@ -55,10 +52,14 @@ export class ProducerBatch {
     // Not zeroed: encodeRecordInto writes every byte of each record, and only bytes [0, used) are ever sent.
     this.buf = buf ?? new Uint8Array(Buffer.allocUnsafeSlow(capacity).buffer, 0, capacity);
     this.writer = new RecordWriter(this.buf);
+    this.acked = new Promise<number>((resolve, reject) => {
+      this.resolveAcked = resolve;
+      this.rejectAcked = reject;
+    });
   }
 
   get count(): number {
-    return this.resolves.length;
+    return this.records;
   }
 
   bytes(): Uint8Array {
@@ -76,22 +77,20 @@ export class ProducerBatch {
 
   add(len: number): Promise<SendResult> {
     this.used += len;
-    const p = new Promise<SendResult>(capture);
-    this.resolves.push(lastResolve!);
-    this.rejects.push(lastReject!);
-    lastResolve = undefined;
-    lastReject = undefined;
-    return p;
+    this.records++;
+    return this.acked.then(this.toResult);
   }
 
+  /** Resolves every record's promise ({ shard, seq: firstSeq + i }, in record order), then done. */
   ack(firstSeq: number): void {
-    const resolves = this.resolves;
-    for (let i = 0; i < resolves.length; i++) resolves[i]!({ shard: this.shard, seq: firstSeq + i });
-    this.settle();
+    this.resolveAcked(firstSeq);
+    // Registered after the records' reactions: done settles after their promises.
+    void this.acked.then(this.settle, this.settle);
   }
 
+  /** Rejects every record's promise with err, then settles done. */
   fail(err: Error): void {
-    for (const reject of this.rejects) reject(err);
-    this.settle();
+    this.rejectAcked(err);
+    void this.acked.then(this.settle, this.settle);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * ProducerBatch without a waiter object or closure per record: each add()
+ * ProducerBatch without a waiter object, closure or resolve functions per record: each add()
  * returns its own promise, settled in order by ack() (seq firstSeq + i) or
  * fail(); records are encoded through the batch's one RecordWriter, and a
  * batch's buffer may hold garbage beyond what was encoded (never sent).
@@ -53,7 +53,7 @@ test('fail rejects every send with the error, and settles done', async () => {
   await b.done;
 });
 
-test('promises of different batches settle independently (the shared executor hands each batch its own settle functions)', async () => {
+test("promises of different batches settle independently, each with its own batch's shard and seqs", async () => {
   const a = new ProducerBatch(0, 4096, 0, 0);
   const b = new ProducerBatch(1, 4096, 0, 0);
   const pa = a.add(a.encode({ payload: new Uint8Array(1) }));
@@ -64,4 +64,23 @@ test('promises of different batches settle independently (the shared executor ha
   assert.deepEqual(await pa, { shard: 0, seq: 7 });
   assert.deepEqual(await pa2, { shard: 0, seq: 8 });
   await assert.rejects(pb, /b failed/);
+});
+
+test('done settles after every record promise of the batch (acked or failed)', async () => {
+  for (const outcome of ['ack', 'fail'] as const) {
+    const b = new ProducerBatch(0, 4096, 0, 0);
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      b.add(b.encode({ payload: new Uint8Array([i]) })).then(
+        () => order.push(`r${i}`),
+        () => order.push(`r${i}`),
+      );
+    }
+    void b.done.then(() => order.push('done'));
+    if (outcome === 'ack') b.ack(0);
+    else b.fail(new Error('x'));
+    await b.done;
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['r0', 'r1', 'r2', 'done'], outcome);
+  }
 });
