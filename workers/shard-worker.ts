@@ -172,6 +172,7 @@ class ShardServer implements ShardWorkerControl {
     this.inbound.close();
     await this.loopDone;
     await this.bgSync;
+    await this.store?.backgroundIdle?.();
     const store = this.store;
     this.store = null;
     store?.close();

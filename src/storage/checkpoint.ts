@@ -5,7 +5,10 @@
  * reads this file, the active segment's index, and only the active
  * segment's bytes after activeBytes (plus any segment created after it).
  * It is written after an fsync of the log and index, on roll, on retention,
- * by tick() at most every CHECKPOINT_INTERVAL_MS, and on close.
+ * by tick() at most every CHECKPOINT_INTERVAL_MS, and on close; with
+ * background fsync (ShardStoreOptions.syncInBackground) a roll's checkpoint is
+ * written by its seal job (seal-job.ts) once the old segment is durable, and
+ * tick() writes none.
  *
  * Layout (little-endian; times are epoch ms, TIME_NONE when there is no record):
  *

@@ -46,6 +46,8 @@ export interface FileLayer {
   rename(from: string, to: string): void;
   /** Creations, renames and unlinks in dir reach stable storage. */
   syncDir(dir: string): void;
+  /** syncDir off the calling thread. */
+  syncDirAsync(dir: string): Promise<void>;
   /** Bytes available to this process on the file system holding dir. */
   freeBytes(dir: string): number;
 }
@@ -98,6 +100,14 @@ export class NodeFileLayer implements FileLayer {
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
+    }
+  }
+  async syncDirAsync(dir: string): Promise<void> {
+    const fh = await fs.promises.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
   }
   freeBytes(dir: string): number {
@@ -218,6 +228,9 @@ export class ForwardingFileLayer implements FileLayer {
   syncDir(dir: string): void {
     this.inner.syncDir(dir);
   }
+  syncDirAsync(dir: string): Promise<void> {
+    return this.inner.syncDirAsync(dir);
+  }
   freeBytes(dir: string): number {
     return this.inner.freeBytes(dir);
   }
@@ -313,6 +326,10 @@ export class FaultyFileLayer extends ForwardingFileLayer {
   override fsyncAsync(fd: number): Promise<void> {
     if (this.plan?.fsync === true) return Promise.reject(fsError(this.plan.code, 'fdatasync'));
     return this.inner.fsyncAsync(fd);
+  }
+  override syncDirAsync(dir: string): Promise<void> {
+    if (this.plan?.fsync === true) return Promise.reject(fsError(this.plan.code, 'fsync'));
+    return this.inner.syncDirAsync(dir);
   }
   override truncate(fd: number, length: number): void {
     if (this.plan?.truncate === true) throw fsError(this.plan.code, 'ftruncate');

@@ -120,6 +120,10 @@ export class MemFileLayer implements FileLayer {
     for (const p of [...this.durableNames.keys()]) if (dirname(p) === dir && !this.names.has(p)) this.durableNames.delete(p);
     for (const [p, f] of this.names) if (dirname(p) === dir) this.durableNames.set(p, f);
   }
+  async syncDirAsync(dir: string): Promise<void> {
+    await Promise.resolve();
+    this.syncDir(dir);
+  }
   freeBytes(_dir: string): number {
     return this.freeBytesValue;
   }

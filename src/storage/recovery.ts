@@ -8,11 +8,17 @@
  * after the checkpointed position (plus any segment created after the
  * checkpoint) are scanned. Without one, every segment is scanned from its
  * start. Each scanned record is validated (length bounds, CRC, serverCrc, seq
- * continuity). Only the active (last) segment is ever truncated: its first bad
- * record starts a torn tail. A segment that a later one follows is sealed (it
- * was fsync'd before the roll), so damage in it is corruption: it is reported
- * (report.problems, report.damagedBytes), the scan resynchronises past it
- * (resync.ts), the file is kept, and later segments are kept and served.
+ * continuity). The active (last) segment's first bad record starts a torn
+ * tail, which is cut. With a checkpoint, a scanned segment that a later one
+ * follows was sealed by a roll whose checkpoint was never written: a
+ * background roll (seal-job.ts) fsyncs the old segment only after opening the
+ * new one, so after a power loss it may be torn. Damage in it, or an end that
+ * does not meet the next segment's base, is therefore cut like a torn tail,
+ * and the later segments are deleted (reported). Without a checkpoint, a
+ * segment that a later one follows is taken as sealed and durable, so damage
+ * in it is corruption: it is reported (report.problems,
+ * report.damagedBytes), the scan resynchronises past it (resync.ts), the file
+ * is kept, and later segments are kept and served.
  */
 import { join } from 'node:path';
 import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ } from '../record/layout.js';
@@ -93,6 +99,37 @@ export function recoverShard(layer: FileLayer, dir: string, cfg: RecoveryConfig)
       if (t > lastAppendTime) lastAppendTime = t;
     };
     const next = pending[k + 1];
+    if (next !== undefined && cp !== null) {
+      // At or after the checkpoint's active segment and followed by another: sealed by a roll whose
+      // checkpoint was never written, so maybe not durable (a background roll fsyncs the old segment
+      // after opening the new one: seal-job.ts). Damage, or an end that does not meet the next
+      // segment's base, is a torn tail: cut here, and the later segments (past a gap) go.
+      const last = scanTail(scanner, fd, size, p, producers, onAppendTime, report, dir);
+      if (last.end === size && p.tracker.meta.endSeq === next.tracker.meta.baseSeq) {
+        layer.close(fd);
+        sealed.push(p.tracker.meta);
+        rebuiltIndexes.push(p.tracker);
+        continue;
+      }
+      if (last.end < size) {
+        layer.truncate(fd, last.end);
+        layer.fsync(fd);
+        report.truncatedBytes += size - last.end;
+      }
+      for (const q of pending.slice(k + 1)) {
+        const base = q.tracker.meta.baseSeq;
+        const bytes = sizeOf(layer, join(dir, logFileName(base)));
+        deleteSegmentFiles(layer, dir, base);
+        report.truncatedBytes += bytes;
+        report.problems.push(
+          `${join(dir, logFileName(base))}: deleted (${bytes} bytes): it follows ${logFileName(p.tracker.meta.baseSeq)}, which ends at seq ${p.tracker.meta.endSeq - 1} after a crash before its roll was made durable`,
+        );
+      }
+      layer.syncDir(dir);
+      pending.length = k + 1;
+      activeFd = fd;
+      break;
+    }
     if (next !== undefined) {
       // Sealed: a later segment exists, so this one was complete (fsync'd before the roll). Damage here is corruption, not a torn tail: report it, never cut.
       scanSealedSegment(layer, scanner, fd, size, p, next.tracker.meta.baseSeq, producers, onAppendTime, report, cfg.recordBytesMax, dir);

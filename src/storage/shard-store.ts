@@ -38,6 +38,7 @@ import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoin
 import { type StoreConfig, resolveConfig } from './config.js';
 import { BACKGROUND_SYNC_BYTES, BACKGROUND_SYNC_LAG_FACTOR, CHECKPOINT_INTERVAL_MS, FREE_CHECK_BYTES, FREE_CHECK_MS, READ_BYTES_MAX, SEGMENT_BYTES_LIMIT } from './defaults.js';
 import { type FileLayer, writeFileAtomic, writeFully } from './file-layer.js';
+import { type SealJob, runSealJob } from './seal-job.js';
 import type { ProducerTable } from './producer-state.js';
 import { RecordScanner } from './record-scanner.js';
 import { recoverShard } from './recovery.js';
@@ -96,6 +97,12 @@ export class ShardStore implements ShardStoreApi {
   /** A background fsync failed: the next append fsyncs inline, so a caller gets the error. */
   private bgSyncFailed: Error | null = null;
   private bgSyncsDone = 0;
+  /** Rolls whose old segment is not yet known durable (background mode), oldest first; run one after another. */
+  private readonly seals: SealJob[] = [];
+  private sealChain: Promise<void> = Promise.resolve();
+  /** Generation of the last checkpoint snapshot taken / written (a background checkpoint never replaces a newer one). */
+  private checkpointGen = 0;
+  private checkpointWrittenGen = 0;
   private lastCheckpointAt = 0;
   private checkpointedBytes = -1;
   private checkpointedBase = -1;
@@ -314,7 +321,10 @@ export class ShardStore implements ShardStoreApi {
     const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
     if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms * lag) this.sync();
     const stale = this.active.meta.bytes !== this.checkpointedBytes || this.active.meta.baseSeq !== this.checkpointedBase;
-    if (f.mode !== 'roll' && stale && now - this.lastCheckpointAt >= CHECKPOINT_INTERVAL_MS) this.writeCheckpoint();
+    // Background mode: the checkpoint moves at rolls only (recovery then scans at most the active segment),
+    // except to repair one that failed to be written.
+    const due = this.cfg.syncInBackground ? this.checkpointedBytes === -1 : stale && now - this.lastCheckpointAt >= CHECKPOINT_INTERVAL_MS;
+    if (f.mode !== 'roll' && due) this.writeCheckpoint();
   }
 
   sync(): void {
@@ -329,6 +339,7 @@ export class ShardStore implements ShardStoreApi {
   roll(): void {
     this.assertOpen();
     if (this.active.meta.bytes === 0) return;
+    if (this.cfg.syncInBackground) return this.rollInBackground();
     this.sync();
     this.flushIndex(true);
     const base = this.active.meta.endSeq;
@@ -358,6 +369,116 @@ export class ShardStore implements ShardStoreApi {
     this.activeFd = logFd;
     this.indexFd = idxFd;
     this.writeCheckpoint();
+  }
+
+  /**
+   * Roll without waiting for the disk (background mode): the old segment's
+   * index entries are written (not fsync'd), the new segment's files are
+   * created (the directory not fsync'd), and the old segment's fsyncs, the
+   * directory fsync and the checkpoint naming it sealed run on other threads
+   * (seal-job.ts), in roll order; its descriptors close when they are done.
+   * Until that checkpoint is written, the last one still names the old
+   * segment as active, and recovery treats it and every later segment as
+   * possibly torn (recovery.ts).
+   */
+  private rollInBackground(): void {
+    this.flushIndex(false);
+    const base = this.active.meta.endSeq;
+    const dir = this.cfg.dir;
+    const logFd = this.io('create segment', () => this.layer.open(join(dir, logFileName(base)), 'create'));
+    let idxFd = -1;
+    try {
+      idxFd = this.io('create index', () => this.layer.open(join(dir, indexFileName(base)), 'create'));
+      this.io('create segment', () => {
+        this.layer.truncate(logFd, 0);
+        this.layer.truncate(idxFd, 0);
+      });
+    } catch (e) {
+      this.layer.close(logFd);
+      if (idxFd >= 0) this.layer.close(idxFd);
+      throw e;
+    }
+    const old = this.active;
+    const job: SealJob = { logFd: this.activeFd, indexFd: this.indexFd, baseSeq: old.meta.baseSeq, newBaseSeq: base, synced: false, checkpoint: EMPTY, gen: 0 };
+    this.sealed.push(old.meta);
+    this.sealedBytes += old.meta.bytes;
+    this.sealedSegs.remember(old.meta.baseSeq, old.index);
+    this.eventPrefixMax = null;
+    this.active = SegmentTracker.fresh(base, this.cfg.indexIntervalBytes);
+    this.activeFd = logFd;
+    this.indexFd = idxFd;
+    this.indexUnsynced = false;
+    // The old segment's unsynced data is the job's now; the new segment starts with none.
+    this.unsyncedBytes = 0;
+    this.oldestUnsyncedAt = -1;
+    this.bytesSinceBgStart = 0;
+    this.oldestSinceBgStart = -1;
+    // Snapshot now: the new segment at 0 bytes, the old one sealed, the producers as of this roll.
+    job.checkpoint = encodeCheckpoint({
+      startSeq: this.startSeq(),
+      active: { ...this.active.meta },
+      sealed: this.sealed,
+      lastAppendTime: this.lastAppendTime,
+      producers: this.producers.entries(),
+    });
+    job.gen = ++this.checkpointGen;
+    this.seals.push(job);
+    this.sealChain = this.sealChain.then(() => this.runSeal(job));
+  }
+
+  private async runSeal(job: SealJob): Promise<void> {
+    try {
+      await runSealJob(this.layer, this.cfg.dir, job, () => this.checkpointWrittenGen < job.gen && !this.closed, () => {
+        this.checkpointWrittenGen = job.gen;
+        this.lastCheckpointAt = this.cfg.now();
+        this.checkpointedBytes = 0;
+        this.checkpointedBase = job.newBaseSeq;
+      });
+    } catch (e) {
+      this.bgSyncFailed = ioError(e, `background seal of ${logFileName(job.baseSeq)}`);
+    } finally {
+      const i = this.seals.indexOf(job);
+      if (i >= 0) this.seals.splice(i, 1);
+      this.closeSealFds(job);
+    }
+  }
+
+  private closeSealFds(job: SealJob): void {
+    for (const fd of [job.logFd, job.indexFd]) {
+      if (this.bgSync !== null && fd === this.bgFd) this.closeAfterBgSync.push(fd);
+      else {
+        try {
+          this.layer.close(fd);
+        } catch {
+          // Already gone (a simulated crash dropped every descriptor): nothing to release.
+        }
+      }
+    }
+  }
+
+  /** Before a checkpoint written inline: makes every pending roll's old segment durable now. */
+  private settleSealsInline(): void {
+    if (this.seals.length === 0) return;
+    for (const job of this.seals) {
+      if (job.synced) continue;
+      this.io('fsync of a sealed segment', () => {
+        this.layer.fsync(job.logFd);
+        this.layer.fsync(job.indexFd);
+      });
+      job.synced = true;
+    }
+    this.io('directory fsync', () => this.layer.syncDir(this.cfg.dir));
+  }
+
+  /** Resolves once no background fsync or roll job is running (call before close() to let them finish). */
+  async backgroundIdle(): Promise<void> {
+    for (;;) {
+      const chain = this.sealChain;
+      const sync = this.bgSync;
+      await chain;
+      if (sync !== null) await sync;
+      if (chain === this.sealChain && this.bgSync === null) return;
+    }
   }
 
   close(): void {
@@ -603,7 +724,13 @@ export class ShardStore implements ShardStoreApi {
         this.oldestUnsyncedAt = this.unsyncedBytes === 0 ? -1 : this.oldestSinceBgStart;
       }
     }
-    for (const f of this.closeAfterBgSync.splice(0)) this.layer.close(f);
+    for (const f of this.closeAfterBgSync.splice(0)) {
+      try {
+        this.layer.close(f);
+      } catch {
+        // Already gone (a simulated crash dropped every descriptor).
+      }
+    }
   }
 
   /** Closes a descriptor now, or once the background fsync using it settles (the fd number must not be reused meanwhile). */
@@ -728,6 +855,7 @@ export class ShardStore implements ShardStoreApi {
 
   /** fsyncs log and index, then records the state as durable in the checkpoint file. */
   private writeCheckpoint(): void {
+    this.settleSealsInline();
     this.sync();
     this.flushIndex(true);
     const cp: Checkpoint = {
@@ -737,7 +865,9 @@ export class ShardStore implements ShardStoreApi {
       lastAppendTime: this.lastAppendTime,
       producers: this.producers.entries(),
     };
+    const gen = ++this.checkpointGen;
     this.io('checkpoint write', () => writeFileAtomic(this.layer, this.cfg.dir, CHECKPOINT_FILE, encodeCheckpoint(cp)));
+    this.checkpointWrittenGen = gen;
     this.lastCheckpointAt = this.cfg.now();
     this.checkpointedBytes = this.active.meta.bytes;
     this.checkpointedBase = this.active.meta.baseSeq;

@@ -167,6 +167,8 @@ export interface ShardStoreApi {
   sync(): void;
   /** Starts a background fsync when one is due (syncInBackground only); resolves once it settled (never rejects). Null when none was started. */
   startBackgroundSync?(): Promise<void> | null;
+  /** Resolves once no background fsync or background roll is running (the owner awaits it before close()). */
+  backgroundIdle?(): Promise<void>;
   /** Seal the active segment and open a new one. */
   roll(): void;
   /** sync, write the recovery checkpoint and the clean-shutdown marker, close files. */

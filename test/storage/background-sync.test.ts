@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CountingFileLayer, FaultyFileLayer, ForwardingFileLayer, type FileLayer } from '../../src/storage/file-layer.js';
+import { CountingFileLayer, FaultyFileLayer, ForwardingFileLayer, readWholeFile, type FileLayer } from '../../src/storage/file-layer.js';
+import { decodeCheckpoint } from '../../src/storage/checkpoint.js';
 import { MemFileLayer } from '../../src/storage/mem-file-layer.js';
 import { BACKGROUND_SYNC_BYTES, BACKGROUND_SYNC_LAG_FACTOR } from '../../src/storage/defaults.js';
 import { logFileName } from '../../src/storage/segment-name.js';
@@ -48,6 +49,16 @@ class GatedSyncLayer extends ForwardingFileLayer {
 
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Releases every gated fsync until the store has no background work left. */
+async function drain(layer: GatedSyncLayer, s: { backgroundIdle(): Promise<void> }): Promise<void> {
+  let idle = false;
+  void s.backgroundIdle().then(() => (idle = true));
+  while (!idle) {
+    layer.release();
+    await settle();
+  }
 }
 
 test('background sync: append never fsyncs inline under interval; a background fsync starts once the oldest unsynced append is half the interval old', async () => {
@@ -175,7 +186,8 @@ test('background sync: a roll while it runs keeps the old segment descriptor ope
   assert.ok(!layer.closedFds.includes(oldLogFd), 'the old log descriptor stays open while its fsync runs (its number cannot be reused)');
   layer.release();
   await p;
-  assert.ok(layer.closedFds.includes(oldLogFd), 'the old log descriptor is closed once the fsync settled');
+  await drain(layer, s);
+  assert.ok(layer.closedFds.includes(oldLogFd), 'the old log descriptor is closed once its fsyncs settled');
   assert.deepEqual(readAll(s).map((r) => textOf(r.payload)), ['old segment', 'new segment']);
   s.close();
 });
@@ -213,4 +225,52 @@ test('background sync is off by default: interval mode fsyncs inline on append a
   assert.equal(layer.inlineCalls, before + 1);
   assert.equal(s.startBackgroundSync(), null);
   s.close();
+});
+
+test('background roll: roll() makes no inline fsync; once its job ran, the checkpoint names the new segment active and the old one sealed', async () => {
+  const mem = new MemFileLayer();
+  const layer = new GatedSyncLayer(mem);
+  const s = openStore({ dir: '/shard', fileLayer: layer, fsync: { mode: 'interval', ms: 1000 }, syncInBackground: true });
+  s.append(batch([rec('a'), rec('b')]));
+  const inline = layer.inlineCalls;
+  s.roll();
+  s.append(batch([rec('c')]));
+  assert.equal(layer.inlineCalls, inline, 'no inline fsync in the roll');
+  let cp = decodeCheckpoint(readWholeFile(mem, '/shard/checkpoint')!);
+  assert.equal(cp.active.baseSeq, 0, 'before the job: the old checkpoint (segment 0 active)');
+  await drain(layer, s);
+  cp = decodeCheckpoint(readWholeFile(mem, '/shard/checkpoint')!);
+  assert.equal(cp.active.baseSeq, 2);
+  assert.equal(cp.active.bytes, 0);
+  assert.deepEqual(cp.sealed.map((m) => [m.baseSeq, m.endSeq]), [[0, 2]]);
+  assert.deepEqual(readAll(s).map((r) => textOf(r.payload)), ['a', 'b', 'c']);
+  s.close();
+});
+
+test('background roll: a power loss before the roll was made durable cuts the torn old segment and deletes the later one (dense seqs, nothing corrupt served)', async () => {
+  const mem = new MemFileLayer();
+  const layer = new GatedSyncLayer(mem);
+  const clock = manualClock();
+  const s = openStore({ dir: '/shard', fileLayer: layer, fsync: { mode: 'interval', ms: 1000 }, syncInBackground: true, now: clock.now });
+  for (let i = 0; i < 5; i++) s.append(batch([rec(`durable-${i}`)]));
+  clock.advance(600);
+  const p = s.startBackgroundSync()!;
+  layer.release();
+  await p; // durable-0..4 are on disk
+  for (let i = 0; i < 5; i++) s.append(batch([rec(`lost-${i}`)])); // acked, never fsync'd
+  s.roll(); // its job waits at the gate: never runs before the crash
+  for (let i = 0; i < 3; i++) s.append(batch([rec(`next-${i}`)]));
+  mem.syncDir('/shard'); // the new segment's name reached the disk anyway (the kernel may flush a directory any time)
+  // Power loss: the old segment keeps 3 of its 5 unsynced records' bytes (a torn tail), the new one keeps everything.
+  const oldLog = '/shard/' + logFileName(0);
+  const recBytes = batch([rec('lost-0')]).length;
+  mem.crash((path, unsynced) => (path === oldLog ? 3 * recBytes - 7 : unsynced));
+  const reopened = openStore({ dir: '/shard', fileLayer: mem, now: clock.now });
+  const texts = readAll(reopened).map((r) => textOf(r.payload));
+  assert.deepEqual(texts, ['durable-0', 'durable-1', 'durable-2', 'durable-3', 'durable-4', 'lost-0', 'lost-1']);
+  const d = reopened.describe();
+  assert.deepEqual([d.startSeq, d.endSeq, d.segments], [0, 7, 1], 'the later segment (past the gap) is gone');
+  assert.ok(reopened.recovery.problems.some((m) => /deleted/.test(m)), reopened.recovery.problems.join('\n'));
+  assert.equal(reopened.append(batch([rec('after')])).firstSeq, 7, 'seqs stay dense');
+  reopened.close();
 });

@@ -200,6 +200,11 @@ export class PowerLossFs implements FileLayer {
     this.dir(dirname(to)).current.set(basename(to), ino);
   }
 
+  async syncDirAsync(dir: string): Promise<void> {
+    await Promise.resolve();
+    this.syncDir(dir);
+  }
+
   syncDir(dir: string): void {
     this.step(`syncDir ${dir}`);
     const d = this.dir(dir);
