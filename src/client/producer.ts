@@ -225,15 +225,23 @@ export class Producer implements ProducerApi {
     const queues = this.queues!;
     const key = record.key === undefined ? undefined : toBytes(record.key);
     const q = queues[this.pickShard(record, key, queues.length)]!;
+    // Everything read from the record (which may run its getters) before the shared input is filled.
+    const payload = toBytes(record.value);
+    const headers = record.headers === undefined ? undefined : Object.entries(record.headers).map(([name, v]) => ({ name, value: toBytes(v) }));
+    const eventTime = record.eventTime;
+    const eventTimeMax = eventTime === undefined ? undefined : (record.eventTimeMax ?? eventTime);
+    const codec = record.codec;
+    const schemaVersion = record.schemaVersion;
+    const rowCount = record.rowCount;
     const input = this.input;
-    input.payload = toBytes(record.value);
+    input.payload = payload;
     input.key = key;
-    input.headers = record.headers === undefined ? undefined : Object.entries(record.headers).map(([name, v]) => ({ name, value: toBytes(v) }));
-    input.eventTimeMin = record.eventTime;
-    input.eventTimeMax = record.eventTime === undefined ? undefined : (record.eventTimeMax ?? record.eventTime);
-    input.codec = record.codec;
-    input.schemaVersion = record.schemaVersion;
-    input.rowCount = record.rowCount;
+    input.headers = headers;
+    input.eventTimeMin = eventTime;
+    input.eventTimeMax = eventTimeMax;
+    input.codec = codec;
+    input.schemaVersion = schemaVersion;
+    input.rowCount = rowCount;
     input.producerId = q.producerId;
     input.producerSeq = this.o.idempotent ? q.nextProducerSeq : 0;
     try {
