@@ -32,6 +32,10 @@ export interface SealJob {
   checkpoint: Uint8Array;
   /** Checkpoint generation of that snapshot. */
   gen: number;
+  /** When the oldest append the old segment had unsynced at the roll was made (-1: none): the loss-window clock of this job. */
+  oldestUnsyncedAt: number;
+  /** Bytes the old segment had unsynced at the roll. */
+  unsyncedBytes: number;
 }
 
 /**

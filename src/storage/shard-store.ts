@@ -320,6 +320,7 @@ export class ShardStore implements ShardStoreApi {
     const f = this.cfg.fsync;
     const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
     if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms * lag) this.sync();
+    if (this.seals.length > 0) this.settleLateSeals(0, now);
     const stale = this.active.meta.bytes !== this.checkpointedBytes || this.active.meta.baseSeq !== this.checkpointedBase;
     // Background mode: the checkpoint moves at rolls only (recovery then scans at most the active segment),
     // except to repair one that failed to be written.
@@ -399,7 +400,17 @@ export class ShardStore implements ShardStoreApi {
       throw e;
     }
     const old = this.active;
-    const job: SealJob = { logFd: this.activeFd, indexFd: this.indexFd, baseSeq: old.meta.baseSeq, newBaseSeq: base, synced: false, checkpoint: EMPTY, gen: 0 };
+    const job: SealJob = {
+      logFd: this.activeFd,
+      indexFd: this.indexFd,
+      baseSeq: old.meta.baseSeq,
+      newBaseSeq: base,
+      synced: false,
+      checkpoint: EMPTY,
+      gen: 0,
+      oldestUnsyncedAt: this.oldestUnsyncedAt,
+      unsyncedBytes: this.unsyncedBytes,
+    };
     this.sealed.push(old.meta);
     this.sealedBytes += old.meta.bytes;
     this.sealedSegs.remember(old.meta.baseSeq, old.index);
@@ -454,6 +465,25 @@ export class ShardStore implements ShardStoreApi {
         }
       }
     }
+  }
+
+  /**
+   * Backpressure for rolls: a seal job whose oldest unsynced append is older
+   * than the lag bound (its fsyncs are stuck behind a slow disk) is made
+   * durable inline, so the loss window holds for sealed data too.
+   */
+  private settleLateSeals(n: number, now: number): void {
+    const f = this.cfg.fsync;
+    let late = false;
+    if (f.mode === 'interval') {
+      const first = this.seals.find((j) => !j.synced);
+      late = first !== undefined && first.oldestUnsyncedAt >= 0 && now - first.oldestUnsyncedAt >= f.ms * BACKGROUND_SYNC_LAG_FACTOR;
+    } else if (f.mode === 'bytes') {
+      let pending = this.unsyncedBytes + n;
+      for (const j of this.seals) if (!j.synced) pending += j.unsyncedBytes;
+      late = pending >= f.bytes * BACKGROUND_SYNC_LAG_FACTOR;
+    }
+    if (late) this.settleSealsInline();
   }
 
   /** Before a checkpoint written inline: makes every pending roll's old segment durable now. */
@@ -666,6 +696,7 @@ export class ShardStore implements ShardStoreApi {
     // In the background mode the policy's bound is met by startBackgroundSync(); inline only past the lag bound.
     const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
     if (this.bgSyncFailed !== null) return true;
+    if (this.seals.length > 0) this.settleLateSeals(n, now);
     switch (f.mode) {
       case 'always':
         return true;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRecord } from '../../src/record/record.js';
-import { FSYNC_INTERVAL_MS_DEFAULT, FSYNC_POLICY_DEFAULT } from '../../src/storage/defaults.js';
+import { BACKGROUND_SYNC_LAG_FACTOR, FSYNC_INTERVAL_MS_DEFAULT, FSYNC_POLICY_DEFAULT } from '../../src/storage/defaults.js';
 import { ShardStore } from '../../src/storage/shard-store.js';
 import { PowerLossFs } from './harness/power-loss-fs.js';
 import { Rng, runSeed } from './harness/rng.js';
@@ -34,35 +34,51 @@ test('harness self-check: the power-loss disk really discards unsynced appends (
   r.close();
 });
 
-test('harness self-check: a disk whose fsync lies makes the always-policy check fail (the check can fail)', () => {
+test('harness self-check: a disk whose fsync lies makes the always-policy check fail (the check can fail)', async () => {
   const seed = runSeed();
   // The lost data shows as a shorter log, or (when a later segment survived: a sealed segment lost its bytes,
   // which honest fsyncs never allow) as CORRUPT reads of the lost seqs: recovery never cuts sealed data.
-  assert.throws(() => runPowerLoss({ seed, policy: 'always', mode: 'drop-all', crashes: CI_CRASHES, lyingFsync: true }), /fsync 'always' lost|damaged data in .*\.log/);
+  await assert.rejects(runPowerLoss({ seed, policy: 'always', mode: 'drop-all', crashes: CI_CRASHES, lyingFsync: true }), /fsync 'always' lost|damaged data in .*\.log/);
 });
 
 for (const mode of ['drop-all', 'random'] as const) {
-  test(`power loss (${mode}): with fsync 'always' no acked record is lost, and what survives is a dense, byte-identical prefix`, () => {
+  test(`power loss (${mode}): with fsync 'always' no acked record is lost, and what survives is a dense, byte-identical prefix`, async () => {
     const seed = runSeed();
-    const s = runPowerLoss({ seed, policy: 'always', mode, crashes: CI_CRASHES });
+    const s = await runPowerLoss({ seed, policy: 'always', mode, crashes: CI_CRASHES });
     console.log(`power loss always/${mode} seed=${seed}: ${JSON.stringify(s)}`);
     assert.equal(s.crashes, CI_CRASHES);
     assert.equal(s.ackedLost, 0);
   });
 
-  test(`power loss (${mode}): with the default policy only records younger than ${FSYNC_INTERVAL_MS_DEFAULT} ms plus one tick period are lost`, () => {
+  test(`power loss (${mode}): with the default policy only records younger than ${FSYNC_INTERVAL_MS_DEFAULT} ms plus one tick period are lost`, async () => {
     const seed = runSeed();
-    const s = runPowerLoss({ seed, policy: 'default', mode, crashes: CI_CRASHES });
+    const s = await runPowerLoss({ seed, policy: 'default', mode, crashes: CI_CRASHES });
     console.log(`power loss default/${mode} seed=${seed}: ${JSON.stringify(s)}`);
     assert.equal(s.crashes, CI_CRASHES);
     assert.ok(s.lostAgeBoundMs === null || s.lostAgeMsMax < s.lostAgeBoundMs);
   });
 
-  test(`power loss (${mode}): with fsync bytes:${FSYNC_BYTES} the acked records lost add up to fewer than ${FSYNC_BYTES} bytes`, () => {
+  test(`power loss (${mode}): with fsync bytes:${FSYNC_BYTES} the acked records lost add up to fewer than ${FSYNC_BYTES} bytes`, async () => {
     const seed = runSeed();
-    const s = runPowerLoss({ seed, policy: 'bytes', mode, crashes: CI_CRASHES, fsyncBytes: FSYNC_BYTES });
+    const s = await runPowerLoss({ seed, policy: 'bytes', mode, crashes: CI_CRASHES, fsyncBytes: FSYNC_BYTES });
     console.log(`power loss bytes/${mode} seed=${seed}: ${JSON.stringify(s)}`);
     assert.equal(s.crashes, CI_CRASHES);
     assert.ok(s.lostBytesMax < FSYNC_BYTES);
+  });
+
+  test(`power loss (${mode}), background fsync and rolls (as shard workers run): only records younger than ${BACKGROUND_SYNC_LAG_FACTOR} x ${FSYNC_INTERVAL_MS_DEFAULT} ms plus one tick period are lost; dense, byte-identical prefix`, async () => {
+    const seed = runSeed();
+    const s = await runPowerLoss({ seed, policy: 'default', mode, crashes: CI_CRASHES, background: true });
+    console.log(`power loss default+background/${mode} seed=${seed}: ${JSON.stringify(s)}`);
+    assert.equal(s.crashes, CI_CRASHES);
+    assert.ok(s.lostAgeBoundMs === null || s.lostAgeMsMax < s.lostAgeBoundMs);
+  });
+
+  test(`power loss (${mode}), background fsync and rolls with bytes:${FSYNC_BYTES}: the acked records lost add up to fewer than ${BACKGROUND_SYNC_LAG_FACTOR} x ${FSYNC_BYTES} bytes`, async () => {
+    const seed = runSeed();
+    const s = await runPowerLoss({ seed, policy: 'bytes', mode, crashes: CI_CRASHES, fsyncBytes: FSYNC_BYTES, background: true });
+    console.log(`power loss bytes+background/${mode} seed=${seed}: ${JSON.stringify(s)}`);
+    assert.equal(s.crashes, CI_CRASHES);
+    assert.ok(s.lostBytesMax < BACKGROUND_SYNC_LAG_FACTOR * FSYNC_BYTES);
   });
 }

@@ -121,9 +121,11 @@ async function runOne(sc: Scenario, seed: number, rng: Rng, t: Totals, round: nu
     case 'power': {
       for (const policy of ['always', 'default', 'bytes'] as PolicyName[]) {
         for (const mode of ['drop-all', 'random'] as const) {
-          const s = runPowerLoss({ seed: (seed + policy.length + mode.length) >>> 0, policy, mode, crashes: 400, fsyncBytes: 8192 });
-          t.powerLosses += s.crashes;
-          t.powerRecordsChecked += s.recordsChecked;
+          for (const background of policy === 'always' ? [false] : [false, true]) {
+            const s = await runPowerLoss({ seed: (seed + policy.length + mode.length) >>> 0, policy, mode, crashes: 400, fsyncBytes: 8192, background });
+            t.powerLosses += s.crashes;
+            t.powerRecordsChecked += s.recordsChecked;
+          }
         }
       }
       say(`power: ${t.powerLosses} power losses so far`);
