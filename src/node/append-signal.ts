@@ -7,6 +7,11 @@ export class AppendSignal {
   private endSeq = 0;
   private waiters = new Set<() => void>();
 
+  /** The highest end seq an append reported (0 until the first append this process saw). */
+  get knownEndSeq(): number {
+    return this.endSeq;
+  }
+
   notify(endSeq: number): void {
     if (endSeq > this.endSeq) this.endSeq = endSeq;
     this.wakeAll();

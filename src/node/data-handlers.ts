@@ -69,7 +69,7 @@ export async function fetch(ctx: NodeContext, header: unknown): Promise<Reply> {
     const r = ahead !== null && ahead.count > 0 ? ahead : await readOrRange(routed, fromSeq, maxBytes);
     const left = deadline - Date.now();
     if (r.count > 0 || left <= 0 || ctx.closing) {
-      if (r.count > 0 && !ctx.closing) routed.readahead.afterAnswer(routed.handle, r.nextSeq, maxBytes, r.bytes.length);
+      if (r.count > 0 && !ctx.closing) routed.readahead.afterAnswer(routed.handle, r.nextSeq, maxBytes, r.bytes.length, r.count, routed.signal.knownEndSeq);
       return { header: { shard, firstSeq: r.firstSeq, nextSeq: r.nextSeq, count: r.count }, body: r.count > 0 ? [r.bytes] : [] };
     }
     await routed.signal.wait(fromSeq, left);

@@ -21,7 +21,7 @@ test('read-ahead: after an answer that filled half of maxBytes, the next range i
   const { handle, reads } = fakeHandle();
   const budget = new ReadaheadBudget(1 << 20);
   const ra = new FetchReadahead(budget);
-  ra.afterAnswer(handle, 100, 4096, 2048);
+  ra.afterAnswer(handle, 100, 4096, 2048, 10, 0);
   assert.deepEqual(reads, [[100, 4096]]);
   assert.equal(budget.usedBytes, 4096, 'the entry holds its maxBytes of the budget');
   const r = await ra.take(100, 4096);
@@ -34,7 +34,7 @@ test('read-ahead: after an answer that filled half of maxBytes, the next range i
 test('read-ahead: no read after an answer under half of maxBytes (the consumer is at the end)', () => {
   const { handle, reads } = fakeHandle();
   const ra = new FetchReadahead(new ReadaheadBudget(1 << 20));
-  ra.afterAnswer(handle, 100, 4096, 2047);
+  ra.afterAnswer(handle, 100, 4096, 2047, 10, 0);
   assert.deepEqual(reads, []);
 });
 
@@ -42,11 +42,11 @@ test('read-ahead: a fetch asking for another range drops the entry (and gets not
   const { handle } = fakeHandle();
   const budget = new ReadaheadBudget(1 << 20);
   const ra = new FetchReadahead(budget);
-  ra.afterAnswer(handle, 100, 4096, 4096);
+  ra.afterAnswer(handle, 100, 4096, 4096, 10, 0);
   assert.equal(ra.take(50, 4096), null);
   assert.equal(budget.usedBytes, 0);
   assert.equal(ra.take(100, 4096), null, 'dropped');
-  ra.afterAnswer(handle, 100, 4096, 4096);
+  ra.afterAnswer(handle, 100, 4096, 4096, 10, 0);
   assert.equal(ra.take(100, 8192), null, 'same seq, other maxBytes: not the same answer');
 });
 
@@ -55,11 +55,11 @@ test('read-ahead: the node-wide budget bounds the bytes held; past it no read-ah
   const budget = new ReadaheadBudget(6000);
   const a = new FetchReadahead(budget);
   const b = new FetchReadahead(budget);
-  a.afterAnswer(handle, 0, 4096, 4096);
-  b.afterAnswer(handle, 0, 4096, 4096);
+  a.afterAnswer(handle, 0, 4096, 4096, 10, 0);
+  b.afterAnswer(handle, 0, 4096, 4096, 10, 0);
   assert.equal(reads.length, 1, 'the second shard has no room');
   a.drop();
-  b.afterAnswer(handle, 0, 4096, 4096);
+  b.afterAnswer(handle, 0, 4096, 4096, 10, 0);
   assert.equal(reads.length, 2, 'room again once the first entry is dropped');
   b.drop();
   assert.equal(budget.usedBytes, 0);
@@ -69,7 +69,7 @@ test('read-ahead: an entry nobody takes is dropped after its time to live', asyn
   const { handle } = fakeHandle();
   const budget = new ReadaheadBudget(1 << 20);
   const ra = new FetchReadahead(budget, 20);
-  ra.afterAnswer(handle, 7, 4096, 4096);
+  ra.afterAnswer(handle, 7, 4096, 4096, 10, 0);
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(budget.usedBytes, 0);
   assert.equal(ra.take(7, 4096), null);
@@ -79,6 +79,15 @@ test('read-ahead: a failed read is handed out as null (the fetch then reads as u
   const { handle, fail } = fakeHandle();
   fail.on = true;
   const ra = new FetchReadahead(new ReadaheadBudget(1 << 20));
-  ra.afterAnswer(handle, 7, 4096, 4096);
+  ra.afterAnswer(handle, 7, 4096, 4096, 10, 0);
   assert.equal(await ra.take(7, 4096), null);
+});
+
+test('read-ahead: none for a consumer at the tail (the shard does not yet hold another answer past nextSeq)', () => {
+  const { handle, reads } = fakeHandle();
+  const ra = new FetchReadahead(new ReadaheadBudget(1 << 20));
+  ra.afterAnswer(handle, 100, 4096, 4096, 10, 105);
+  assert.deepEqual(reads, [], 'only 5 records past nextSeq, the answer held 10');
+  ra.afterAnswer(handle, 100, 4096, 4096, 10, 110);
+  assert.deepEqual(reads, [[100, 4096]], 'another answer worth of records is there: read ahead');
 });
