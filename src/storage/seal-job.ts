@@ -36,6 +36,8 @@ export interface SealJob {
   oldestUnsyncedAt: number;
   /** Bytes the old segment had unsynced at the roll. */
   unsyncedBytes: number;
+  /** Its run failed (an fsync error): it stays pending until an inline fsync of it succeeds. */
+  failed: boolean;
 }
 
 /**
@@ -45,6 +47,7 @@ export interface SealJob {
  */
 export async function runSealJob(layer: FileLayer, dir: string, job: SealJob, newest: () => boolean, written: () => void): Promise<void> {
   if (!job.synced) {
+    // (settleSealsInline may set synced while these run; then they only repeat its work.)
     await layer.fsyncAsync(job.logFd);
     await layer.fsyncAsync(job.indexFd);
     await layer.syncDirAsync(dir);

@@ -203,7 +203,8 @@ export class ShardStore implements ShardStoreApi {
       this.writeBatch(bytes, start, n, position);
     }
     const syncNow = this.fsyncDue(n, now);
-    if (syncNow) this.fsyncOrRollback(position);
+    const settleSeals = this.seals.length > 0 && this.sealsDue(n, now);
+    if (syncNow || settleSeals) this.fsyncOrRollback(position, syncNow, settleSeals);
     this.commitBatch(absStart, absEnd, position, firstSeq, appendTime, n, now, syncNow);
     return { firstSeq, lastSeq: firstSeq + this.batchCount - 1, count: this.batchCount, appendTime, duplicate: false };
   }
@@ -320,7 +321,7 @@ export class ShardStore implements ShardStoreApi {
     const f = this.cfg.fsync;
     const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
     if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms * lag) this.sync();
-    if (this.seals.length > 0) this.settleLateSeals(0, now);
+    if (this.seals.length > 0 && this.sealsDue(0, now)) this.settleSealsInline();
     const stale = this.active.meta.bytes !== this.checkpointedBytes || this.active.meta.baseSeq !== this.checkpointedBase;
     // Background mode: the checkpoint moves at rolls only (recovery then scans at most the active segment),
     // except to repair one that failed to be written.
@@ -410,6 +411,7 @@ export class ShardStore implements ShardStoreApi {
       gen: 0,
       oldestUnsyncedAt: this.oldestUnsyncedAt,
       unsyncedBytes: this.unsyncedBytes,
+      failed: false,
     };
     this.sealed.push(old.meta);
     this.sealedBytes += old.meta.bytes;
@@ -445,13 +447,15 @@ export class ShardStore implements ShardStoreApi {
         this.checkpointedBytes = 0;
         this.checkpointedBase = job.newBaseSeq;
       });
-    } catch (e) {
-      this.bgSyncFailed = ioError(e, `background seal of ${logFileName(job.baseSeq)}`);
-    } finally {
-      const i = this.seals.indexOf(job);
-      if (i >= 0) this.seals.splice(i, 1);
-      this.closeSealFds(job);
+    } catch {
+      // Kept pending with its descriptors: the next append (or tick) fsyncs it inline, and fails with the error if it persists.
+      job.failed = true;
+      job.synced = false;
+      return;
     }
+    const i = this.seals.indexOf(job);
+    if (i >= 0) this.seals.splice(i, 1);
+    this.closeSealFds(job);
   }
 
   private closeSealFds(job: SealJob): void {
@@ -468,36 +472,48 @@ export class ShardStore implements ShardStoreApi {
   }
 
   /**
-   * Backpressure for rolls: a seal job whose oldest unsynced append is older
-   * than the lag bound (its fsyncs are stuck behind a slow disk) is made
-   * durable inline, so the loss window holds for sealed data too.
+   * Whether pending rolls' old segments must be made durable inline now: a
+   * seal job failed (its fsync error must reach a caller, and be retried), or
+   * one is late: its oldest unsynced append is past the lag bound (its
+   * fsyncs are stuck behind a slow disk), so the loss window holds for
+   * sealed data too.
    */
-  private settleLateSeals(n: number, now: number): void {
+  private sealsDue(n: number, now: number): boolean {
+    if (this.seals.some((j) => j.failed)) return true;
     const f = this.cfg.fsync;
-    let late = false;
     if (f.mode === 'interval') {
       const first = this.seals.find((j) => !j.synced);
-      late = first !== undefined && first.oldestUnsyncedAt >= 0 && now - first.oldestUnsyncedAt >= f.ms * BACKGROUND_SYNC_LAG_FACTOR;
-    } else if (f.mode === 'bytes') {
+      return first !== undefined && first.oldestUnsyncedAt >= 0 && now - first.oldestUnsyncedAt >= f.ms * BACKGROUND_SYNC_LAG_FACTOR;
+    }
+    if (f.mode === 'bytes') {
       let pending = this.unsyncedBytes + n;
       for (const j of this.seals) if (!j.synced) pending += j.unsyncedBytes;
-      late = pending >= f.bytes * BACKGROUND_SYNC_LAG_FACTOR;
+      return pending >= f.bytes * BACKGROUND_SYNC_LAG_FACTOR;
     }
-    if (late) this.settleSealsInline();
+    return false;
   }
 
-  /** Before a checkpoint written inline: makes every pending roll's old segment durable now. */
+  /**
+   * Makes every pending roll's old segment durable now (before a checkpoint
+   * written inline, for a late or failed seal job); throws if an fsync fails.
+   * Failed jobs, whose own run has ended, are then done: removed and their
+   * descriptors closed (their checkpoint is superseded by the next one).
+   */
   private settleSealsInline(): void {
     if (this.seals.length === 0) return;
     for (const job of this.seals) {
       if (job.synced) continue;
-      this.io('fsync of a sealed segment', () => {
+      this.io(`fsync of sealed segment ${logFileName(job.baseSeq)}`, () => {
         this.layer.fsync(job.logFd);
         this.layer.fsync(job.indexFd);
       });
       job.synced = true;
     }
     this.io('directory fsync', () => this.layer.syncDir(this.cfg.dir));
+    for (const job of this.seals.filter((j) => j.failed)) {
+      this.seals.splice(this.seals.indexOf(job), 1);
+      this.closeSealFds(job);
+    }
   }
 
   /** Resolves once no background fsync or roll job is running (call before close() to let them finish). */
@@ -696,7 +712,6 @@ export class ShardStore implements ShardStoreApi {
     // In the background mode the policy's bound is met by startBackgroundSync(); inline only past the lag bound.
     const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
     if (this.bgSyncFailed !== null) return true;
-    if (this.seals.length > 0) this.settleLateSeals(n, now);
     switch (f.mode) {
       case 'always':
         return true;
@@ -756,7 +771,7 @@ export class ShardStore implements ShardStoreApi {
     if (error !== null) this.bgSyncFailed = ioError(error, `background fsync of ${logFileName(this.active.meta.baseSeq)}`);
     else {
       this.bgSyncsDone++;
-      // Only the active segment's counters: after a roll the old fd was synced inline by roll() itself.
+      // Only the active segment's counters: after a roll, the old segment's durability is its seal job's.
       if (fd === this.activeFd && !this.closed) {
         this.unsyncedBytes = Math.min(this.unsyncedBytes, this.bytesSinceBgStart);
         this.oldestUnsyncedAt = this.unsyncedBytes === 0 ? -1 : this.oldestSinceBgStart;
@@ -785,9 +800,11 @@ export class ShardStore implements ShardStoreApi {
     this.bgSyncFailed = null;
   }
 
-  private fsyncOrRollback(position: number): void {
+  /** The fsyncs an append waits for (the active log; with settleSeals, pending rolls' old segments first); on failure the batch is cut off. */
+  private fsyncOrRollback(position: number, syncActive = true, settleSeals = false): void {
     try {
-      this.layer.fsync(this.activeFd);
+      if (settleSeals) this.settleSealsInline();
+      if (syncActive) this.layer.fsync(this.activeFd);
     } catch (e) {
       this.rollbackTo(position);
       throw ioError(e, `fsync of ${logFileName(this.active.meta.baseSeq)}`);

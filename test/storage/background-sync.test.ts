@@ -274,3 +274,20 @@ test('background roll: a power loss before the roll was made durable cuts the to
   assert.equal(reopened.append(batch([rec('after')])).firstSeq, 7, 'seqs stay dense');
   reopened.close();
 });
+
+test('background roll: a seal job whose fsync fails makes the next append fail (its batch cut off) until an inline fsync of the old segment succeeds', async () => {
+  const faulty = new FaultyFileLayer(new MemFileLayer());
+  const s = openStore({ dir: '/shard', fileLayer: faulty, fsync: { mode: 'interval', ms: 1000 }, syncInBackground: true });
+  s.append(batch([rec('old')]));
+  faulty.fail({ code: 'EIO', fsync: true });
+  s.roll();
+  await s.backgroundIdle(); // the job ran and failed
+  assert.throws(
+    () => s.append(batch([rec('refused')])),
+    (e: unknown) => e instanceof StorageError && e.code === 'IO_ERROR' && /sealed segment/.test(e.message),
+  );
+  faulty.heal();
+  assert.equal(s.append(batch([rec('new')])).count, 1, 'the inline fsync of the old segment succeeded');
+  assert.deepEqual(readAll(s).map((r) => textOf(r.payload)), ['old', 'new'], 'the refused batch was cut off');
+  s.close();
+});
