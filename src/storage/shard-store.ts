@@ -344,7 +344,15 @@ export class ShardStore implements ShardStoreApi {
     if (this.cfg.syncInBackground) return this.rollInBackground();
     this.sync();
     this.flushIndex(true);
-    const base = this.active.meta.endSeq;
+    const [logFd, idxFd] = this.createSegmentFiles(this.active.meta.endSeq, true);
+    this.closeFd(this.activeFd);
+    this.layer.close(this.indexFd);
+    this.switchToNewSegment(logFd, idxFd);
+    this.writeCheckpoint();
+  }
+
+  /** Creates the (empty) log and index files of the segment starting at base; with syncDir their names are made durable. */
+  private createSegmentFiles(base: number, syncDir: boolean): [number, number] {
     const dir = this.cfg.dir;
     const logFd = this.io('create segment', () => this.layer.open(join(dir, logFileName(base)), 'create'));
     let idxFd = -1;
@@ -353,24 +361,26 @@ export class ShardStore implements ShardStoreApi {
       this.io('create segment', () => {
         this.layer.truncate(logFd, 0);
         this.layer.truncate(idxFd, 0);
-        this.layer.syncDir(dir);
+        if (syncDir) this.layer.syncDir(dir);
       });
     } catch (e) {
       this.layer.close(logFd);
       if (idxFd >= 0) this.layer.close(idxFd);
       throw e;
     }
-    this.closeFd(this.activeFd);
-    this.layer.close(this.indexFd);
+    return [logFd, idxFd];
+  }
+
+  /** Seals the active segment in memory and makes the new files (base = its end seq) the active segment. */
+  private switchToNewSegment(logFd: number, idxFd: number): void {
     const old = this.active;
     this.sealed.push(old.meta);
     this.sealedBytes += old.meta.bytes;
     this.sealedSegs.remember(old.meta.baseSeq, old.index);
     this.eventPrefixMax = null;
-    this.active = SegmentTracker.fresh(base, this.cfg.indexIntervalBytes);
+    this.active = SegmentTracker.fresh(old.meta.endSeq, this.cfg.indexIntervalBytes);
     this.activeFd = logFd;
     this.indexFd = idxFd;
-    this.writeCheckpoint();
   }
 
   /**
@@ -386,20 +396,7 @@ export class ShardStore implements ShardStoreApi {
   private rollInBackground(): void {
     this.flushIndex(false);
     const base = this.active.meta.endSeq;
-    const dir = this.cfg.dir;
-    const logFd = this.io('create segment', () => this.layer.open(join(dir, logFileName(base)), 'create'));
-    let idxFd = -1;
-    try {
-      idxFd = this.io('create index', () => this.layer.open(join(dir, indexFileName(base)), 'create'));
-      this.io('create segment', () => {
-        this.layer.truncate(logFd, 0);
-        this.layer.truncate(idxFd, 0);
-      });
-    } catch (e) {
-      this.layer.close(logFd);
-      if (idxFd >= 0) this.layer.close(idxFd);
-      throw e;
-    }
+    const [logFd, idxFd] = this.createSegmentFiles(base, false);
     const old = this.active;
     const job: SealJob = {
       logFd: this.activeFd,
@@ -413,19 +410,10 @@ export class ShardStore implements ShardStoreApi {
       unsyncedBytes: this.unsyncedBytes,
       failed: false,
     };
-    this.sealed.push(old.meta);
-    this.sealedBytes += old.meta.bytes;
-    this.sealedSegs.remember(old.meta.baseSeq, old.index);
-    this.eventPrefixMax = null;
-    this.active = SegmentTracker.fresh(base, this.cfg.indexIntervalBytes);
-    this.activeFd = logFd;
-    this.indexFd = idxFd;
+    this.switchToNewSegment(logFd, idxFd);
     this.indexUnsynced = false;
     // The old segment's unsynced data is the job's now; the new segment starts with none.
-    this.unsyncedBytes = 0;
-    this.oldestUnsyncedAt = -1;
-    this.bytesSinceBgStart = 0;
-    this.oldestSinceBgStart = -1;
+    this.resetUnsynced();
     // Snapshot now: the new segment at 0 bytes, the old one sealed, the producers as of this roll.
     job.checkpoint = encodeCheckpoint({
       startSeq: this.startSeq(),
@@ -461,13 +449,16 @@ export class ShardStore implements ShardStoreApi {
   private closeSealFds(job: SealJob): void {
     for (const fd of [job.logFd, job.indexFd]) {
       if (this.bgSync !== null && fd === this.bgFd) this.closeAfterBgSync.push(fd);
-      else {
-        try {
-          this.layer.close(fd);
-        } catch {
-          // Already gone (a simulated crash dropped every descriptor): nothing to release.
-        }
-      }
+      else this.closeQuietly(fd);
+    }
+  }
+
+  /** Closes a descriptor a background job held; one already gone (a simulated crash dropped every descriptor) is fine. */
+  private closeQuietly(fd: number): void {
+    try {
+      this.layer.close(fd);
+    } catch {
+      // nothing to release
     }
   }
 
@@ -777,13 +768,7 @@ export class ShardStore implements ShardStoreApi {
         this.oldestUnsyncedAt = this.unsyncedBytes === 0 ? -1 : this.oldestSinceBgStart;
       }
     }
-    for (const f of this.closeAfterBgSync.splice(0)) {
-      try {
-        this.layer.close(f);
-      } catch {
-        // Already gone (a simulated crash dropped every descriptor).
-      }
-    }
+    for (const f of this.closeAfterBgSync.splice(0)) this.closeQuietly(f);
   }
 
   /** Closes a descriptor now, or once the background fsync using it settles (the fd number must not be reused meanwhile). */
@@ -793,11 +778,15 @@ export class ShardStore implements ShardStoreApi {
   }
 
   private markSynced(): void {
+    this.resetUnsynced();
+    this.bgSyncFailed = null;
+  }
+
+  private resetUnsynced(): void {
     this.unsyncedBytes = 0;
     this.oldestUnsyncedAt = -1;
     this.bytesSinceBgStart = 0;
     this.oldestSinceBgStart = -1;
-    this.bgSyncFailed = null;
   }
 
   /** The fsyncs an append waits for (the active log; with settleSeals, pending rolls' old segments first); on failure the batch is cut off. */
