@@ -2,7 +2,7 @@
  * Encoding, validation, in-place patching and zero-copy decoding of records.
  * The byte layout is specified in ./layout.ts.
  */
-import { crc32 } from './crc32.js';
+import { crc32, firstBadRecordCrc } from './crc32.js';
 import {
   ATTR_CODEC_MASK,
   ATTR_EVENT_TIME_IS_APPEND_TIME,
@@ -269,6 +269,13 @@ export function validateRecord(
   throw new RecordError(problem[0], problem[1]);
 }
 
+/** validateRecord without the CRCs, for a record a crcsPassedEnd run covers: throws RecordError, or returns the record length. */
+export function validateStructure(dv: DataView, offset: number, end: number = dv.byteLength, recordBytesMax: number = RECORD_BYTES_LIMIT): number {
+  const problem = structuralProblem(dv, offset, end, recordBytesMax);
+  if (typeof problem === 'number') return problem;
+  throw new RecordError(problem[0], problem[1]);
+}
+
 /**
  * Like validateRecord but returns [problem, message] instead of throwing (for
  * scans that meet torn tails routinely), or the record length when valid.
@@ -296,6 +303,21 @@ export function recordProblem(
     }
   }
   return length;
+}
+
+/**
+ * The end of the run of whole records from offset whose producer CRCs pass,
+ * all checked in one native call (firstBadRecordCrc of ./crc32.ts), so that
+ * a reader of many records need not call crc32() per record; offset itself
+ * where the addon is absent. The native walk follows the same length fields
+ * from the same start as the caller's, so a record at or past offset that
+ * ends by the returned position has passed its CRC; the caller still checks
+ * its structure (structuralProblem) and, for stored records, its serverCrc.
+ */
+export function crcsPassedEnd(bytes: Uint8Array, offset: number, end: number): number {
+  if (firstBadRecordCrc === undefined) return offset;
+  const bad = firstBadRecordCrc(bytes, offset, end, OFF_LENGTH, OFF_CRC, CRC_START);
+  return bad < 0 ? end : bad;
 }
 
 /**

@@ -8,9 +8,9 @@
  */
 import { crc32 } from '../record/crc32.js';
 import { CRC_START, OFF_CRC, OFF_SERVER_CRC, SERVER_CRC_START } from '../record/layout.js';
-import { structuralProblem, type RecordProblem } from '../record/record.js';
+import { crcsPassedEnd, structuralProblem, type RecordProblem } from '../record/record.js';
 
-export { structuralProblem };
+export { crcsPassedEnd, structuralProblem };
 import { crc32Small } from './server-fields.js';
 
 /** Below this many CRC'd bytes the JavaScript CRC beats a zlib.crc32 call (measured: equal near 256 bytes). */
@@ -27,9 +27,14 @@ export function appendProblem(u8: Uint8Array, dv: DataView, offset: number, end:
   return length;
 }
 
-/** appendProblem plus the serverCrc over seq/appendTime/epoch: the check for records read back from a segment. */
-export function storedRecordProblem(u8: Uint8Array, dv: DataView, offset: number, end: number, recordBytesMax: number): number | [RecordProblem, string] {
-  const length = appendProblem(u8, dv, offset, end, recordBytesMax);
+/**
+ * appendProblem plus the serverCrc over seq/appendTime/epoch: the check for
+ * records read back from a segment. crcPassed: the producer CRC was checked
+ * already (the record ends within a crcsPassedEnd run); structure and
+ * serverCrc are still checked.
+ */
+export function storedRecordProblem(u8: Uint8Array, dv: DataView, offset: number, end: number, recordBytesMax: number, crcPassed = false): number | [RecordProblem, string] {
+  const length = crcPassed ? structuralProblem(dv, offset, end, recordBytesMax) : appendProblem(u8, dv, offset, end, recordBytesMax);
   if (typeof length !== 'number') return length;
   if (dv.getUint32(offset + OFF_SERVER_CRC, true) !== crc32Small(u8, offset + SERVER_CRC_START, offset + OFF_SERVER_CRC)) {
     return ['bad-server-crc', `record at ${offset} fails its server-field CRC (seq/appendTime/epoch damaged)`];

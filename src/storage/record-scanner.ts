@@ -8,7 +8,7 @@
  */
 import { RECORD_HEADER_BYTES } from '../record/layout.js';
 import { type RecordProblem, recordSeq } from '../record/record.js';
-import { storedRecordProblem } from './batch-check.js';
+import { crcsPassedEnd, storedRecordProblem } from './batch-check.js';
 import { SCAN_CHUNK_BYTES } from './defaults.js';
 import { type FileLayer, readFully } from './file-layer.js';
 
@@ -44,6 +44,8 @@ export class RecordScanner {
   private dv: DataView;
   private bufStart = 0;
   private bufLen = 0;
+  /** End of the buffer's run of whole records whose CRCs passed one native check (crcsPassedEnd); -1: not checked since the last fill. */
+  private crcEnd = -1;
 
   constructor(
     private readonly layer: FileLayer,
@@ -62,6 +64,7 @@ export class RecordScanner {
    */
   scan(fd: number, start: number, end: number, firstSeq: number | null, visit: ScanVisitor, headersOnly = false): ScanResult {
     this.bufLen = 0;
+    this.crcEnd = -1;
     let pos = start;
     let seq = firstSeq;
     let records = 0;
@@ -84,7 +87,8 @@ export class RecordScanner {
           return result({ code: 'beyond-buffer', message: `record at ${pos} claims ${length} bytes; the file ends first`, position: pos });
         }
         const off = pos - this.bufStart;
-        const p = storedRecordProblem(this.buf, this.dv, off, off + length, this.recordBytesMax);
+        if (this.crcEnd < 0) this.crcEnd = crcsPassedEnd(this.buf, 0, this.bufLen);
+        const p = storedRecordProblem(this.buf, this.dv, off, off + length, this.recordBytesMax, off + length <= this.crcEnd);
         if (typeof p !== 'number') return result({ code: p[0], message: p[1].replace(`at ${off}`, `at ${pos}`), position: pos });
       }
       const off = pos - this.bufStart;
@@ -124,6 +128,7 @@ export class RecordScanner {
     const want = Math.min(this.buf.length, end - pos);
     this.bufStart = pos;
     this.bufLen = readFully(this.layer, fd, this.buf, 0, want, pos);
+    this.crcEnd = -1;
     return this.bufLen >= n;
   }
 }

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { RECORD_HEADER_BYTES } from '../record/layout.js';
 import { dataViewOf, recordSeq } from '../record/record.js';
-import { storedRecordProblem } from './batch-check.js';
+import { crcsPassedEnd, storedRecordProblem } from './batch-check.js';
 import type { SegmentMeta } from './checkpoint.js';
 import { type FileLayer, readFully } from './file-layer.js';
 import type { RecordScanner } from './record-scanner.js';
@@ -106,6 +106,7 @@ export class SegmentReader {
     let off = 0;
     let seq = fromSeq;
     let firstRecordBytes = 0;
+    const crcEnd = crcsPassedEnd(target, 0, got);
     while (off < got) {
       const first = seq === fromSeq;
       const fileLeft = loc.meta.bytes - loc.position - off;
@@ -125,7 +126,7 @@ export class SegmentReader {
         if (first) firstRecordBytes = length;
         break;
       }
-      const p = storedRecordProblem(target, dv, off, got, max);
+      const p = storedRecordProblem(target, dv, off, got, max, off + length <= crcEnd);
       const problem = typeof p !== 'number' ? p[1] : recordSeq(dv, off) !== seq ? `record has seq ${recordSeq(dv, off)}, expected ${seq}` : null;
       if (problem !== null) {
         if (first) throw this.corrupt(loc.meta, loc.position + off, seq, problem);

@@ -30,7 +30,8 @@
  * interval fsync, checkpoint, retention.
  */
 import { join } from 'node:path';
-import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
+import { CRC_START, OFF_CRC, OFF_LENGTH, OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
+import { firstBadRecordCrc } from '../record/crc32.js';
 import { getU64, recordAppendTime, recordEventTimeMax } from '../record/record.js';
 import { appendProblem, structuralProblem } from './batch-check.js';
 import { PARALLEL_CRC_MIN_BYTES, ParallelCrc } from './parallel-crc.js';
@@ -590,13 +591,16 @@ export class ShardStore implements ShardStoreApi {
    */
   private validateBatch(absStart: number, absEnd: number, crcChecked: boolean): void {
     const dv = this.viewDv;
-    const crc = this.cfg.verifyAppendCrc && !crcChecked;
+    // One native call checks every CRC (firstBadRecordCrc); only a batch it rejects is walked record by record, to name the first problem in order.
+    const crcAll = this.cfg.verifyAppendCrc && !crcChecked;
+    const nativeBad = crcAll && firstBadRecordCrc !== undefined ? firstBadRecordCrc(this.viewU8, absStart, absEnd, OFF_LENGTH, OFF_CRC, CRC_START) : -1;
+    const crcEach = crcAll && (firstBadRecordCrc === undefined || nativeBad >= 0);
     let count = 0;
     let producerId = 0;
     let pFirst = 0;
     let pLast = 0;
     for (let pos = absStart; pos < absEnd; count++) {
-      const p = crc
+      const p = crcEach
         ? appendProblem(this.viewU8, dv, pos, absEnd, this.cfg.recordBytesMax)
         : structuralProblem(dv, pos, absEnd, this.cfg.recordBytesMax);
       if (typeof p !== 'number') {
@@ -617,6 +621,7 @@ export class ShardStore implements ShardStoreApi {
       }
       pos += p;
     }
+    if (nativeBad >= 0) throw new StorageError('BAD_RECORD', `record at byte ${nativeBad - absStart} of the batch fails the native CRC check but passes the JavaScript one; nothing was written`);
     this.batchCount = count;
     this.batchProducerId = producerId;
     this.batchProducerSeqFirst = pFirst;

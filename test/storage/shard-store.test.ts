@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { crc32Backend } from '../../src/record/crc32.js';
 import { OFF_SEQ, RECORD_HEADER_BYTES } from '../../src/record/layout.js';
 import { dataViewOf, getU64 } from '../../src/record/record.js';
 import { StorageError } from '../../src/storage/types.js';
@@ -113,6 +114,31 @@ test('a batch with one bad record is rejected whole: BAD_RECORD, nothing written
     const r = s.append(batch([rec('next')]));
     assert.equal(r.firstSeq, 1);
     assert.deepEqual(readAll(s).map((d) => textOf(d.payload)), ['ok', 'next']);
+    s.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a flipped bit in record k of a 64-record batch is rejected naming record k and its CRC, whichever CRC backend runs (one native call or record by record)', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir });
+    const inputs = Array.from({ length: 64 }, (_, i) => rec('r'.repeat(200 + i * 37)));
+    const good = batch(inputs);
+    for (const k of [0, 17, 63]) {
+      const b = good.slice();
+      let off = 0;
+      for (let i = 0; i < k; i++) off += new DataView(b.buffer).getUint32(off, true);
+      b[off + 100] ^= 0x10; // payload byte of record k, inside its CRC range
+      assert.throws(
+        () => s.append(b),
+        (e: unknown) => e instanceof StorageError && e.code === 'BAD_RECORD' && e.message.includes(`record ${k} of the batch`) && e.message.includes('fails its CRC'),
+        `record ${k} (crc32 backend ${crc32Backend})`,
+      );
+      assert.equal(s.describe().endSeq, 0);
+    }
+    assert.equal(s.append(good).count, 64);
     s.close();
   } finally {
     cleanup();
