@@ -4,6 +4,7 @@
 import { RECORD_BYTES_LIMIT, RECORD_BYTES_MAX_DEFAULT, RECORD_HEADER_BYTES } from '../record/layout.js';
 import {
   FSYNC_POLICY_DEFAULT,
+  INDEX_CACHE_BYTES_MAX,
   INDEX_INTERVAL_BYTES_DEFAULT,
   MIN_FREE_BYTES_DEFAULT,
   PRODUCERS_MAX,
@@ -27,6 +28,7 @@ export interface StoreConfig {
   now: () => number;
   layer: FileLayer;
   producersMax: number;
+  indexCacheBytesMax: number;
   verifyAppendCrc: boolean;
   appendCrcThread: boolean;
   syncInBackground: boolean;
@@ -47,6 +49,7 @@ export function resolveConfig(opts: ShardStoreOptions): StoreConfig {
     now: opts.now ?? Date.now,
     layer: opts.fileLayer ?? nodeFileLayer,
     producersMax: opts.producersMax ?? PRODUCERS_MAX,
+    indexCacheBytesMax: opts.indexCacheBytesMax ?? INDEX_CACHE_BYTES_MAX,
     verifyAppendCrc: opts.verifyAppendCrc ?? true,
     appendCrcThread: opts.appendCrcThread ?? false,
     syncInBackground: opts.syncInBackground ?? false,
@@ -61,6 +64,7 @@ export function resolveConfig(opts: ShardStoreOptions): StoreConfig {
     bad(`recordBytesMax ${cfg.recordBytesMax} must be in [${RECORD_HEADER_BYTES}, ${RECORD_BYTES_LIMIT}]`);
   }
   if (!(cfg.producersMax > 0)) bad(`producersMax ${cfg.producersMax} must be > 0`);
+  if (!(cfg.indexCacheBytesMax >= 0)) bad(`indexCacheBytesMax ${cfg.indexCacheBytesMax} must be >= 0`);
   const f = cfg.fsync;
   if (f.mode === 'bytes' && !(f.bytes > 0)) bad(`fsync bytes ${f.bytes} must be > 0`);
   if (f.mode === 'interval' && !(f.ms >= 0)) bad(`fsync ms ${f.ms} must be >= 0`);

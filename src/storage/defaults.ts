@@ -48,12 +48,16 @@ export const PRODUCER_BATCHES_MAX = 5;
 /** Sealed segments kept open for reading per shard (least recently used closed): file descriptors per shard <= this + 2. */
 export const OPEN_SEGMENTS_MAX = 8;
 /**
- * Sealed segments whose index stays loaded in memory (least recently used
- * dropped). Index memory per shard is at most (1 + this) x segmentBytesMax /
- * indexIntervalBytes x 24 bytes (about 31 MB at the defaults, far less for
- * segments holding records larger than the interval).
+ * Memory for the loaded indexes of sealed segments per shard (least recently
+ * used dropped; the one in use is kept even when alone it is larger). A
+ * loaded index takes 24 bytes per entry: a 1 GiB segment at the default
+ * 4 KiB interval about 6 MiB, so about 5 such segments fit; the active
+ * segment's index comes on top. Sized so a random seek workload over a few
+ * GB of log does not reload an index per seek (storage-bench seeks on 7
+ * segments of 64 MiB: p99 3.5-5 ms with room for 4 indexes, see
+ * docs/FORMAT.md section 10).
  */
-export const INDEX_CACHE_SEGMENTS_MAX = 4;
+export const INDEX_CACHE_BYTES_MAX = 32 * 1024 * 1024;
 /** Read buffer of sequential scans (recovery, verification, lookups). */
 export const SCAN_CHUNK_BYTES = 256 * 1024;
 /** One read returns at most this many bytes (but always at least one whole record). */

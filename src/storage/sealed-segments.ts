@@ -1,14 +1,14 @@
 /**
  * Read access to a shard's sealed segments: a bounded LRU of open file
  * descriptors (OPEN_SEGMENTS_MAX) and of loaded sparse indexes
- * (INDEX_CACHE_SEGMENTS_MAX). An index file that is missing, damaged, or has
+ * (INDEX_CACHE_BYTES_MAX). An index file that is missing, damaged, or has
  * a different entry count than the segment's summary is rebuilt from the log
  * (the only source of truth) and rewritten atomically.
  */
 import { join } from 'node:path';
 import { recordAppendTime, recordEventTimeMax } from '../record/record.js';
 import type { SegmentMeta } from './checkpoint.js';
-import { INDEX_CACHE_SEGMENTS_MAX, OPEN_SEGMENTS_MAX } from './defaults.js';
+import { INDEX_CACHE_BYTES_MAX, OPEN_SEGMENTS_MAX } from './defaults.js';
 import { type FileLayer, readWholeFile, writeFileAtomic } from './file-layer.js';
 import type { RecordScanner } from './record-scanner.js';
 import { indexFileName, logFileName } from './segment-name.js';
@@ -19,14 +19,18 @@ import { StorageError } from './types.js';
 export class SealedSegments {
   private readonly fds = new Map<number, number>();
   private readonly indexes = new Map<number, SparseIndex>();
+  private indexBytes = 0;
   /** Indexes rebuilt from the log since open (observable by tests and metrics). */
   indexRebuilds = 0;
+  /** Index files read and decoded since open (cache misses; observable by tests and metrics). */
+  indexLoads = 0;
 
   constructor(
     private readonly layer: FileLayer,
     private readonly dir: string,
     private readonly scanner: RecordScanner,
     private readonly indexIntervalBytes: number,
+    private readonly indexCacheBytesMax: number = INDEX_CACHE_BYTES_MAX,
   ) {}
 
   fd(meta: SegmentMeta): number {
@@ -56,19 +60,35 @@ export class SealedSegments {
 
   /** Caches an index known good (the one just built by appending, at roll). */
   remember(baseSeq: number, index: SparseIndex): void {
-    if (this.indexes.size >= INDEX_CACHE_SEGMENTS_MAX) this.indexes.delete(this.indexes.keys().next().value!);
+    this.dropIndex(baseSeq);
+    const bytes = index.memoryBytes();
+    while (this.indexes.size > 0 && this.indexBytes + bytes > this.indexCacheBytesMax) this.dropIndex(this.indexes.keys().next().value!);
     this.indexes.set(baseSeq, index);
+    this.indexBytes += bytes;
+  }
+
+  /** Memory held by the loaded indexes (<= indexCacheBytesMax unless one index alone is larger). */
+  get indexCacheBytes(): number {
+    return this.indexBytes;
+  }
+
+  private dropIndex(baseSeq: number): void {
+    const index = this.indexes.get(baseSeq);
+    if (index === undefined) return;
+    this.indexes.delete(baseSeq);
+    this.indexBytes -= index.memoryBytes();
   }
 
   /** Forgets a segment (deleted by retention). */
   forget(baseSeq: number): void {
     this.closeOne(baseSeq);
-    this.indexes.delete(baseSeq);
+    this.dropIndex(baseSeq);
   }
 
   closeAll(): void {
     for (const base of [...this.fds.keys()]) this.closeOne(base);
     this.indexes.clear();
+    this.indexBytes = 0;
   }
 
   private closeOne(baseSeq: number): void {
@@ -81,6 +101,7 @@ export class SealedSegments {
   private loadIndex(meta: SegmentMeta): SparseIndex | null {
     const bytes = readWholeFile(this.layer, join(this.dir, indexFileName(meta.baseSeq)));
     if (bytes === null) return null;
+    this.indexLoads++;
     const decoded = decodeIndex(bytes, meta.bytes);
     if (decoded.problem !== null || decoded.index.count !== meta.indexEntries) return null;
     return decoded.index;

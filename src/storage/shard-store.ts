@@ -137,7 +137,7 @@ export class ShardStore implements ShardStoreApi {
     this.activeFd = r.activeFd;
     this.lastAppendTime = r.lastAppendTime;
     this.producers = r.producers;
-    this.sealedSegs = new SealedSegments(cfg.layer, cfg.dir, this.scanner, cfg.indexIntervalBytes);
+    this.sealedSegs = new SealedSegments(cfg.layer, cfg.dir, this.scanner, cfg.indexIntervalBytes, cfg.indexCacheBytesMax);
     this.reader = new SegmentReader(cfg.layer, this.scanner, cfg.dir, cfg.recordBytesMax, {
       fd: (meta) => (meta === this.active.meta ? this.activeFd : this.sealedSegs.fd(meta)),
       index: (meta) => (meta === this.active.meta ? this.active.index : this.sealedSegs.index(meta)),
@@ -265,6 +265,11 @@ export class ShardStore implements ShardStoreApi {
   /** Sealed-segment indexes rebuilt from their logs since open. */
   get indexRebuilds(): number {
     return this.sealedSegs.indexRebuilds;
+  }
+
+  /** Sealed-segment index cache: files loaded since open, and the memory the loaded ones hold. */
+  get indexCacheStats(): { loads: number; bytes: number } {
+    return { loads: this.sealedSegs.indexLoads, bytes: this.sealedSegs.indexCacheBytes };
   }
 
   enforceRetention(): number {

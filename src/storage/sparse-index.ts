@@ -26,8 +26,8 @@
  * bad entry CRC, is not strictly increasing, points outside the segment, or
  * has fewer entries than the recovery checkpoint says, is rebuilt from the log.
  */
-import { crc32 } from '../record/crc32.js';
 import { dataViewOf, getI64, setI64 } from '../record/record.js';
+import { crc32Small } from './server-fields.js';
 
 export const INDEX_ENTRY_BYTES = 32;
 const OFF_REL_SEQ = 0;
@@ -48,6 +48,15 @@ export class SparseIndex {
   appendTimeMax = new Float64Array(INITIAL_CAPACITY);
   eventTimeMax = new Float64Array(INITIAL_CAPACITY);
 
+  constructor(capacity = INITIAL_CAPACITY) {
+    if (capacity > INITIAL_CAPACITY) {
+      this.relSeq = new Uint32Array(capacity);
+      this.position = new Uint32Array(capacity);
+      this.appendTimeMax = new Float64Array(capacity);
+      this.eventTimeMax = new Float64Array(capacity);
+    }
+  }
+
   add(relSeq: number, position: number, appendTimeMax: number, eventTimeMax: number): void {
     if (this.count === this.relSeq.length) this.grow();
     const i = this.count;
@@ -59,6 +68,11 @@ export class SparseIndex {
     this.appendTimeMax[i] = appendTimeMax;
     this.eventTimeMax[i] = eventTimeMax;
     this.count = i + 1;
+  }
+
+  /** Bytes of memory its columns take (capacity, not count). */
+  memoryBytes(): number {
+    return this.relSeq.byteLength + this.position.byteLength + this.appendTimeMax.byteLength + this.eventTimeMax.byteLength;
   }
 
   /** Drops entries from i on (recovery truncation). */
@@ -96,7 +110,7 @@ export class SparseIndex {
       dv.setUint32(o + OFF_POSITION, this.position[i]!, true);
       setI64(dv, o + OFF_APPEND_TIME_MAX, this.appendTimeMax[i]!);
       setI64(dv, o + OFF_EVENT_TIME_MAX, this.eventTimeMax[i]!);
-      dv.setUint32(o + OFF_ENTRY_CRC, crc32(bytes, o, o + ENTRY_CRC_END), true);
+      dv.setUint32(o + OFF_ENTRY_CRC, crc32Small(bytes, o, o + ENTRY_CRC_END), true);
     }
     return bytes;
   }
@@ -139,9 +153,9 @@ export interface DecodedIndex {
  * entry at (0, 0), positions below segmentBytes, times non-decreasing.
  */
 export function decodeIndex(bytes: Uint8Array, segmentBytes: number): DecodedIndex {
-  const index = new SparseIndex();
-  const dv = dataViewOf(bytes);
   const whole = Math.floor(bytes.length / INDEX_ENTRY_BYTES);
+  const index = new SparseIndex(whole);
+  const dv = dataViewOf(bytes);
   for (let i = 0; i < whole; i++) {
     const o = i * INDEX_ENTRY_BYTES;
     const problem = entryProblem(dv, bytes, o, index, segmentBytes);
@@ -159,7 +173,7 @@ export function decodeIndex(bytes: Uint8Array, segmentBytes: number): DecodedInd
 }
 
 function entryProblem(dv: DataView, bytes: Uint8Array, o: number, prev: SparseIndex, segmentBytes: number): string | null {
-  if (dv.getUint32(o + OFF_ENTRY_CRC, true) !== crc32(bytes, o, o + ENTRY_CRC_END)) return 'bad crc';
+  if (dv.getUint32(o + OFF_ENTRY_CRC, true) !== crc32Small(bytes, o, o + ENTRY_CRC_END)) return 'bad crc';
   if (dv.getUint32(o + OFF_ENTRY_RESERVED, true) !== 0) return 'reserved bytes not zero';
   const rel = dv.getUint32(o + OFF_REL_SEQ, true);
   const pos = dv.getUint32(o + OFF_POSITION, true);

@@ -38,6 +38,8 @@ export interface ShardStoreOptions {
   fileLayer?: import('./file-layer.js').FileLayer;
   /** Idempotent producers remembered per shard (least recently used evicted). */
   producersMax?: number;
+  /** Memory for loaded sealed-segment indexes, least recently used dropped (default INDEX_CACHE_BYTES_MAX, 32 MiB). */
+  indexCacheBytesMax?: number;
   /**
    * Verify each record's CRC in append() (default true). Set false only when
    * the caller has verified the CRCs already (e.g. in another thread): the
