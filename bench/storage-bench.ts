@@ -2,7 +2,7 @@
  * Storage engine benchmark.
  *
  *   npm run bench:storage -- --record-bytes N [--total-mb M] [--batch-bytes B]
- *                            [--rounds R] [--seek-records S] [--seeks K] [--no-seek] [--json]
+ *                            [--rounds R] [--seek-records S] [--seeks K] [--no-seek] [--profile] [--json]
  *
  * 1. Append throughput: appends batches of N-byte records (B bytes per
  *    append() call, as a shard worker does from its ring) through ShardStore
@@ -29,10 +29,15 @@
  *    event times): read(seq) at random seqs, seqForAppendTime and
  *    seqForEventTime at random times; p50/p99/max in microseconds.
  *
+ * 3. --profile: the default append once more under the V8 sampling profiler
+ *    (node:inspector, in this process), printing the top entries by self
+ *    time (appendProfileTop in the JSON).
+ *
  * With --json the last line is one JSON object (appendMbPerSec,
  * rawWriteMbPerSec, ratio, ...).
  */
 import * as fs from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from '../src/record/crc32.js';
@@ -51,10 +56,11 @@ interface Args {
   seek: boolean;
   json: boolean;
   sliceMb: number;
+  profile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { recordBytes: 1024, totalMb: 128, batchBytes: 1 << 20, rounds: 5, seekRecords: 5_000_000, seeks: 2000, seek: true, json: false, sliceMb: 64 };
+  const a: Args = { recordBytes: 1024, totalMb: 128, batchBytes: 1 << 20, rounds: 5, seekRecords: 5_000_000, seeks: 2000, seek: true, json: false, sliceMb: 64, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const num = (): number => {
@@ -71,6 +77,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--slice-mb') a.sliceMb = num();
     else if (k === '--no-seek') a.seek = false;
     else if (k === '--json') a.json = true;
+    else if (k === '--profile') a.profile = true;
     else throw new Error(`unknown option ${k}`);
   }
   if (a.recordBytes < RECORD_HEADER_BYTES || a.recordBytes % 8 !== 0) throw new Error(`--record-bytes must be a multiple of 8, at least ${RECORD_HEADER_BYTES}`);
@@ -263,6 +270,92 @@ async function appendBench(args: Args, root: string): Promise<Record<string, unk
   };
 }
 
+interface ProfileEntry {
+  fn: string;
+  selfMs: number;
+  percent: number;
+}
+
+type CpuProfile = {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+};
+
+/**
+ * Top entries by self time of a V8 CPU profile, grouped by function and
+ * source line. Left out: idle time, the profiler's own work (frames under
+ * node:inspector, e.g. Profiler.stop building the profile) and the bench's
+ * deletion of each slice's files (frames under rmSync). V8 names a frame
+ * of native code by the nearest exported symbol (our CRC addon's code shows
+ * as "crc32c"), so a frame without a source is named with its caller.
+ */
+function topSelfTime(profile: CpuProfile, n: number): ProfileEntry[] {
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const c of node.children ?? []) parentOf.set(c, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const short = (id: number): string => {
+    const f = byId.get(id)!.callFrame;
+    return f.url === '' ? f.functionName : `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+  };
+  const nameOf = new Map<number, string | null>();
+  for (const node of profile.nodes) {
+    let excluded = false;
+    for (let id: number | undefined = node.id; id !== undefined; id = parentOf.get(id)) {
+      const f = byId.get(id)!.callFrame;
+      excluded ||= f.url === 'node:inspector' || f.functionName === 'rmSync';
+    }
+    const parent = parentOf.get(node.id);
+    const native = node.callFrame.url === '' && parent !== undefined && byId.get(parent)!.callFrame.url !== '';
+    const name = node.callFrame.functionName === '(idle)' || excluded ? null : native ? `${node.callFrame.functionName} (native, called from ${short(parent)})` : short(node.id);
+    nameOf.set(node.id, name);
+  }
+  const selfUs = new Map<string, number>();
+  let totalUs = 0;
+  profile.samples.forEach((id, i) => {
+    const name = nameOf.get(id);
+    if (name === null || name === undefined) return;
+    const dt = profile.timeDeltas[i] ?? 0;
+    selfUs.set(name, (selfUs.get(name) ?? 0) + dt);
+    totalUs += dt;
+  });
+  return [...selfUs]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([fn, us]) => ({ fn, selfMs: Math.round(us / 100) / 10, percent: Math.round((1000 * us) / totalUs) / 10 }));
+}
+
+/**
+ * --profile: after the measured rounds, runs the default append (serial CRC
+ * check) over one round's worth of slices under the V8 sampling profiler
+ * (in-process, node:inspector) and returns the top entries by self time.
+ */
+async function profileDefaultAppend(args: Args, root: string): Promise<ProfileEntry[]> {
+  const perBatch = Math.max(1, Math.floor(args.batchBytes / args.recordBytes));
+  const batch = makeBatch(args.recordBytes, perBatch, (i) => 1_700_000_000_000 + i);
+  const appends = Math.max(1, Math.round((args.totalMb * 1024 * 1024) / batch.length));
+  const slices = Math.max(1, Math.min(appends, Math.round(args.totalMb / args.sliceMb)));
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object = {}): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  for (let s = 0; s < slices; s++) {
+    // Deleted per slice, as in the measured rounds (a page cache full of dirty pages slows every write); topSelfTime leaves rmSync out.
+    const dir = join(root, 'shard-profile');
+    await storageSlice(dir, batch, Math.ceil(appends / slices), 'default');
+    fs.rmSync(dir, { recursive: true });
+  }
+  const { profile } = (await post('Profiler.stop')) as { profile: CpuProfile };
+  session.disconnect();
+  return topSelfTime(profile, PROFILE_TOP_ENTRIES);
+}
+
+/** How many profile entries --profile prints. */
+const PROFILE_TOP_ENTRIES = 10;
+
 /** Re-stamps the event times of a template batch (and its record CRCs): out of order, late by up to 60 s. */
 function restampEventTimes(batch: Uint8Array, recordBytes: number, base: number, rnd: () => number): void {
   const dv = dataViewOf(batch);
@@ -353,6 +446,12 @@ async function main(): Promise<void> {
         `  storage append, verifyAppendCrc=false (CRC checked by the caller): ${result.appendNoCrcMbPerSec} MB/s; ` +
         `ratio ${result.ratioNoCrc}, by CPU time ${result.cpuRatioNoCrc}`,
     );
+    if (args.profile) {
+      const top = await profileDefaultAppend(args, root);
+      result.appendProfileTop = top;
+      console.log(`top self time of the default append (V8 sampling profiler, ${result.totalMb} MB, store open and close included):`);
+      for (const e of top) console.log(`  ${String(e.percent).padStart(5)}%  ${String(e.selfMs).padStart(7)} ms  ${e.fn}`);
+    }
     if (args.seek) {
       Object.assign(result, seekBench(args, root));
       console.log(

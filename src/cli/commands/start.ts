@@ -9,6 +9,7 @@ import { CONFIG_ENTRIES, type NodeConfig } from '../../node/config.js';
 import { toMessage } from '../cli-error.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { envName, readConfigFile, resolveNodeConfig } from '../node-config.js';
+import { crc32Backend } from '../../record/crc32.js';
 
 type FlagValues = Partial<Record<keyof NodeConfig, string>> & { config?: string };
 
@@ -39,7 +40,7 @@ async function start(o: FlagValues): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   node = await startNode(config);
   if (stopSignal !== null) return closeAndExit(node, stopSignal);
-  process.stdout.write(`nativelog node ${config.nodeId} listening on ${node.host}:${node.port} (data dir ${config.dataDir})\n`);
+  process.stdout.write(`nativelog node ${config.nodeId} listening on ${node.host}:${node.port} (data dir ${config.dataDir}; record CRC-32: ${crc32Backend})\n`);
 }
 
 /** Closes the node (flush, fsync, clean-shutdown marker) and exits 0, or 1 if closing fails. */
