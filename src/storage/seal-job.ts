@@ -34,8 +34,17 @@ export interface SealJob {
   gen: number;
   /** When the oldest append the old segment had unsynced at the roll was made (-1: none): the loss-window clock of this job. */
   oldestUnsyncedAt: number;
+  /** When the roll was made: the clock of the appends after it, which this job's syncDir makes reachable (their file's entry). */
+  rolledAt: number;
   /** Bytes the old segment had unsynced at the roll. */
   unsyncedBytes: number;
+  /**
+   * The store's count of bytes appended since open, at the roll. Until this
+   * job is synced, recovery may cut the old segment and delete every later
+   * one, so all bytes appended since the roll are at risk with it, fsync'd
+   * or not (ShardStore.sealsDue).
+   */
+  appendedBytesAtRoll: number;
   /** Its run failed (an fsync error): it stays pending until an inline fsync of it succeeds. */
   failed: boolean;
 }

@@ -86,6 +86,8 @@ export class ShardStore implements ShardStoreApi {
   /** A failed write could not be truncated away: the tail past active.meta.bytes must be cut before the next append. */
   private tailDirty = false;
   private unsyncedBytes = 0;
+  /** Bytes appended since open (never reset): measures what a pending seal job puts at risk (sealsDue). */
+  private appendedBytes = 0;
   private oldestUnsyncedAt = -1;
   /** The background fsync in flight (syncInBackground), on file descriptor bgFd. */
   private bgSync: Promise<void> | null = null;
@@ -413,7 +415,9 @@ export class ShardStore implements ShardStoreApi {
       checkpoint: EMPTY,
       gen: 0,
       oldestUnsyncedAt: this.oldestUnsyncedAt,
+      rolledAt: this.cfg.now(),
       unsyncedBytes: this.unsyncedBytes,
+      appendedBytesAtRoll: this.appendedBytes,
       failed: false,
     };
     this.switchToNewSegment(logFd, idxFd);
@@ -479,13 +483,19 @@ export class ShardStore implements ShardStoreApi {
     if (this.seals.some((j) => j.failed)) return true;
     const f = this.cfg.fsync;
     if (f.mode === 'interval') {
+      // The records at risk with the first pending job: its old segment's unsynced ones, then every one appended since the roll.
       const first = this.seals.find((j) => !j.synced);
-      return first !== undefined && first.oldestUnsyncedAt >= 0 && now - first.oldestUnsyncedAt >= f.ms * BACKGROUND_SYNC_LAG_FACTOR;
+      if (first === undefined) return false;
+      const since = first.oldestUnsyncedAt >= 0 ? first.oldestUnsyncedAt : this.appendedBytes > first.appendedBytesAtRoll ? first.rolledAt : -1;
+      return since >= 0 && now - since >= f.ms * BACKGROUND_SYNC_LAG_FACTOR;
     }
     if (f.mode === 'bytes') {
-      let pending = this.unsyncedBytes + n;
-      for (const j of this.seals) if (!j.synced) pending += j.unsyncedBytes;
-      return pending >= f.bytes * BACKGROUND_SYNC_LAG_FACTOR;
+      // A power loss before the first pending job is synced can cut its old segment's unsynced tail and,
+      // with it, every later segment (recovery.ts): all bytes appended since that roll count, fsync'd or not.
+      const first = this.seals.find((j) => !j.synced);
+      if (first === undefined) return false;
+      const atRisk = first.unsyncedBytes + (this.appendedBytes - first.appendedBytesAtRoll) + n;
+      return atRisk >= f.bytes * BACKGROUND_SYNC_LAG_FACTOR;
     }
     return false;
   }
@@ -836,6 +846,7 @@ export class ShardStore implements ShardStoreApi {
     }
     this.lastAppendTime = appendTime;
     this.writtenSinceFreeCheck += n;
+    this.appendedBytes += n;
     if (synced) {
       this.markSynced();
     } else {

@@ -17,8 +17,11 @@ import { batch, manualClock, openStore, readAll, rec, tempDir, textOf } from './
 /** A layer whose background fsyncs wait until release() (so a test controls when one completes). */
 class GatedSyncLayer extends ForwardingFileLayer {
   private gates: (() => void)[] = [];
+  private gateFds: number[] = [];
   asyncCalls = 0;
   inlineCalls = 0;
+  /** Descriptors passed to fsync (inline), in order. */
+  inlineFds: number[] = [];
   /** Descriptors passed to fsyncAsync, in order. */
   asyncFds: number[] = [];
   closedFds: number[] = [];
@@ -27,19 +30,32 @@ class GatedSyncLayer extends ForwardingFileLayer {
   }
   override fsync(fd: number): void {
     this.inlineCalls++;
+    this.inlineFds.push(fd);
     this.inner.fsync(fd);
   }
   override async fsyncAsync(fd: number): Promise<void> {
     this.asyncCalls++;
     this.asyncFds.push(fd);
-    await new Promise<void>((resolve) => this.gates.push(resolve));
+    await new Promise<void>((resolve) => {
+      this.gates.push(resolve);
+      this.gateFds.push(fd);
+    });
     return this.inner.fsyncAsync(fd);
+  }
+  /** Releases only the waiting fsyncs of fd. */
+  releaseFd(fd: number): void {
+    for (let i = this.gates.length - 1; i >= 0; i--) {
+      if (this.gateFds[i] !== fd) continue;
+      this.gates.splice(i, 1)[0]!();
+      this.gateFds.splice(i, 1);
+    }
   }
   override close(fd: number): void {
     this.closedFds.push(fd);
     this.inner.close(fd);
   }
   release(): void {
+    this.gateFds.length = 0;
     for (const g of this.gates.splice(0)) g();
   }
   get waiting(): number {
@@ -289,5 +305,61 @@ test('background roll: a seal job whose fsync fails makes the next append fail (
   faulty.heal();
   assert.equal(s.append(batch([rec('new')])).count, 1, 'the inline fsync of the old segment succeeded');
   assert.deepEqual(readAll(s).map((r) => textOf(r.payload)), ['old', 'new'], 'the refused batch was cut off');
+  s.close();
+});
+
+test(`background roll, bytes policy: while a seal job is pending, every byte appended since the roll counts toward the ${BACKGROUND_SYNC_LAG_FACTOR} x N bound, even once fsync'd (recovery would cut them with the old segment)`, async () => {
+  const N = 4096;
+  const mem = new MemFileLayer();
+  const layer = new GatedSyncLayer(mem);
+  const s = openStore({ dir: '/shard', fileLayer: layer, fsync: { mode: 'bytes', bytes: N }, syncInBackground: true });
+  const oldBytes = s.append(batch([rec('old'.repeat(20))])) && s.describe().bytes; // unsynced in segment 0
+  s.roll(); // its seal job waits at the gate
+  await settle();
+  const oldFd = layer.asyncFds[layer.asyncFds.length - 1]!;
+  layer.inlineFds.length = 0; // (open fsyncs the same descriptor inline)
+  const one = batch([rec('n'.repeat(150))]);
+  let sinceRoll = 0;
+  let settledAt = -1;
+  for (let i = 0; i < 100 && settledAt < 0; i++) {
+    s.append(one);
+    sinceRoll += one.length;
+    if (layer.inlineFds.includes(oldFd)) settledAt = sinceRoll;
+    // The active segment's own background fsyncs complete; the seal job's stay blocked.
+    const p = s.startBackgroundSync();
+    if (p !== null) {
+      const activeFd = layer.asyncFds[layer.asyncFds.length - 1]!;
+      assert.notEqual(activeFd, oldFd);
+      layer.releaseFd(activeFd);
+      await p;
+    }
+  }
+  assert.ok(settledAt > 0, 'the old segment was fsync\'d inline once the bytes at risk reached the bound');
+  assert.ok(oldBytes + settledAt >= BACKGROUND_SYNC_LAG_FACTOR * N, `settled at ${oldBytes + settledAt} bytes at risk, before the bound`);
+  assert.ok(oldBytes + settledAt - one.length < BACKGROUND_SYNC_LAG_FACTOR * N, `settled at ${oldBytes + settledAt} bytes at risk: one batch late or more`);
+  await drain(layer, s);
+  s.close();
+});
+
+test(`background roll, interval policy: with nothing unsynced in the old segment, appends after the roll start the pending seal job's clock (settled inline past ${BACKGROUND_SYNC_LAG_FACTOR} x T)`, async () => {
+  const T = 1000;
+  const mem = new MemFileLayer();
+  const layer = new GatedSyncLayer(mem);
+  const clock = manualClock();
+  const s = openStore({ dir: '/shard', fileLayer: layer, fsync: { mode: 'interval', ms: T }, syncInBackground: true, now: clock.now });
+  s.append(batch([rec('old')]));
+  s.sync(); // the old segment has nothing unsynced at the roll
+  s.roll(); // its seal job (which makes the new segment's directory entry durable) waits at the gate
+  await settle();
+  const oldFd = layer.asyncFds[layer.asyncFds.length - 1]!;
+  layer.inlineFds.length = 0;
+  s.append(batch([rec('new-0')]));
+  clock.advance(BACKGROUND_SYNC_LAG_FACTOR * T - 1);
+  s.append(batch([rec('new-1')]));
+  assert.ok(!layer.inlineFds.includes(oldFd), 'within the bound: not settled');
+  clock.advance(1);
+  s.append(batch([rec('new-2')]));
+  assert.ok(layer.inlineFds.includes(oldFd), 'the first append after the roll is 2T old: the seal was settled inline');
+  await drain(layer, s);
   s.close();
 });
