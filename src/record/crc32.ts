@@ -109,10 +109,9 @@ export function crc32Vpclmul(bytes: Uint8Array, start = 0, end = bytes.length): 
  * Each record's u32 LE length is at offLength; the u32 LE at offCrc must equal
  * the CRC-32 of [record + crcStart, record + length). Returns -1 when all
  * pass, else the offset of the first record that fails (or whose length does
- * not fit: callers check structure first, so that is a bug, reported too).
+ * not fit); callers check that record and the rest one by one.
  */
-export const firstBadRecordCrc: ((bytes: Uint8Array, start: number, end: number, offLength: number, offCrc: number, crcStart: number) => number) | undefined =
-  addon === undefined ? undefined : (bytes, start, end, offLength, offCrc, crcStart) => addon.firstBadRecord(bytes, start, end, offLength, offCrc, crcStart);
+export const firstBadRecordCrc: Addon['firstBadRecord'] | undefined = addon?.firstBadRecord;
 
 export const hasVpclmulCrc32 = addon !== undefined;
 export const hasNativeCrc32 = zlibCrc32 !== undefined;

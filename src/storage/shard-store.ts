@@ -30,10 +30,9 @@
  * interval fsync, checkpoint, retention.
  */
 import { join } from 'node:path';
-import { CRC_START, OFF_CRC, OFF_LENGTH, OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
-import { firstBadRecordCrc } from '../record/crc32.js';
+import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
 import { getU64, recordAppendTime, recordEventTimeMax } from '../record/record.js';
-import { appendProblem, structuralProblem } from './batch-check.js';
+import { appendProblem, crcsPassedEnd, structuralProblem } from './batch-check.js';
 import { PARALLEL_CRC_MIN_BYTES, ParallelCrc } from './parallel-crc.js';
 import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
 import { type StoreConfig, resolveConfig } from './config.js';
@@ -481,19 +480,16 @@ export class ShardStore implements ShardStoreApi {
    */
   private sealsDue(n: number, now: number): boolean {
     if (this.seals.some((j) => j.failed)) return true;
+    // A power loss before the first pending job is synced can cut its old segment's unsynced tail and,
+    // with it, every later segment (recovery.ts): every record appended since that roll is at risk too, fsync'd or not.
+    const first = this.seals.find((j) => !j.synced);
+    if (first === undefined) return false;
     const f = this.cfg.fsync;
     if (f.mode === 'interval') {
-      // The records at risk with the first pending job: its old segment's unsynced ones, then every one appended since the roll.
-      const first = this.seals.find((j) => !j.synced);
-      if (first === undefined) return false;
       const since = first.oldestUnsyncedAt >= 0 ? first.oldestUnsyncedAt : this.appendedBytes > first.appendedBytesAtRoll ? first.rolledAt : -1;
       return since >= 0 && now - since >= f.ms * BACKGROUND_SYNC_LAG_FACTOR;
     }
     if (f.mode === 'bytes') {
-      // A power loss before the first pending job is synced can cut its old segment's unsynced tail and,
-      // with it, every later segment (recovery.ts): all bytes appended since that roll count, fsync'd or not.
-      const first = this.seals.find((j) => !j.synced);
-      if (first === undefined) return false;
       const atRisk = first.unsyncedBytes + (this.appendedBytes - first.appendedBytesAtRoll) + n;
       return atRisk >= f.bytes * BACKGROUND_SYNC_LAG_FACTOR;
     }
@@ -606,16 +602,15 @@ export class ShardStore implements ShardStoreApi {
    */
   private validateBatch(absStart: number, absEnd: number, crcChecked: boolean): void {
     const dv = this.viewDv;
-    // One native call checks every CRC (firstBadRecordCrc); only a batch it rejects is walked record by record, to name the first problem in order.
-    const crcAll = this.cfg.verifyAppendCrc && !crcChecked;
-    const nativeBad = crcAll && firstBadRecordCrc !== undefined ? firstBadRecordCrc(this.viewU8, absStart, absEnd, OFF_LENGTH, OFF_CRC, CRC_START) : -1;
-    const crcEach = crcAll && (firstBadRecordCrc === undefined || nativeBad >= 0);
+    // Records before crcEnd passed their CRC in one native call (crcsPassedEnd); from crcEnd on (all of them
+    // without the addon, else the one that failed and after) each gets the full check, so errors come in order.
+    const crcEnd = this.cfg.verifyAppendCrc && !crcChecked ? crcsPassedEnd(this.viewU8, absStart, absEnd) : absEnd;
     let count = 0;
     let producerId = 0;
     let pFirst = 0;
     let pLast = 0;
     for (let pos = absStart; pos < absEnd; count++) {
-      const p = crcEach
+      const p = pos >= crcEnd
         ? appendProblem(this.viewU8, dv, pos, absEnd, this.cfg.recordBytesMax)
         : structuralProblem(dv, pos, absEnd, this.cfg.recordBytesMax);
       if (typeof p !== 'number') {
@@ -636,7 +631,6 @@ export class ShardStore implements ShardStoreApi {
       }
       pos += p;
     }
-    if (nativeBad >= 0) throw new StorageError('BAD_RECORD', `record at byte ${nativeBad - absStart} of the batch fails the native CRC check but passes the JavaScript one; nothing was written`);
     this.batchCount = count;
     this.batchProducerId = producerId;
     this.batchProducerSeqFirst = pFirst;
