@@ -41,6 +41,8 @@ const RECORD_PAYLOAD_BYTES = 4000;
 const RECORDS_PER_APPEND = 16;
 /** Appends before giving up on filling 16 MiB (a bound, far above the few hundred needed). */
 const FILL_APPENDS_MAX = 5000;
+/** Times the disk is filled again when the node freed space between the refusal and the CLI's append. */
+const CLI_REFILLS_MAX = 3;
 /** Retention of the stream that must free space by itself, and the longest wait for it (liveness bound). */
 const RETENTION_MS = 3000;
 const RETENTION_WAIT_MS = 20_000;
@@ -96,8 +98,15 @@ export async function runFullDisk(mode: FullDiskMode, seed: number): Promise<Ful
       if (!/minFreeBytes|free/i.test(stats.refusalMessage)) throw new Error(`the guard's DISK_FULL message does not say why: ${stats.refusalMessage}`);
     }
 
-    // The CLI says so clearly too, and exits non-zero.
-    const cli = await runCli(['produce', 'fill', '--namespace', NS, '--server', node.address, '--timeout-ms', '3000'], { input: 'x'.repeat(RECORD_PAYLOAD_BYTES) + '\n' });
+    // The CLI says so clearly too, and exits non-zero. A background roll's seal job may free a page after the
+    // refusal (it renames its checkpoint over the old one): then the CLI's record fits, so the disk is filled
+    // again and the CLI run again, at most CLI_REFILLS_MAX times (seen once in CI: seed 3164964460).
+    const produceOne = () => runCli(['produce', 'fill', '--namespace', NS, '--server', node!.address, '--timeout-ms', '3000'], { input: 'x'.repeat(RECORD_PAYLOAD_BYTES) + '\n' });
+    let cli = await produceOne();
+    for (let refill = 0; cli.code === 0 && !retention && refill < CLI_REFILLS_MAX; refill++) {
+      for (const [seq, payload] of await fillUntilRefused(client, 'fill', rng, stats, mnt)) acked.set(seq, payload);
+      cli = await produceOne();
+    }
     stats.cliMessage = cli.stderr.trim();
     // With retention (RETENTION_MS 3 s, about the fill's duration) the oldest segments may expire and be
     // deleted while the CLI starts: then its append succeeds, and so may the next one (checked below).
