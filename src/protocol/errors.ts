@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   INVALID_NAME: { code: 22, name: 'INVALID_NAME', retriable: false, meaning: 'A namespace or stream name is not 1-249 characters of [A-Za-z0-9._-], or is "." or "..".' },
   INVALID_ARGUMENT: { code: 23, name: 'INVALID_ARGUMENT', retriable: false, meaning: 'A stream setting is out of its range (shards, replicas, retention, schema).' },
   UNKNOWN_SHARD: { code: 24, name: 'UNKNOWN_SHARD', retriable: false, meaning: 'The shard number is not below the stream\'s shard count (details: {shards}).' },
+  SHARD_FAILED: { code: 25, name: 'SHARD_FAILED', retriable: false, meaning: 'The shard could not be opened or its worker could not be restarted; the message gives the reason (also shown by describeStream). Other shards keep serving.' },
   // 40-59: records and data
   OUT_OF_RANGE: { code: 40, name: 'OUT_OF_RANGE', retriable: false, meaning: 'fetch from a sequence number outside [startSeq, endSeq]; details: {startSeq, endSeq}, the valid range.' },
   RECORD_TOO_LARGE: { code: 41, name: 'RECORD_TOO_LARGE', retriable: false, meaning: 'A record exceeds the node\'s recordBytesMax; nothing of that shard\'s part of the append is written.' },
@@ -43,6 +44,7 @@ export const ERROR_CODES = {
   META_CORRUPT: { code: 66, name: 'META_CORRUPT', retriable: false, meaning: 'The MetaStore found damaged metadata.' },
   BUSY: { code: 67, name: 'BUSY', retriable: true, meaning: 'The shard has too many calls waiting for its worker; nothing was done. Back off and retry.' },
   SHARD_RESTARTED: { code: 68, name: 'SHARD_RESTARTED', retriable: true, meaning: 'The shard\'s worker died with the request in flight and is being restarted; an append\'s outcome is unknown (an idempotent producer\'s retry is safe).' },
+  SHARD_STOPPED: { code: 69, name: 'SHARD_STOPPED', retriable: true, meaning: 'The shard stopped taking requests after an fsync failed (never retried: the kernel may have dropped the written pages) and is reopening from what is durable; an append answered with this was not acked.' },
   // 90-99: raised by the client library only (never sent on the wire)
   TIMEOUT: { code: 90, name: 'TIMEOUT', retriable: false, meaning: 'Client side: no answer within timeoutMs.' },
   CONNECTION_LOST: { code: 91, name: 'CONNECTION_LOST', retriable: true, meaning: 'Client side: the connection closed with the request in flight; its outcome is unknown.' },
