@@ -12,6 +12,7 @@ import type {
   ClientApi,
   ConnectOptions,
   ConsumerOptions,
+  CreatedStream,
   CreateStreamOptions,
   ProducerOptions,
   StreamDescription,
@@ -37,9 +38,11 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 export class Client implements ClientApi {
   constructor(readonly connection: ClientConnection) {}
 
-  async createStream(name: string, opts: CreateStreamOptions = {}): Promise<StreamInfo> {
+  async createStream(name: string, opts: CreateStreamOptions = {}): Promise<CreatedStream> {
     const r = await this.connection.request(OP.CREATE_STREAM, { ...definedOnly(opts), namespace: ns(opts), name });
-    return streamInfo(r.header['stream']);
+    const failed = r.header['failedShards'];
+    const failedShards = Array.isArray(failed) ? failed.map((f: { shard: number; error: string }) => ({ shard: Number(f.shard), error: String(f.error) })) : [];
+    return { ...streamInfo(r.header['stream']), failedShards };
   }
 
   async deleteStream(name: string, opts: StreamOptions = {}): Promise<void> {
@@ -57,7 +60,7 @@ export class Client implements ClientApi {
     const r = await this.connection.request(OP.DESCRIBE_STREAM, { namespace: ns(opts), name }, { retry: true });
     const shards = r.header['shards'];
     if (!Array.isArray(shards)) throw clientError('BAD_RESPONSE', 'describeStream: no shards array in the answer.');
-    return { ...streamInfo(r.header['stream']), shardInfo: shards.map((s: WireShardInfo) => ({ ...s })) };
+    return { ...streamInfo(r.header['stream']), shardInfo: shards.map((s: WireShardInfo) => ({ ...s, failed: s.failed ?? null })) };
   }
 
   async seqForTime(name: string, shard: number, kind: 'append' | 'event', t: number, opts: StreamOptions = {}): Promise<number> {
@@ -97,5 +100,6 @@ function streamInfo(raw: unknown): StreamInfo {
     schema: s.schema ?? null,
     schemaVersion: s.schemaVersion,
     createdAt: s.createdAt,
+    ...(typeof s.incarnation === 'string' ? { incarnation: s.incarnation } : {}),
   };
 }

@@ -219,6 +219,9 @@ export class Consumer implements ConsumerApi {
   private async startCursor(desc: StreamDescription, shard: number): Promise<Cursor> {
     const info = desc.shardInfo[shard];
     if (info === undefined) throw clientError('UNKNOWN_SHARD', `Stream "${this.stream}" has ${desc.shards} shards; there is no shard ${shard}.`, { shards: desc.shards });
+    if (info.failed !== null || info.startSeq === null || info.endSeq === null) {
+      throw clientError('SHARD_FAILED', `Shard ${shard} of stream "${this.stream}" does not serve: ${info.failed ?? 'no figures in its description'}`);
+    }
     const next = await this.startSeq(info.shard, info.startSeq, info.endSeq, this.opts.from ?? 'earliest');
     const end = this.follow ? Infinity : info.endSeq;
     return { shard, next, end, fetching: false, done: next >= end };

@@ -52,14 +52,24 @@ export interface StreamInfo {
   schema: string | null;
   schemaVersion: number;
   createdAt: number;
+  /** Which life of the name this is: a deleted and re-created stream has a new one (16 hex digits). */
+  incarnation?: string;
 }
 
+/** createStream's answer: the stored settings, and the shards that failed to open (the stream exists; the others serve). */
+export interface CreatedStream extends StreamInfo {
+  failedShards: { shard: number; error: string }[];
+}
+
+/** One shard in describeStream. A failed shard (see `failed`) has null figures. */
 export interface ShardInfo {
   shard: number;
-  startSeq: number;
-  endSeq: number;
-  bytes: number;
-  segments: number;
+  startSeq: number | null;
+  endSeq: number | null;
+  bytes: number | null;
+  segments: number | null;
+  /** Why the shard does not serve (failed to open, or its worker could not be restarted); null while it serves. */
+  failed: string | null;
 }
 
 export interface StreamDescription extends StreamInfo {
@@ -149,7 +159,7 @@ export interface ConsumerApi extends AsyncIterable<ConsumedRecord> {
 }
 
 export interface ClientApi {
-  createStream(name: string, opts?: CreateStreamOptions): Promise<StreamInfo>;
+  createStream(name: string, opts?: CreateStreamOptions): Promise<CreatedStream>;
   deleteStream(name: string, opts?: StreamOptions): Promise<void>;
   listStreams(opts?: StreamOptions): Promise<StreamInfo[]>;
   describeStream(name: string, opts?: StreamOptions): Promise<StreamDescription>;

@@ -5,6 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import { COMMAND_BYTES_MAX } from './bounds.js';
+import { LEGACY_INCARNATION } from './stream-config.js';
 import { MetaError, type MetaCommand, type StreamConfig } from './types.js';
 
 export interface LogEntry {
@@ -31,9 +32,16 @@ function isNullableNumber(v: unknown): boolean {
   return v === null || typeof v === 'number';
 }
 
+/**
+ * Shape check of a stored StreamConfig. A config written before incarnations
+ * existed has none: it is given LEGACY_INCARNATION ('') here, which keeps its
+ * folder where it was (<namespace>/<name>).
+ */
 function isStreamConfig(v: unknown): v is StreamConfig {
+  if (isObject(v) && v.incarnation === undefined) v.incarnation = LEGACY_INCARNATION;
   return (
     isObject(v) &&
+    typeof v.incarnation === 'string' &&
     typeof v.namespace === 'string' &&
     typeof v.name === 'string' &&
     typeof v.shards === 'number' &&

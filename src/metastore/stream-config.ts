@@ -3,6 +3,7 @@
  * normalized schema text. Used by the MetaStore on input and by the state
  * machine on every command it applies (a replicated command is checked again).
  */
+import { randomBytes } from 'node:crypto';
 import { parseSchema, schemaToString } from '../block/schema.js';
 import { REPLICAS_MAX, SCHEMA_BYTES_MAX, SHARDS_PER_STREAM_MAX } from './bounds.js';
 import { validateName } from './names.js';
@@ -50,10 +51,23 @@ export function checkStreamConfig(s: StreamConfig): void {
   }
   if (s.schemaVersion !== (s.schema === null ? 0 : 1)) throw invalid('schemaVersion must be 0 without a schema, 1 with one.');
   if (!Number.isSafeInteger(s.createdAt) || s.createdAt < 0) throw invalid('createdAt must be epoch milliseconds.');
+  if (typeof s.incarnation !== 'string' || (s.incarnation !== LEGACY_INCARNATION && !INCARNATION_PATTERN.test(s.incarnation))) {
+    throw invalid('incarnation must be 16 lowercase hex digits.');
+  }
+}
+
+/** A stream incarnation: 16 lowercase hex digits (64 random bits). */
+export const INCARNATION_PATTERN = /^[0-9a-f]{16}$/;
+/** The incarnation of a stream created before incarnations existed (its folder has no @ suffix). */
+export const LEGACY_INCARNATION = '';
+
+/** A fresh incarnation id (64 random bits; collisions between two lives of one name are not a practical concern). */
+export function newIncarnation(): string {
+  return randomBytes(8).toString('hex');
 }
 
 /** The stored config for a create request, with defaults filled in; throws on bad input. */
-export function buildStreamConfig(input: CreateStreamInput, now: number): StreamConfig {
+export function buildStreamConfig(input: CreateStreamInput, now: number, incarnation: string = newIncarnation()): StreamConfig {
   const schema = input.schema === undefined || input.schema === null ? null : normalizeSchema(input.schema);
   const config: StreamConfig = {
     namespace: input.namespace ?? DEFAULT_NAMESPACE,
@@ -65,6 +79,7 @@ export function buildStreamConfig(input: CreateStreamInput, now: number): Stream
     schema,
     schemaVersion: schema === null ? 0 : 1,
     createdAt: now,
+    incarnation,
   };
   checkStreamConfig(config);
   return config;

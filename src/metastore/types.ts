@@ -29,6 +29,15 @@ export interface StreamConfig {
   schemaVersion: number;
   /** Epoch ms. */
   createdAt: number;
+  /**
+   * Which life of this name the config is: 16 lowercase hex digits drawn at
+   * create time (carried in the command, so every replica applies the same
+   * value). The stream's folder is <namespace>/<name>@<incarnation>, so a
+   * delete followed by a re-create of the same name can never meet the old
+   * files. '' only for streams created before incarnations existed (folder
+   * <namespace>/<name>, kept as it was).
+   */
+  incarnation: string;
 }
 
 export type MetaCommand =

@@ -4,12 +4,13 @@
  * ShardHandle.destroy(). A crash in between is repaired by reconcile at start.
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { StreamConfig } from '../metastore/types.js';
 import { asFields, int, oneOf, optInt, optNullableInt, optNullableStr, optStr, str, type Fields } from '../protocol/fields.js';
-import type { WireStreamInfo } from '../protocol/ops.js';
+import type { WireShardInfo, WireStreamInfo } from '../protocol/ops.js';
 import type { NodeContext, Reply } from './node-context.js';
-import { openStreamShards } from './shard-opener.js';
+import { ProtocolError } from './protocol-error.js';
+import { Router, shardFailure, type RoutedShard } from './router.js';
+import { streamDir } from './shard-opener.js';
 
 const NAME_FIELD_MAX = 1024;
 const SCHEMA_FIELD_MAX = 64 * 1024;
@@ -30,8 +31,16 @@ export function streamInfo(s: StreamConfig): WireStreamInfo {
     schema: s.schema,
     schemaVersion: s.schemaVersion,
     createdAt: s.createdAt,
+    incarnation: s.incarnation,
   };
 }
+
+/**
+ * Replication does not exist yet (issue "Replicated shards"): a stream with
+ * more than one replica would be stored with one copy and the setting
+ * silently ignored, so it is refused.
+ */
+export const REPLICAS_SUPPORTED_MAX = 1;
 
 export async function createStream(ctx: NodeContext, header: unknown): Promise<Reply> {
   const h = asFields(header);
@@ -45,24 +54,49 @@ export async function createStream(ctx: NodeContext, header: unknown): Promise<R
     retentionBytes: optNullableInt(h, 'retentionBytes', 0, Number.MAX_SAFE_INTEGER),
     schema: optNullableStr(h, 'schema', SCHEMA_FIELD_MAX),
   };
-  const stream = await ctx.meta.createStream(dropUndefined(input));
-  const handles = await openStreamShards(ctx, stream);
-  ctx.router.add(stream, handles);
-  return { header: { stream: streamInfo(stream) } };
+  if (input.replicas !== undefined && input.replicas > REPLICAS_SUPPORTED_MAX) {
+    throw new ProtocolError(
+      'INVALID_ARGUMENT',
+      `replicas ${input.replicas} is refused: replication is not built yet, so every stream has exactly ${REPLICAS_SUPPORTED_MAX} copy (use --replicas 1).`,
+    );
+  }
+  return ctx.streamLocks.run(Router.key(namespace, name), async () => {
+    const stream = await ctx.meta.createStream(dropUndefined(input));
+    const routed = await ctx.router.open(stream);
+    const failedShards = failedShardsOf(routed.shards);
+    for (const f of failedShards) ctx.deps.log(`stream ${namespace}/${name} shard ${f.shard} failed to open: ${f.error}`);
+    return { header: { stream: streamInfo(stream), failedShards } };
+  });
+}
+
+function failedShardsOf(shards: RoutedShard[]): { shard: number; error: string }[] {
+  return shards.flatMap((s, shard) => {
+    const why = shardFailure(s);
+    return why === null ? [] : [{ shard, error: why }];
+  });
 }
 
 function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/**
+ * MetaStore first (from then on requests get UNKNOWN_STREAM), then the shard
+ * handles are destroyed and this incarnation's folder removed (also when a
+ * destroy failed, so nothing is left behind). A crash in between is repaired
+ * by reconcile at start. A re-create of the name waits (streamLocks) and gets
+ * a folder of its own either way.
+ */
 export async function deleteStream(ctx: NodeContext, header: unknown): Promise<Reply> {
   const { namespace, name } = streamRef(asFields(header));
-  await ctx.meta.deleteStream(namespace, name);
-  const routed = ctx.router.remove(namespace, name);
-  // Destroy failures must not leave data behind for a later namesake: the folder is removed regardless.
-  if (routed !== undefined) await Promise.allSettled(routed.shards.map((s) => s.handle.destroy()));
-  await rm(join(ctx.config.dataDir, namespace, name), { recursive: true, force: true });
-  return { header: {} };
+  return ctx.streamLocks.run(Router.key(namespace, name), async () => {
+    const config = ctx.meta.getStream(namespace, name);
+    await ctx.meta.deleteStream(namespace, name);
+    const routed = await ctx.router.remove(namespace, name)?.catch(() => undefined);
+    if (routed !== undefined) await Promise.allSettled(routed.shards.map((s) => s.handle.destroy()));
+    if (config !== undefined) await rm(streamDir(ctx.config.dataDir, config), { recursive: true, force: true });
+    return { header: {} };
+  });
 }
 
 export async function listStreams(ctx: NodeContext, header: unknown): Promise<Reply> {
@@ -75,13 +109,28 @@ export async function describeStream(ctx: NodeContext, header: unknown): Promise
   const { namespace, name } = streamRef(asFields(header));
   const routed = await ctx.router.stream(namespace, name);
   const config = routed.config;
-  const shards = await Promise.all(
-    routed.shards.map(async (s, shard) => {
-      const d = await s.handle.describe();
-      return { shard, startSeq: d.startSeq, endSeq: d.endSeq, bytes: d.bytes, segments: d.segments };
-    }),
-  );
+  const shards = await Promise.all(routed.shards.map((s, shard) => describeShard(s, shard)));
   return { header: { stream: streamInfo(config), shards } };
+}
+
+/** One shard's line of describeStream; a failed shard shows its reason and null figures. */
+async function describeShard(s: RoutedShard, shard: number): Promise<WireShardInfo> {
+  const failed = shardFailure(s);
+  if (failed === null) {
+    try {
+      const d = await s.handle.describe();
+      return { shard, startSeq: d.startSeq, endSeq: d.endSeq, bytes: d.bytes, segments: d.segments, failed: null };
+    } catch (err) {
+      const now = shardFailure(s);
+      if (now === null) throw err; // a passing error (restarting worker, say): the request fails as any would
+      return failedShardInfo(shard, now);
+    }
+  }
+  return failedShardInfo(shard, failed);
+}
+
+function failedShardInfo(shard: number, reason: string): WireShardInfo {
+  return { shard, startSeq: null, endSeq: null, bytes: null, segments: null, failed: reason };
 }
 
 export async function seqForTime(ctx: NodeContext, header: unknown): Promise<Reply> {

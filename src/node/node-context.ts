@@ -5,6 +5,7 @@ import type { MetaStoreApi } from '../metastore/types.js';
 import type { FsyncPolicy } from '../shard/types.js';
 import type { NodeConfig } from './config.js';
 import type { NodeDeps } from './node-deps.js';
+import type { KeyedLock } from './keyed-lock.js';
 import type { Router } from './router.js';
 
 export interface NodeContext {
@@ -12,6 +13,8 @@ export interface NodeContext {
   fsync: FsyncPolicy;
   meta: MetaStoreApi;
   router: Router;
+  /** Admin operations (create, delete) on one stream run one at a time, keyed by Router.key. */
+  streamLocks: KeyedLock;
   deps: NodeDeps;
   /** Set once close() starts: long-polls return, new requests get SHUTTING_DOWN. */
   closing: boolean;

@@ -1,23 +1,36 @@
 /**
  * Start-up reconciliation of shard folders with the MetaStore (which is the
- * source of truth): folders of streams it does not hold are removed, folders
- * of shards it does hold are created. This is what makes stream creation and
- * deletion atomic across a crash.
+ * source of truth): folders of streams it does not hold (or of another
+ * incarnation of a name it holds) are removed, folders of shards it does
+ * hold are created. This is what makes stream creation and deletion atomic
+ * across a crash.
  *
- * Only folders shaped like our own are touched: <data-dir>/<namespace>/<stream>/<shard>
- * where namespace and stream are valid names and shard a decimal number.
- * Anything else (names starting with "@" such as @meta, files) is left alone.
+ * Only folders shaped like our own are touched:
+ * <data-dir>/<namespace>/<stream>[@<incarnation>]/<shard> where namespace and
+ * stream are valid names, incarnation 16 hex digits, shard a decimal number.
+ * Anything else (names starting with "@" such as @meta, files such as LOCK)
+ * is left alone.
  */
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StreamConfig } from '../metastore/types.js';
-import { shardDir } from './shard-opener.js';
+import { INCARNATION_SEPARATOR, shardDir, streamFolderName } from './shard-opener.js';
 
 const NAME = /^[A-Za-z0-9._-]{1,249}$/;
+const INCARNATION = /^[0-9a-f]{16}$/;
 const SHARD = /^(0|[1-9][0-9]{0,8})$/;
 
 function isName(n: string): boolean {
   return NAME.test(n) && n !== '.' && n !== '..';
+}
+
+/** A stream folder's name and incarnation ('' for the legacy <name> folder), or null when it is not one of ours. */
+export function parseStreamFolder(folder: string): { name: string; incarnation: string } | null {
+  const at = folder.indexOf(INCARNATION_SEPARATOR);
+  if (at < 0) return isName(folder) ? { name: folder, incarnation: '' } : null;
+  const name = folder.slice(0, at);
+  const incarnation = folder.slice(at + 1);
+  return isName(name) && INCARNATION.test(incarnation) ? { name, incarnation } : null;
 }
 
 async function dirsIn(dir: string): Promise<string[]> {
@@ -33,29 +46,40 @@ async function dirsIn(dir: string): Promise<string[]> {
 export interface ReconcileReport {
   removed: string[];
   created: string[];
+  /** Shard folders that could not be created (their shards then fail to open). */
+  failed: { dir: string; reason: string }[];
 }
 
 export async function reconcileShardFolders(dataDir: string, streams: StreamConfig[]): Promise<ReconcileReport> {
-  const report: ReconcileReport = { removed: [], created: [] };
+  const report: ReconcileReport = { removed: [], created: [], failed: [] };
   const byKey = new Map(streams.map((s) => [`${s.namespace}/${s.name}`, s]));
   await mkdir(dataDir, { recursive: true });
   for (const ns of (await dirsIn(dataDir)).filter(isName)) {
-    for (const name of (await dirsIn(join(dataDir, ns))).filter(isName)) {
-      await removeStale(dataDir, ns, name, byKey.get(`${ns}/${name}`), report);
+    for (const folder of await dirsIn(join(dataDir, ns))) {
+      const parsed = parseStreamFolder(folder);
+      if (parsed === null) continue;
+      const stream = byKey.get(`${ns}/${parsed.name}`);
+      const current = stream !== undefined && streamFolderName(stream.name, stream.incarnation) === folder ? stream : undefined;
+      await removeStale(join(dataDir, ns, folder), current, report);
     }
     await rmdir(join(dataDir, ns)).catch(() => undefined); // only succeeds when empty
   }
   for (const s of streams) {
     for (let shard = 0; shard < s.shards; shard++) {
-      const dir = shardDir(dataDir, s.namespace, s.name, shard);
-      if ((await mkdir(dir, { recursive: true })) !== undefined) report.created.push(dir);
+      const dir = shardDir(dataDir, s, shard);
+      try {
+        if ((await mkdir(dir, { recursive: true })) !== undefined) report.created.push(dir);
+      } catch (err) {
+        // One shard's folder (a file in its place, say) must not stop the node: opening it fails
+        // next, and the shard is marked failed with the reason.
+        report.failed.push({ dir, reason: (err as Error).message });
+      }
     }
   }
   return report;
 }
 
-async function removeStale(dataDir: string, ns: string, name: string, stream: StreamConfig | undefined, report: ReconcileReport): Promise<void> {
-  const streamDir = join(dataDir, ns, name);
+async function removeStale(streamDir: string, stream: StreamConfig | undefined, report: ReconcileReport): Promise<void> {
   if (stream === undefined) {
     await rm(streamDir, { recursive: true, force: true });
     report.removed.push(streamDir);

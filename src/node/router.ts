@@ -1,15 +1,27 @@
 /**
  * Maps (namespace, stream, shard) to the shard's handle and its append signal.
  * The MetaStore says which streams exist; the router holds the ones whose
- * shard handles are open.
+ * shard handles are open (or opening).
+ *
+ * Ownership rule: a stream's shards are opened exactly once per incarnation.
+ * Every path that needs them (createStream, start-up, a request that meets a
+ * stream not opened yet) goes through open(), which registers the opening
+ * synchronously, before its first await, so a second caller in the same or a
+ * later event-loop turn gets the same promise instead of a second set of
+ * handles on the same folders (the create/produce race: two stores both
+ * believing endSeq = 0 acked two records as seq 0). The shard worker's folder
+ * lock (src/lock) backs this rule up across threads.
  */
 import type { StreamConfig } from '../metastore/types.js';
 import type { ShardHandleApi } from '../shard/types.js';
 import { AppendSignal } from './append-signal.js';
+import { FailedShard } from './failed-shard.js';
 import { FetchReadahead, ReadaheadBudget } from './fetch-readahead.js';
 import { ProtocolError } from './protocol-error.js';
+import type { OpenedShard } from './shard-opener.js';
 
 export interface RoutedShard {
+  /** The shard's handle; a FailedShard (every call rejects with SHARD_FAILED) when it could not be opened. */
   handle: ShardHandleApi;
   signal: AppendSignal;
   /** Read-ahead for sequential fetches (fetch-readahead.ts). */
@@ -25,12 +37,26 @@ export interface RoutedStream {
 /** Finds a stream's config (the MetaStore) and opens its shard handles. */
 export interface StreamSource {
   lookup(namespace: string, name: string): StreamConfig | undefined;
-  open(config: StreamConfig): Promise<ShardHandleApi[]>;
+  /** Opens each shard; never rejects for one shard's failure (that shard comes back with its reason). */
+  open(config: StreamConfig): Promise<OpenedShard[]>;
+}
+
+interface Entry {
+  config: StreamConfig;
+  ready: Promise<RoutedStream>;
+  /** Set once every shard is opened (or failed). */
+  routed: RoutedStream | null;
+  /** Set by remove(): the entry is no longer routed. */
+  removed: boolean;
+}
+
+/** Why a routed shard does not serve, or null when it does. */
+export function shardFailure(s: RoutedShard): string | null {
+  return s.handle.failedReason ?? null;
 }
 
 export class Router {
-  private readonly streams = new Map<string, RoutedStream>();
-  private readonly opening = new Map<string, Promise<RoutedStream>>();
+  private readonly entries = new Map<string, Entry>();
   /** Node-wide bound on bytes held by fetch read-aheads. */
   readonly readaheadBudget: ReadaheadBudget;
 
@@ -45,41 +71,61 @@ export class Router {
     return `${namespace}/${name}`;
   }
 
-  add(config: StreamConfig, handles: ShardHandleApi[]): RoutedStream {
-    const shards = handles.map((handle) => {
-      const signal = new AppendSignal();
-      const unsubscribe = handle.onAppend((endSeq) => signal.notify(endSeq));
-      return { handle, signal, readahead: new FetchReadahead(this.readaheadBudget), unsubscribe };
-    });
-    const routed = { config, shards };
-    this.streams.set(Router.key(config.namespace, config.name), routed);
-    return routed;
+  /**
+   * The routed stream the MetaStore currently holds under this name, its
+   * shards opened now (once) if they are not yet.
+   */
+  async stream(namespace: string, name: string): Promise<RoutedStream> {
+    const config = this.source.lookup(namespace, name);
+    if (config === undefined) throw new ProtocolError('UNKNOWN_STREAM', `Stream "${name}" does not exist in namespace "${namespace}".`);
+    const e = this.entries.get(Router.key(namespace, name));
+    if (e !== undefined && e.routed !== null && e.config.incarnation === config.incarnation) return e.routed;
+    return this.open(config);
   }
 
   /**
-   * The routed stream; a stream the MetaStore holds whose shards are not open
-   * (its creation's shard opening failed, say) is opened now, once.
+   * Opens the shards of this incarnation of a stream, or joins the opening
+   * already under way; the entry is registered before this returns.
    */
-  async stream(namespace: string, name: string): Promise<RoutedStream> {
-    const key = Router.key(namespace, name);
-    const s = this.streams.get(key);
-    if (s !== undefined) return s;
-    const config = this.source.lookup(namespace, name);
-    if (config === undefined) throw new ProtocolError('UNKNOWN_STREAM', `Stream "${name}" does not exist in namespace "${namespace}".`);
-    let p = this.opening.get(key);
-    if (p === undefined) {
-      p = this.source
-        .open(config)
-        .then(async (handles) => {
-          const now = this.source.lookup(namespace, name);
-          if (now !== undefined && now.createdAt === config.createdAt && now.shards === config.shards) return this.add(now, handles);
-          await Promise.allSettled(handles.map((h) => h.close())); // deleted (or re-created) while opening
-          throw new ProtocolError('NOT_READY', `Stream "${name}" changed while its shards were opening; retry.`);
-        })
-        .finally(() => this.opening.delete(key));
-      this.opening.set(key, p);
+  open(config: StreamConfig): Promise<RoutedStream> {
+    const key = Router.key(config.namespace, config.name);
+    const e = this.entries.get(key);
+    if (e !== undefined) {
+      if (e.config.incarnation === config.incarnation) return e.routed !== null ? Promise.resolve(e.routed) : e.ready;
+      // Another life of the name is still routed: its delete has not finished (admin operations on one
+      // stream are serialised, so a request met this in between). Nothing was done.
+      return Promise.reject(new ProtocolError('NOT_READY', `Stream "${config.name}" is being deleted or re-created; retry.`));
     }
-    return p;
+    const entry: Entry = { config, ready: undefined as unknown as Promise<RoutedStream>, routed: null, removed: false };
+    entry.ready = this.source.open(config).then(
+      (opened) => {
+        const routed = { config, shards: opened.map((o) => this.route(o)) };
+        entry.routed = routed;
+        if (entry.removed) this.unroute(routed); // removed while opening: its remover destroys the handles
+        return routed;
+      },
+      (err: unknown) => {
+        if (this.entries.get(key) === entry) this.entries.delete(key); // a later call tries again
+        throw err;
+      },
+    );
+    this.entries.set(key, entry);
+    return entry.ready;
+  }
+
+  private route(o: OpenedShard): RoutedShard {
+    const handle = o.ok ? o.handle : new FailedShard(o.reason);
+    const signal = new AppendSignal();
+    const unsubscribe = handle.onAppend((endSeq) => signal.notify(endSeq));
+    return { handle, signal, readahead: new FetchReadahead(this.readaheadBudget), unsubscribe };
+  }
+
+  private unroute(s: RoutedStream): void {
+    for (const sh of s.shards) {
+      sh.unsubscribe();
+      sh.readahead.drop();
+      sh.signal.wakeAll();
+    }
   }
 
   async shard(namespace: string, name: string, shard: number): Promise<RoutedShard> {
@@ -91,25 +137,31 @@ export class Router {
     return routed;
   }
 
-  /** Forgets a stream (its handles stay open for the caller to destroy). */
-  remove(namespace: string, name: string): RoutedStream | undefined {
+  /**
+   * Stops routing a stream. Resolves to its routed shards (once opened), whose
+   * handles stay open for the caller to destroy, or undefined when none were routed.
+   */
+  remove(namespace: string, name: string): Promise<RoutedStream> | undefined {
     const key = Router.key(namespace, name);
-    const s = this.streams.get(key);
-    if (s === undefined) return undefined;
-    this.streams.delete(key);
-    for (const sh of s.shards) {
-      sh.unsubscribe();
-      sh.readahead.drop();
-      sh.signal.wakeAll();
-    }
-    return s;
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    this.entries.delete(key);
+    e.removed = true;
+    if (e.routed !== null) this.unroute(e.routed);
+    return e.ready;
   }
 
+  /** Streams whose shards are open. */
   all(): RoutedStream[] {
-    return [...this.streams.values()];
+    return [...this.entries.values()].flatMap((e) => (e.routed === null ? [] : [e.routed]));
+  }
+
+  /** Waits for every opening under way (so that close finds every handle). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.entries.values()].map((e) => e.ready));
   }
 
   wakeAll(): void {
-    for (const s of this.streams.values()) for (const sh of s.shards) sh.signal.wakeAll();
+    for (const s of this.all()) for (const sh of s.shards) sh.signal.wakeAll();
   }
 }

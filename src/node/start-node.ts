@@ -15,7 +15,8 @@ import { parseFsyncPolicy } from './fsync-policy.js';
 import type { NodeContext } from './node-context.js';
 import { resolveDeps, type NodeDeps } from './node-deps.js';
 import { reconcileShardFolders } from './reconcile.js';
-import { Router } from './router.js';
+import { KeyedLock } from './keyed-lock.js';
+import { Router, shardFailure } from './router.js';
 import { ServerConnection } from './server-connection.js';
 import { openStreamShards } from './shard-opener.js';
 
@@ -51,20 +52,39 @@ export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}
 }
 
 async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeContext> {
+  checkSupported(config);
   const fsync = parseFsyncPolicy(config.fsync);
   const meta = await deps.openMetaStore(config.dataDir);
-  const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, deps, closing: false };
+  const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), deps, closing: false };
   ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) }, config.readaheadBytesMax);
   try {
     const streams = meta.listStreams();
     const report = await reconcileShardFolders(config.dataDir, streams);
     for (const dir of report.removed) deps.log(`removed the folder of a deleted stream or shard: ${dir}`);
-    for (const stream of streams) ctx.router.add(stream, await openStreamShards(ctx, stream));
+    for (const f of report.failed) deps.log(`could not create the shard folder ${f.dir}: ${f.reason}`);
+    // One shard that fails to open is marked failed (describe shows why); the node starts all the same.
+    for (const stream of streams) {
+      const routed = await ctx.router.open(stream);
+      routed.shards.forEach((s, shard) => {
+        const why = shardFailure(s);
+        if (why !== null) deps.log(`stream ${stream.namespace}/${stream.name} shard ${shard} failed to open and does not serve: ${why}`);
+      });
+    }
   } catch (err) {
     await closeShards(ctx);
     throw err;
   }
   return ctx;
+}
+
+/**
+ * Settings that are accepted must work: clustering does not exist yet (issue
+ * "A cluster"), so peers are refused instead of being stored and ignored.
+ */
+function checkSupported(config: NodeConfig): void {
+  if (config.peers.trim() !== '') {
+    throw new Error(`--peers is refused: clustering is not built yet, so a node runs alone (start it without --peers).`);
+  }
 }
 
 function accept(ctx: NodeContext, conns: Set<ServerConnection>, socket: Socket): void {
@@ -103,6 +123,7 @@ async function shutdown(ctx: NodeContext, server: Server, conns: Set<ServerConne
 }
 
 async function closeShards(ctx: NodeContext): Promise<void> {
+  await ctx.router.settled();
   const handles = ctx.router.all().flatMap((s) => s.shards.map((sh) => sh.handle));
   const results = await Promise.allSettled(handles.map((h) => h.close()));
   await ctx.meta.close();

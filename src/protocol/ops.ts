@@ -66,18 +66,25 @@ export interface WireStreamInfo {
   schema: string | null;
   schemaVersion: number;
   createdAt: number;
+  /** Which life of the name this is (16 hex digits; '' for streams created before incarnations existed). */
+  incarnation?: string;
 }
 
+/** One shard in describeStream. A failed shard has null figures and its reason in `failed`. */
 export interface WireShardInfo {
   shard: number;
-  startSeq: number;
-  endSeq: number;
-  bytes: number;
-  segments: number;
+  startSeq: number | null;
+  endSeq: number | null;
+  bytes: number | null;
+  segments: number | null;
+  /** Why the shard does not serve (it failed to open, or its worker could not be restarted); null while it serves. */
+  failed: string | null;
 }
 
 export interface CreateStreamResponse {
   stream: WireStreamInfo;
+  /** Shards that failed to open (the stream exists; its other shards serve). */
+  failedShards: { shard: number; error: string }[];
 }
 
 export type DeleteStreamRequest = StreamRef;

@@ -92,6 +92,11 @@ export class ShardHandle implements ShardHandleApi {
   private gen: Generation | null = null;
   private state: HandleState = 'open';
   private failure: Error | null = null;
+
+  /** Why this handle no longer serves (restarts exhausted), or null while it does. */
+  get failedReason(): string | null {
+    return this.state === 'failed' && this.failure !== null ? this.failure.message : null;
+  }
   private readonly waiting: Call[] = [];
   private readonly inFlight: Call[] = [];
   private readonly listeners = new Set<(endSeq: number) => void>();

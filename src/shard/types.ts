@@ -42,4 +42,9 @@ export interface ShardHandleApi {
   close(): Promise<void>;
   /** Close and delete the shard's folder. */
   destroy(): Promise<void>;
+  /**
+   * Why the shard no longer serves (its worker could not be restarted, say),
+   * or null while it does. Every call of a failed handle rejects.
+   */
+  readonly failedReason?: string | null;
 }

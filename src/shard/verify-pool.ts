@@ -1,6 +1,6 @@
 /**
  * `nativelog verify`'s data check: finds every shard folder
- * (<data-dir>/<namespace>/<stream>/<shard>/ holding segment files or a
+ * (<data-dir>/<namespace>/<stream>@<incarnation>/<shard>/ holding segment files or a
  * checkpoint) and verifies all their segments in parallel on a piscina pool
  * of stateless tasks (workers/verify-task.ts), then checks per shard that the
  * segments join up (no seq gap between one segment's last record and the

@@ -18,7 +18,7 @@ export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientAp
       async createStream(name, opts) {
         const shards = opts?.shards ?? 1;
         log.streams.set(name, Array.from({ length: shards }, () => []));
-        return info(name, shards);
+        return { ...info(name, shards), failedShards: [] };
       },
       async deleteStream(name) {
         log.streams.delete(name);

@@ -2,6 +2,7 @@
  * nativelog start as a process: settings precedence end to end, --help lists
  * every setting with its default, SIGINT exits 0, and verify on the data dir.
  */
+import { shardFolder } from '../torture/harness/data-dir.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -63,7 +64,7 @@ test('verify: exit 0 on an intact data dir; exit 3 naming the damaged range for 
   assert.equal(report.metastore.commands, 3);
   assert.equal(report.data.records, 20);
 
-  const shardDir = join(data, 'default', 'a', '0');
+  const shardDir = shardFolder(data, 'default', 'a', 0);
   const segment = readdirSync(shardDir).find((f) => f.endsWith('.log'));
   assert.ok(segment !== undefined, `a segment file in ${readdirSync(shardDir).join(', ')}`);
   const segPath = join(shardDir, segment);

@@ -44,8 +44,8 @@ test('describe --json is one object whose "shards" is the per-shard array', () =
   const d = {
     namespace: 'default', name: 'e', shards: 2, replicas: 1, retentionMs: null, retentionBytes: null, schema: null, schemaVersion: 0, createdAt: 5,
     shardInfo: [
-      { shard: 0, startSeq: 0, endSeq: 10, bytes: 800, segments: 1 },
-      { shard: 1, startSeq: 0, endSeq: 0, bytes: 0, segments: 1 },
+      { shard: 0, startSeq: 0, endSeq: 10, bytes: 800, segments: 1, failed: null },
+      { shard: 1, startSeq: null, endSeq: null, bytes: null, segments: null, failed: 'injected: the shard could not be opened' },
     ],
   };
   const j = describeJson(d);

@@ -48,7 +48,7 @@ after(async () => {
 });
 
 async function endSeqs(stream: string): Promise<number[]> {
-  return (await client.describeStream(stream)).shardInfo.map((s) => s.endSeq);
+  return (await client.describeStream(stream)).shardInfo.map((s) => s.endSeq!);
 }
 
 async function collectBlocks(stream: string): Promise<ConsumedBlock[]> {

@@ -32,8 +32,8 @@ test('100k records over 4 shards come back byte-equal, each shard dense and in o
   const where = new Map<string, number>(acks.map((a, i) => [`${a.shard}/${a.seq}`, i]));
   assert.equal(where.size, N, 'every ack is a distinct (shard, seq)');
   const d = await client.describeStream('bulk');
-  assert.equal(d.shardInfo.reduce((a, s) => a + s.endSeq, 0), N);
-  assert.ok(d.shardInfo.every((s) => s.endSeq > 0), 'records spread over every shard');
+  assert.equal(d.shardInfo.reduce((a, s) => a + s.endSeq!, 0), N);
+  assert.ok(d.shardInfo.every((s) => s.endSeq! > 0), 'records spread over every shard');
   const nextSeq = [0, 0, 0, 0];
   let n = 0;
   for await (const r of client.consumer('bulk', { maxBytes: 256 * 1024 })) {

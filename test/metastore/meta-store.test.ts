@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { MetaStore, META_DIR_NAME, COMMAND_LOG_FILE, SNAPSHOT_FILE } from '../../src/metastore/meta-store.js';
 import { MetaError } from '../../src/metastore/types.js';
 import { SHARDS_PER_STREAM_MAX, COMMAND_BYTES_MAX } from '../../src/metastore/bounds.js';
-import { encodeEntry } from '../../src/metastore/command-codec.js';
+import { Packr } from 'msgpackr';
+import { decodeEntry, encodeEntry } from '../../src/metastore/command-codec.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'nl-meta-'));
@@ -30,9 +31,10 @@ test('streams created and deleted survive reopen with the same configs, sorted b
   const dir = tempDir();
   const a = await MetaStore.open(dir, { now: () => 1234 });
   const created = await a.createStream({ name: 'events', shards: 4, retentionMs: 60000, schema: ' host  string,cpu float64 ' });
+  assert.match(created.incarnation, /^[0-9a-f]{16}$/);
   assert.deepEqual(created, {
     namespace: 'default', name: 'events', shards: 4, replicas: 1, retentionMs: 60000, retentionBytes: null,
-    schema: 'host string, cpu float64', schemaVersion: 1, createdAt: 1234,
+    schema: 'host string, cpu float64', schemaVersion: 1, createdAt: 1234, incarnation: created.incarnation,
   });
   await a.createStream({ namespace: 'b', name: 'z' });
   await a.createStream({ namespace: 'a', name: 'y' });
@@ -194,4 +196,22 @@ test('a damaged snapshot is META_CORRUPT; a leftover snapshot temp file is ignor
   truncateSync(snapPath(dir), 10);
   assert.equal(await openCode(dir), 'META_CORRUPT');
   rmSync(dir, { recursive: true });
+});
+
+test('every life of a name gets its own incarnation, kept across reopen; a config logged before incarnations existed reads as legacy ("")', async () => {
+  const dir = tempDir();
+  const a = await MetaStore.open(dir);
+  const first = await a.createStream({ name: 'again' });
+  await a.deleteStream('default', 'again');
+  const second = await a.createStream({ name: 'again' });
+  assert.notEqual(first.incarnation, second.incarnation);
+  await a.close();
+  const b = await MetaStore.open(dir);
+  assert.equal(b.getStream('default', 'again')?.incarnation, second.incarnation);
+  await b.close();
+  rmSync(dir, { recursive: true });
+
+  const legacy = { op: 'createStream', stream: { namespace: 'default', name: 'old', shards: 1, replicas: 1, retentionMs: null, retentionBytes: null, schema: null, schemaVersion: 0, createdAt: 5 } };
+  const entry = decodeEntry(new Packr({ useRecords: false, moreTypes: false }).pack({ index: 1, command: legacy }), 'test');
+  assert.equal(entry.command.op === 'createStream' && entry.command.stream.incarnation, '');
 });

@@ -6,7 +6,7 @@ import { STREAMS_MAX, SHARDS_PER_STREAM_MAX } from '../../src/metastore/bounds.j
 import type { MetaCommand, StreamConfig } from '../../src/metastore/types.js';
 
 function stream(name: string, over: Partial<StreamConfig> = {}): StreamConfig {
-  return { namespace: 'default', name, shards: 1, replicas: 1, retentionMs: null, retentionBytes: null, schema: null, schemaVersion: 0, createdAt: 1, ...over };
+  return { namespace: 'default', name, shards: 1, replicas: 1, retentionMs: null, retentionBytes: null, schema: null, schemaVersion: 0, createdAt: 1, incarnation: '00000000000000aa', ...over };
 }
 
 const nameArb = fc.constantFrom('a', 'b', 'c', 'd');

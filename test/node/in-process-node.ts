@@ -4,7 +4,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/node/config.js';
 import { startNode, type RunningNode } from '../../src/node/start-node.js';
 import { FakeShardHandle } from './fake-shard-handle.js';
@@ -46,7 +46,7 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}, failOpe
     dataDir,
     shards,
     shard: (name, shard, namespace = 'default') => {
-      const h = shards.find((s) => s.opts.dir === join(dataDir, namespace, name, String(shard)));
+      const h = [...shards].reverse().find((s) => isShardDir(s.opts.dir, dataDir, namespace, name, shard));
       if (h === undefined) throw new Error(`no shard ${namespace}/${name}/${shard}`);
       return h;
     },
@@ -55,4 +55,10 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}, failOpe
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** dir is <dataDir>/<namespace>/<name>@<incarnation>/<shard> (or the legacy <name>/<shard>). */
+function isShardDir(dir: string, dataDir: string, namespace: string, name: string, shard: number): boolean {
+  const folder = basename(dirname(dir));
+  return basename(dir) === String(shard) && dirname(dirname(dir)) === join(dataDir, namespace) && (folder === name || folder.startsWith(`${name}@`));
 }

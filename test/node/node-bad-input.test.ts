@@ -90,7 +90,7 @@ test('an append part with a bad CRC gets BAD_RECORD for that part only; the othe
   assert.equal(results[1]!['count'], 1);
   const after = await client.describeStream('s');
   assert.equal(after.shardInfo[0]!.endSeq, before.shardInfo[0]!.endSeq, 'nothing of the bad part written');
-  assert.equal(after.shardInfo[1]!.endSeq, before.shardInfo[1]!.endSeq + 1);
+  assert.equal(after.shardInfo[1]!.endSeq, before.shardInfo[1]!.endSeq! + 1);
   c.destroy();
 });
 

@@ -138,15 +138,23 @@ test('past inFlightBytesPerConnectionMax the node starts no more requests until 
   }
 });
 
-test('a stream whose shards failed to open at creation is opened on first use', async () => {
+test('a shard that fails to open at creation is marked failed with its reason; the stream\'s other shards serve', async () => {
   const t = await startTestNode({}, 1);
   try {
     const client = await connect(t.address);
-    await assert.rejects(client.createStream('late', { shards: 2 }), /injected open failure/);
+    const created = await client.createStream('late', { shards: 2 });
+    assert.equal(created.failedShards.length, 1);
+    const bad = created.failedShards[0]!.shard;
+    const good = 1 - bad;
+    assert.match(created.failedShards[0]!.error, /injected open failure/);
     const d = await client.describeStream('late');
     assert.equal(d.shardInfo.length, 2);
-    const { seq } = await client.producer('late', { shard: 1 }).send({ value: 'ok' });
+    assert.match(d.shardInfo[bad]!.failed ?? '', /injected open failure/);
+    assert.equal(d.shardInfo[bad]!.endSeq, null);
+    assert.equal(d.shardInfo[good]!.failed, null);
+    const { seq } = await client.producer('late', { shard: good }).send({ value: 'ok' });
     assert.equal(seq, 0);
+    await assert.rejects(client.producer('late', { shard: bad }).send({ value: 'no' }), (e: Error & { codeName?: string }) => e.codeName === 'SHARD_FAILED' && /injected open failure/.test(e.message));
     await client.close();
   } finally {
     await t.stop();

@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG, CONFIG_ENTRIES } from '../../src/node/config.js';
 import { parseFsyncPolicy } from '../../src/node/fsync-policy.js';
 
 function stream(namespace: string, name: string, shards: number): StreamConfig {
-  return { namespace, name, shards, replicas: 1, retentionMs: null, retentionBytes: null, schema: null, schemaVersion: 0, createdAt: 0 };
+  return { namespace, name, shards, replicas: 1, retentionMs: null, retentionBytes: null, schema: null, schemaVersion: 0, createdAt: 0, incarnation: '' };
 }
 
 test('reconcile removes folders of streams and shards the MetaStore lacks, creates missing ones, leaves @meta and foreign entries', async () => {

@@ -35,12 +35,13 @@ function streamInfoJson(s: StreamInfo): Record<string, unknown> {
   return {
     namespace: s.namespace, name: s.name, shards: s.shards, replicas: s.replicas, retentionMs: s.retentionMs,
     retentionBytes: s.retentionBytes, schema: s.schema, schemaVersion: s.schemaVersion, createdAt: s.createdAt,
+    incarnation: s.incarnation ?? null,
   };
 }
 
 /** describe --json: the stream's settings with "shards" as the per-shard array and "shardCount" as the count. */
 export function describeJson(d: StreamDescription): Record<string, unknown> {
-  const shards = d.shardInfo.map((s) => ({ shard: s.shard, startSeq: s.startSeq, endSeq: s.endSeq, bytes: s.bytes, segments: s.segments }));
+  const shards = d.shardInfo.map((s) => ({ shard: s.shard, startSeq: s.startSeq, endSeq: s.endSeq, bytes: s.bytes, segments: s.segments, failed: s.failed }));
   return { ...streamInfoJson(d), shardCount: d.shards, shards };
 }
 
@@ -55,8 +56,12 @@ export function describeText(d: StreamDescription): string {
     `stream ${d.namespace}/${d.name}: ${d.shards} shard${d.shards === 1 ? '' : 's'}, ${d.replicas} replica${d.replicas === 1 ? '' : 's'}, retention ${retentionText(d)}`,
     `created ${new Date(d.createdAt).toISOString()}${d.schema === null ? '' : `, schema v${d.schemaVersion}: ${d.schema}`}`,
   ];
-  const rows = d.shardInfo.map((s) => [String(s.shard), String(s.startSeq), String(s.endSeq), String(s.bytes), String(s.segments)]);
-  return `${head.join('\n')}\n${table(['SHARD', 'START_SEQ', 'END_SEQ', 'BYTES', 'SEGMENTS'], rows)}`;
+  const rows = d.shardInfo.map((s) =>
+    s.failed === null
+      ? [String(s.shard), String(s.startSeq), String(s.endSeq), String(s.bytes), String(s.segments), 'ok']
+      : [String(s.shard), '-', '-', '-', '-', `FAILED: ${s.failed}`],
+  );
+  return `${head.join('\n')}\n${table(['SHARD', 'START_SEQ', 'END_SEQ', 'BYTES', 'SEGMENTS', 'STATE'], rows)}`;
 }
 
 async function create(name: string, o: CreateOpts): Promise<void> {
@@ -69,6 +74,7 @@ async function create(name: string, o: CreateOpts): Promise<void> {
       retentionMs: o.retentionMs ?? null, retentionBytes: o.retentionBytes ?? null, schema: o.schema ?? null,
     });
     process.stdout.write(`created stream ${s.namespace}/${s.name} with ${s.shards} shard${s.shards === 1 ? '' : 's'}\n`);
+    for (const f of s.failedShards) process.stderr.write(`warning: shard ${f.shard} failed to open and does not serve: ${f.error}\n`);
   } finally {
     await client.close();
   }

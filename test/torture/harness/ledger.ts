@@ -6,6 +6,7 @@
  * every acked payload at its acked seq, byte for byte, and no payload twice.
  */
 import type { Client } from '../../../src/client/client.js';
+import type { ShardInfo } from '../../../src/client/types.js';
 import { bytesEqual, readRange, text } from './records.js';
 
 export interface Ack {
@@ -94,7 +95,7 @@ export async function readBack(
   const seen = new Map<string, Ack>();
   const problems: string[] = [];
   for (let shard = 0; shard < shards; shard++) {
-    const info = desc.shardInfo[shard]!;
+    const info = servingShard(desc.shardInfo[shard]!);
     const from = Math.max(info.startSeq, opts.from?.(shard) ?? info.startSeq);
     const expected = ledger.bySeq.get(shard) ?? new Map<number, string>();
     let mustMax = -1;
@@ -124,4 +125,12 @@ export async function readBack(
   }
   if (problems.length > 0) throw new Error(`${problems.length} read-back problem(s): ${problems.slice(0, 10).join('; ')}`);
   return report;
+}
+
+/** A described shard that serves (its figures are numbers); throws naming the reason when it failed. */
+export function servingShard(s: ShardInfo): { shard: number; startSeq: number; endSeq: number; bytes: number; segments: number } {
+  if (s.failed !== null || s.startSeq === null || s.endSeq === null || s.bytes === null || s.segments === null) {
+    throw new Error(`shard ${s.shard} does not serve: ${s.failed ?? 'no figures'}`);
+  }
+  return { shard: s.shard, startSeq: s.startSeq, endSeq: s.endSeq, bytes: s.bytes, segments: s.segments };
 }

@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { connect, type Client } from '../../../src/client/client.js';
 import { EXIT_CORRUPT } from '../../../src/cli/exit-codes.js';
 import { verifyDataDir } from '../harness/cli.js';
-import { Ledger } from '../harness/ledger.js';
+import { shardFolder } from '../harness/data-dir.js';
+import { Ledger, servingShard } from '../harness/ledger.js';
 import { produceCount } from '../harness/load.js';
 import { NodeProcess, type NodeFlags } from '../harness/node-proc.js';
 import { bytesEqual, fetchChecked, isCode, readRange, ServedCorruptError, text } from '../harness/records.js';
@@ -150,7 +151,7 @@ export async function runCorruption(o: CorruptionOptions): Promise<CorruptionSta
     for (let shard = 0; shard < SHARDS; shard++) {
       const got = new Set<number>();
       served.set(shard, got);
-      const info = desc.shardInfo[shard]!;
+      const info = servingShard(desc.shardInfo[shard]!);
       const expected = ledger.bySeq.get(shard) ?? new Map<number, string>();
       let seq = info.startSeq;
       while (seq < info.endSeq) {
@@ -227,7 +228,7 @@ export async function runCorruption(o: CorruptionOptions): Promise<CorruptionSta
 }
 
 function shardDir(dataDir: string, shard: number): string {
-  return join(dataDir, NS, STREAM, String(shard));
+  return shardFolder(dataDir, NS, STREAM, shard);
 }
 
 function describe(ps: Planting[]): string {

@@ -16,6 +16,7 @@
  *     segments, appends succeed again.
  * Both end with a clean SIGTERM and `nativelog verify` clean.
  */
+import { servingShard } from '../harness/ledger.js';
 import { join } from 'node:path';
 import { connect, type Client } from '../../../src/client/client.js';
 import { runCli, verifyDataDir } from '../harness/cli.js';
@@ -208,7 +209,7 @@ async function fillUntilRefused(client: Client, stream: string, rng: Rng, stats:
 async function checkAcked(client: Client, stream: string, acked: Map<number, string>, stats: FullDiskStats): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const d = await client.describeStream(stream, { namespace: NS });
-    const start = d.shardInfo[0]!.startSeq;
+    const start = servingShard(d.shardInfo[0]!).startSeq;
     if (start > 0 && d.retentionMs === null) throw new Error(`${stream} starts at seq ${start} without retention: acked records vanished`);
     const seqs = [...acked.keys()].filter((q) => q >= start).sort((a, b) => a - b);
     if (seqs.length === 0) return;
