@@ -99,7 +99,7 @@ export class Router {
     const entry: Entry = { config, ready: undefined as unknown as Promise<RoutedStream>, routed: null, removed: false };
     entry.ready = this.source.open(config).then(
       (opened) => {
-        const routed = { config, shards: opened.map((o) => this.route(o)) };
+        const routed = { config, shards: opened.map((o, shard) => this.route(config, shard, o)) };
         entry.routed = routed;
         if (entry.removed) this.unroute(routed); // removed while opening: its remover destroys the handles
         return routed;
@@ -113,8 +113,8 @@ export class Router {
     return entry.ready;
   }
 
-  private route(o: OpenedShard): RoutedShard {
-    const handle = o.ok ? o.handle : new FailedShard(o.reason);
+  private route(config: StreamConfig, shard: number, o: OpenedShard): RoutedShard {
+    const handle = o.ok ? o.handle : new FailedShard(`Shard ${shard} of stream "${config.name}" in namespace "${config.namespace}" does not serve: it failed to open (${o.reason.replace(/\.$/, '')}).`);
     const signal = new AppendSignal();
     const unsubscribe = handle.onAppend((endSeq) => signal.notify(endSeq));
     return { handle, signal, readahead: new FetchReadahead(this.readaheadBudget), unsubscribe };
