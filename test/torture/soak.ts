@@ -17,12 +17,13 @@ import { runCrashLoop } from './scenarios/crash-loop.js';
 import { INDEX_KINDS, LOG_KINDS, runCorruption } from './scenarios/corruption.js';
 import { MountUnavailable, runFullDisk, type FullDiskMode } from './scenarios/full-disk.js';
 import { runHostileClients } from './scenarios/hostile-clients.js';
+import { runCreateRace } from './scenarios/create-race.js';
 import { runNames } from './scenarios/names.js';
 import { runPowerLoss, type PolicyName } from './scenarios/power-loss.js';
 import { runSlowConsumer } from './scenarios/slow-consumer.js';
 import { Rng } from './harness/rng.js';
 
-const ALL = ['crash', 'power', 'corruption', 'hostile', 'fulldisk', 'slow', 'names'] as const;
+const ALL = ['crash', 'power', 'corruption', 'hostile', 'fulldisk', 'slow', 'names', 'race'] as const;
 type Scenario = (typeof ALL)[number];
 
 interface Totals {
@@ -43,6 +44,7 @@ interface Totals {
   rssPeakBytes: number;
   rssBoundBytes: number;
   namesRejected: number;
+  raceAcked: number;
   fullDiskRuns: number;
   notRun: string[];
 }
@@ -79,7 +81,7 @@ async function main(): Promise<number> {
   const t: Totals = {
     runs: {}, kills: 0, startupKills: 0, crashRecordsChecked: 0, ackedVerified: 0, powerLosses: 0, powerRecordsChecked: 0, corruptionsPlanted: 0,
     corruptionsNamedByVerify: 0, corruptReadErrors: 0, corruptionRecordsChecked: 0, framesSent: 0, hostileConnections: 0, connectionsRefused: 0,
-    rssPeakBytes: 0, rssBoundBytes: 0, namesRejected: 0, fullDiskRuns: 0, notRun: [],
+    rssPeakBytes: 0, rssBoundBytes: 0, namesRejected: 0, raceAcked: 0, fullDiskRuns: 0, notRun: [],
   };
   const say = (l: string) => process.stdout.write(`[soak ${((Date.now() - started) / 60_000).toFixed(1)} min] ${l}\n`);
   say(`seed ${seed}, ${minutes} minutes, scenarios ${only.join(', ')}`);
@@ -184,6 +186,12 @@ async function runOne(sc: Scenario, seed: number, rng: Rng, t: Totals, round: nu
       t.namesRejected += s.cliRejections + s.clientRejections;
       return;
     }
+    case 'race': {
+      const s = await runCreateRace(seed, { iterations: 300 });
+      t.raceAcked += s.acked;
+      say(`race: ${s.iterations} creates, ${s.deletes} deletes, ${s.acked} acked, all present exactly once after ${s.restarts} restarts`);
+      return;
+    }
   }
 }
 
@@ -198,6 +206,7 @@ function summary(t: Totals, say: (l: string) => void): void {
   say(`corruption: ${t.corruptionsPlanted} planted, ${t.corruptionsNamedByVerify} named by verify, ${t.corruptReadErrors} CORRUPT reads, ${t.corruptionRecordsChecked} served records checked`);
   say(`hostile: ${t.framesSent} malformed frames, ${t.hostileConnections} hostile connections, ${t.connectionsRefused} refused past connectionsMax`);
   say(`memory: peak RSS ${mib(t.rssPeakBytes)} under a bound of ${mib(t.rssBoundBytes)}`);
+  say(`create races: ${t.raceAcked} acked records verified`);
   say(`names: ${t.namesRejected} rejections; full disk runs: ${t.fullDiskRuns}${t.notRun.length > 0 ? `; NOT RUN: ${t.notRun.join(', ')}` : ''}`);
 }
 
