@@ -5,9 +5,16 @@
  * otherwise. With --rebuild-indexes, first rewrites the missing or invalid
  * sparse indexes of sealed segments (piscina pool, src/shard/index-rebuild-pool.ts)
  * and prints what it rebuilt; then verifies as usual.
+ *
+ * Both forms hold <data-dir>/LOCK while they run (docs/FORMAT.md, "Lock
+ * files"): they refuse, naming the pid, while a node owns the data dir, and a
+ * node cannot start meanwhile. Read-only verify refuses too instead of
+ * warning: a running node's active segment grows under the check and would
+ * be reported as a torn tail, a false alarm with a failing exit code.
  */
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
+import { acquireOwnerLock } from '../../lock/owner-lock.js';
 import { verifyMetaStore, type MetaVerifyReport } from '../../metastore/verify-meta.js';
 import { rebuildIndexes, type RebuildReport } from '../../shard/index-rebuild-pool.js';
 import { verifyDataDir, type VerifyReport } from '../../shard/verify-pool.js';
@@ -56,6 +63,7 @@ function dataLines(d: VerifyReport): string[] {
 async function verify(o: VerifyOpts): Promise<void> {
   const st = await stat(o.dataDir).catch(() => null);
   if (st === null || !st.isDirectory()) throw usageError(`--data-dir ${o.dataDir} is not a directory.`);
+  const lock = acquireOwnerLock(o.dataDir, { what: 'data dir', owner: 'nativelog verify', hint: 'verify checks a stopped node only' });
   const progress = startProgress(() => `verify: checking ${o.dataDir}`);
   let meta: MetaVerifyReport;
   let data: VerifyReport;
@@ -66,6 +74,7 @@ async function verify(o: VerifyOpts): Promise<void> {
     data = await verifyDataDir(o.dataDir);
   } finally {
     progress.stop();
+    lock.release();
   }
   const ok = meta.ok && data.ok && (rebuild?.ok ?? true);
   if (o.json) process.stdout.write(`${JSON.stringify({ ok, metastore: meta, data, ...(rebuild === null ? {} : { rebuild }) })}\n`);
