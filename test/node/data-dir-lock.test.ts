@@ -8,8 +8,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, collect, startNode, CLI_MAIN } from '../cli/cli-process.js';
 import { LOCK_FILE, readLockHolder } from '../../src/lock/owner-lock.js';
@@ -63,16 +63,24 @@ test('a second nativelog start on the same data dir exits non-zero at once namin
     firstAlive = false;
     assert.equal(readLockHolder(dataDir)?.pid, first.pid, 'kill -9 leaves a stale lock');
 
+    const shardLock = join(dataDir, 'default', 'kept', '0', LOCK_FILE);
+    assert.equal(readLockHolder(join(dataDir, 'default', 'kept', '0'))?.pid, first.pid, "and its shard worker's lock");
+
     const third = await startNode(dataDir);
     try {
       assert.equal(readLockHolder(dataDir)?.pid, third.pid, 'the stale lock was taken over');
+      assert.equal(readLockHolder(join(dataDir, 'default', 'kept', '0'))?.pid, third.pid, "so was the shard folder's");
       const consume = await cli(['consume', 'kept', '--server', third.server]);
       assert.equal(consume.code, 0, consume.stderr);
       assert.deepEqual(consume.stdout.toString('utf8').split('\n').filter((l) => l !== ''), ['a', 'b']);
     } finally {
-      assert.equal(await third.stop(), 0);
+      await third.stop('SIGKILL');
     }
-    assert.equal(existsSync(join(dataDir, LOCK_FILE)), false, 'a clean stop removes the lock');
+    // Offline verify takes over the dead node's data-dir lock, ignores the shard LOCK files left behind, and releases.
+    assert.ok(existsSync(shardLock));
+    const v = await cli(['verify', '--data-dir', dataDir]);
+    assert.equal(v.code, 0, `${v.stdout.toString('utf8')} ${v.stderr}`);
+    assert.equal(existsSync(join(dataDir, LOCK_FILE)), false, 'verify released the lock it took over');
   } finally {
     if (firstAlive) await first.stop('SIGKILL');
   }
@@ -116,4 +124,25 @@ test('in one process: a second startNode on the same data dir is refused, and a 
   await writeFile(join(other, '@meta'), 'not a folder');
   await assert.rejects(startNodeInProcess({ ...config, dataDir: other }, { log: () => undefined }));
   assert.equal(existsSync(join(other, LOCK_FILE)), false, 'a start whose MetaStore failed released the lock');
+});
+
+test('read-only verify of a data dir it cannot write (a read-only copy) runs without the lock, but still refuses while a live process holds it', { skip: process.getuid?.() === 0 && 'root writes anywhere' }, async () => {
+  const dataDir = await tempDataDir();
+  const node = await startNode(dataDir);
+  assert.equal(await node.stop(), 0);
+  await chmod(dataDir, 0o555);
+  try {
+    const ok = await cli(['verify', '--data-dir', dataDir]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const rebuild = await cli(['verify', '--data-dir', dataDir, '--rebuild-indexes']);
+    assert.notEqual(rebuild.code, 0, 'a writing verify needs the lock');
+    await chmod(dataDir, 0o755);
+    await writeFile(join(dataDir, LOCK_FILE), JSON.stringify({ v: 1, pid: process.pid, startTime: null, hostname: hostname(), threadId: 0, token: 't', acquiredAt: 1, owner: 'test' }));
+    await chmod(dataDir, 0o555);
+    const held = await cli(['verify', '--data-dir', dataDir]);
+    assert.notEqual(held.code, 0);
+    assert.match(held.stderr, new RegExp(`process ${process.pid}\\b`));
+  } finally {
+    await chmod(dataDir, 0o755);
+  }
 });
