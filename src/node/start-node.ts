@@ -1,7 +1,8 @@
 /**
- * startNode: takes <data-dir>/LOCK (one process per data dir; a live
- * holder fails the start at once), opens the MetaStore, reconciles shard folders with it, opens one
- * ShardHandle per shard, and serves the wire protocol on host:port.
+ * startNode: takes <data-dir>/LOCK (one process per data dir; a live holder
+ * fails the start at once), opens the MetaStore, reconciles shard folders
+ * with it, opens one ShardHandle per shard, and serves the wire protocol on
+ * host:port.
  *
  * close(): stop accepting, stop reading requests, finish the ones in flight
  * (long-polls return at once), close connections, close every shard handle
