@@ -20,10 +20,11 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
 import * as Comlink from 'comlink';
+import { acquireOwnerLock, type OwnerLock } from '../src/lock/owner-lock.js';
 import { RingConsumer, RingProducer, type RingMessage } from '../src/ring/index.js';
 import type { ReadIntoResult, RecoveryReport, ShardStoreApi, ShardStoreOptions, ShardDescription } from '../src/storage/types.js';
 import { recoveryLogLine } from '../src/storage/recovery.js';
-import type { ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from '../src/shard/shard-control.js';
+import type { ShardOwnerToken, ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from '../src/shard/shard-control.js';
 import {
   OP_APPEND,
   OP_READ,
@@ -84,6 +85,9 @@ function errorMessage(e: unknown): string {
 
 class ShardServer implements ShardWorkerControl {
   private store: ShardStoreApi | null = null;
+  /** <dir>/LOCK, held from open() to the end of close() (one worker per shard folder). */
+  private lock: OwnerLock | null = null;
+  private responsesCommitted = 0;
   private dir = '';
   private syncEachBatch = false;
   private readBytesMax: number;
@@ -109,12 +113,24 @@ class ShardServer implements ShardWorkerControl {
     private readonly inbound: RingConsumer,
     private readonly outbound: RingProducer,
     private readonly storeModule: StoreModule,
+    private readonly exitAfterResponses: number | undefined,
   ) {
     this.readBytesMax = outbound.messageBytesMax - RESPONSE_HEADER_BYTES;
   }
 
-  open(opts: WorkerStoreOptions): ShardDescription {
+  open(opts: WorkerStoreOptions, owner: ShardOwnerToken): ShardDescription {
     if (this.store !== null) throw new Error('shard worker already opened a store');
+    this.lock = acquireOwnerLock(opts.dir, { what: 'shard folder', owner: 'shard worker', createDir: true, ...owner });
+    try {
+      return this.openStore(opts);
+    } catch (e) {
+      this.lock.release();
+      this.lock = null;
+      throw e;
+    }
+  }
+
+  private openStore(opts: WorkerStoreOptions): ShardDescription {
     this.syncEachBatch = opts.fsync?.mode === 'always';
     const storeOpts: ShardStoreOptions = { ...opts };
     // Group commit: the worker fsyncs once per batch instead of the store once per append.
@@ -175,12 +191,23 @@ class ShardServer implements ShardWorkerControl {
     await this.store?.backgroundIdle?.();
     const store = this.store;
     this.store = null;
-    store?.close();
+    try {
+      store?.close();
+    } finally {
+      this.lock?.release();
+      this.lock = null;
+    }
   }
 
   async destroy(): Promise<void> {
-    await this.close();
-    if (this.dir !== '') rmSync(this.dir, { recursive: true, force: true });
+    const lock = this.lock;
+    this.lock = null; // kept until the folder is gone, so nobody opens it meanwhile
+    try {
+      await this.close();
+      if (this.dir !== '') rmSync(this.dir, { recursive: true, force: true });
+    } finally {
+      lock?.release(); // a no-op once the folder is gone
+    }
   }
 
   private opened(): ShardStoreApi {
@@ -349,6 +376,7 @@ class ShardServer implements ShardWorkerControl {
       this.counters.readBytes += r.byteLength;
       writeResponseHeader(view, { requestId: id, op: OP_READ, a: r.firstSeq, b: r.nextSeq, c: 0, count: r.count, flags: 0 });
       this.outbound.commit(RESPONSE_HEADER_BYTES + r.byteLength, false);
+      this.committed();
       return;
     }
   }
@@ -363,6 +391,7 @@ class ShardServer implements ShardWorkerControl {
     if (view === null) return false;
     fillResponse(view, o, body);
     this.outbound.commit(undefined, false);
+    this.committed();
     return true;
   }
 
@@ -371,6 +400,12 @@ class ShardServer implements ShardWorkerControl {
     const view = (await this.outbound.reserveAsync(RESPONSE_HEADER_BYTES + body.length, o.status))!;
     fillResponse(view, o, body);
     this.outbound.commit(undefined, false);
+    this.committed();
+  }
+
+  /** Test seam (ShardWorkerInit.testExitAfterResponses): die with committed responses the handle has not read. */
+  private committed(): void {
+    if (this.exitAfterResponses !== undefined && ++this.responsesCommitted === this.exitAfterResponses) process.exit(70);
   }
 }
 
@@ -409,5 +444,5 @@ function keepErrorCodes(): void {
 keepErrorCodes();
 const init = workerData as ShardWorkerInit & { port: MessagePort };
 const storeModule = (await import(init.storeModuleUrl)) as StoreModule;
-const server = new ShardServer(new RingConsumer(init.inbound), new RingProducer(init.outbound), storeModule);
+const server = new ShardServer(new RingConsumer(init.inbound), new RingProducer(init.outbound), storeModule, init.testExitAfterResponses);
 Comlink.expose(server, init.port as unknown as Comlink.Endpoint);

@@ -1,12 +1,15 @@
 /**
- * startNode: opens the MetaStore, reconciles shard folders with it, opens one
- * ShardHandle per shard, and serves the wire protocol on host:port.
+ * startNode: takes <data-dir>/LOCK (one process per data dir; a live holder
+ * fails the start at once), opens the MetaStore, reconciles shard folders
+ * with it, opens one ShardHandle per shard, and serves the wire protocol on
+ * host:port.
  *
  * close(): stop accepting, stop reading requests, finish the ones in flight
  * (long-polls return at once), close connections, close every shard handle
- * (fsync + clean-shutdown marker), close the MetaStore.
+ * (fsync + clean-shutdown marker), close the MetaStore, release the lock.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { acquireOwnerLock } from '../lock/owner-lock.js';
 import { wireError } from '../protocol/errors.js';
 import { FLAG_ERROR, FLAG_RESPONSE, encodeFrameBytes } from '../protocol/frame.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
@@ -29,13 +32,18 @@ export interface RunningNode {
 }
 
 export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}): Promise<RunningNode> {
-  const ctx = await openContext(config, resolveDeps(deps));
+  // One process per data dir (docs/FORMAT.md, "Lock files"): taken before anything is opened, released last.
+  const lock = acquireOwnerLock(config.dataDir, { what: 'data dir', owner: 'nativelog start', createDir: true, hint: 'stop it first or use another --data-dir' });
+  const ctx = await openContext(config, resolveDeps(deps)).catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
   const conns = new Set<ServerConnection>();
   const server = createServer((socket) => accept(ctx, conns, socket));
   try {
     await listen(server, config.host, config.port);
   } catch (err) {
-    await closeShards(ctx);
+    await closeShards(ctx).finally(() => lock.release());
     throw err;
   }
   const address = server.address();
@@ -47,7 +55,7 @@ export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}
     get connections() {
       return conns.size;
     },
-    close: () => (closing ??= shutdown(ctx, server, conns)),
+    close: () => (closing ??= shutdown(ctx, server, conns).finally(() => lock.release())),
   };
 }
 

@@ -15,6 +15,15 @@ export interface ShardWorkerInit {
   outbound: SharedArrayBuffer;
   /** Module URL exporting `ShardStore` with `static open(opts)`; the real engine unless a test injects a stand-in. */
   storeModuleUrl: string;
+  /** Test seam, never set in production: the worker exits right after committing this many responses (without waking the handle). */
+  testExitAfterResponses?: number;
+}
+
+/** The shard-folder lock's owner token (src/lock/owner-lock.ts), chosen by the handle. */
+export interface ShardOwnerToken {
+  token: string;
+  /** Set when restarting after a worker died: its lock (same token) may be taken over. */
+  takeOverToken?: string;
 }
 
 export interface ShardWorkerStats {
@@ -36,8 +45,8 @@ export interface ShardWorkerStats {
 }
 
 export interface ShardWorkerControl {
-  /** Opens (and recovers) the store; then the worker starts serving its inbound ring. */
-  open(opts: WorkerStoreOptions): ShardDescription;
+  /** Takes <dir>/LOCK, opens (and recovers) the store; then the worker starts serving its inbound ring. */
+  open(opts: WorkerStoreOptions, owner: ShardOwnerToken): ShardDescription;
   describe(): ShardDescription;
   stats(): ShardWorkerStats;
   setRetention(retentionMs: number | null, retentionBytes: number | null): void;
@@ -48,7 +57,7 @@ export interface ShardWorkerControl {
   /** Stops taking requests from the ring until resume() (maintenance and tests: lets requests queue up). */
   pause(): void;
   resume(): void;
-  /** Stops serving, closes the store (sync, checkpoint, clean-shutdown marker). */
+  /** Stops serving, closes the store (sync, checkpoint, clean-shutdown marker), releases LOCK. */
   close(): Promise<void>;
   /** close(), then removes the shard folder. */
   destroy(): Promise<void>;

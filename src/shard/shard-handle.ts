@@ -10,13 +10,21 @@
  * The response pump runs while anything is in flight, sleeping on the
  * outbound ring with Atomics.waitAsync.
  *
- * If the worker dies, every call in flight (written to its ring) is rejected
- * with WORKER_EXITED, and a new worker (with new rings) is started; it
+ * The worker owns the shard folder through <dir>/LOCK (src/lock): a second
+ * handle on the same folder fails open. Every worker of one handle presents
+ * the handle's token, so a replacement takes over the lock a dead worker
+ * never released; close() removes it if the worker could not.
+ *
+ * If the worker dies, the responses it committed to its outbound ring are
+ * delivered first; every other call in flight (written to its ring) is
+ * rejected with WORKER_EXITED, and a new worker (with new rings) is started; it
  * recovers the shard from disk. Calls not yet written, and calls made during
  * the restart, wait for the new worker.
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
+import { releaseOwnerLock } from '../lock/owner-lock.js';
 import { RECORD_BYTES_MAX_DEFAULT } from '../record/layout.js';
 import { RingConsumer, RingProducer, createRingBuffer, ringMessageBytesMax, type RingMessage } from '../ring/index.js';
 import type { AppendResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions } from './types.js';
@@ -50,6 +58,8 @@ const STORE_MODULE_URL = new URL('../storage/shard-store.js', import.meta.url).h
 export interface ShardHandleInternals {
   /** Module exporting `ShardStore` for the worker to use instead of the storage engine. */
   storeModuleUrl?: string;
+  /** The first worker exits right after committing this many responses, before waking this thread (finding 7's test). */
+  exitAfterResponses?: number;
 }
 
 export interface ShardHandleStats extends ShardWorkerStats {
@@ -109,10 +119,16 @@ export class ShardHandle implements ShardHandleApi {
   private restarts = 0;
   private ready: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
+  /**
+   * Owner token of <dir>/LOCK for every worker of this handle: a replacement
+   * presents it to take over the lock its dead predecessor never released.
+   */
+  private readonly lockToken = randomUUID();
 
   private constructor(
     private readonly opts: ShardHandleOptions,
     private readonly storeModuleUrl: string,
+    private exitAfterResponses: number | undefined,
   ) {
     this.ringBytes = shardRingBytes(opts.ringBytes, opts.recordBytesMax ?? RECORD_BYTES_MAX_DEFAULT);
     this.inFlightMax = opts.inFlightMax ?? SHARD_IN_FLIGHT_MAX_DEFAULT;
@@ -125,7 +141,7 @@ export class ShardHandle implements ShardHandleApi {
   /** Spawns the shard's worker, which opens (and recovers) the shard folder. */
   static async open(opts: ShardHandleOptions, internals: ShardHandleInternals = {}): Promise<ShardHandle> {
     // A copy: setRetention() updates it so a restarted worker gets the current settings.
-    const h = new ShardHandle({ ...opts }, internals.storeModuleUrl ?? STORE_MODULE_URL);
+    const h = new ShardHandle({ ...opts }, internals.storeModuleUrl ?? STORE_MODULE_URL, internals.exitAfterResponses);
     h.gen = await h.startWorker();
     return h;
   }
@@ -340,14 +356,17 @@ export class ShardHandle implements ShardHandleApi {
     this.notifyIfDrained();
   }
 
-  private settleNext(gen: Generation, m: RingMessage): void {
+  /** Settles the oldest call in flight with response m; false if m did not match it (the call is rejected). */
+  private settleNext(gen: Generation, m: RingMessage): boolean {
     const c = this.inFlight.shift()!;
     try {
       c.settle(m);
+      return true;
     } catch (e) {
       c.reject(e as Error);
       // A response out of order means the rings can no longer be trusted: restart the worker.
       void gen.worker.terminate();
+      return false;
     }
   }
 
@@ -387,6 +406,8 @@ export class ShardHandle implements ShardHandleApi {
     const outbound = createRingBuffer(this.ringBytes);
     const { port1, port2 } = new MessageChannel();
     const init: ShardWorkerInit & { port: MessagePort } = { inbound, outbound, storeModuleUrl: this.storeModuleUrl, port: port2 };
+    if (this.exitAfterResponses !== undefined) init.testExitAfterResponses = this.exitAfterResponses;
+    this.exitAfterResponses = undefined; // the first worker only
     const worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2] });
     let lastError: unknown = null;
     worker.on('error', (e) => (lastError = e));
@@ -400,7 +421,8 @@ export class ShardHandle implements ShardHandleApi {
     const gen: Generation = { worker, port: port1, control: Comlink.wrap<ShardWorkerControl>(port1 as unknown as Comlink.Endpoint), producer: new RingProducer(inbound), consumer: new RingConsumer(outbound), exited };
     exited.catch((e: Error) => this.onExit(gen, e));
     try {
-      await this.onGen(gen, (c) => c.open(this.storeOptions()));
+      // Also a worker of ours that died holding the lock (killed, or crashed inside open()) is taken over.
+      await this.onGen(gen, (c) => c.open(this.storeOptions(), { token: this.lockToken, takeOverToken: this.lockToken }));
     } catch (e) {
       port1.close();
       await worker.terminate();
@@ -419,14 +441,33 @@ export class ShardHandle implements ShardHandleApi {
     if (gen !== this.gen) return;
     this.gen = null;
     gen.producer.close();
+    // Responses the worker committed before it died are real answers (a
+    // message is published only whole, by the atomic cursor store): deliver
+    // them first, in order, through the same FIFO and request-id checks.
+    this.drainDead(gen);
     gen.consumer.close();
-    // Calls the dead worker may have started fail; calls never written to its
-    // ring wait for the new worker (nothing of them can have happened).
+    // The other calls the dead worker may have started fail; calls never
+    // written to its ring wait for the new worker (nothing of them can have happened).
     for (const c of this.inFlight.splice(0)) c.reject(e);
     this.notifyIfDrained();
     if (this.state === 'open') {
       this.state = 'restarting';
       this.ready = this.restart(e);
+    }
+  }
+
+  /** Settles in-flight calls from the responses left in a dead worker's outbound ring. */
+  private drainDead(gen: Generation): void {
+    try {
+      while (this.inFlight.length > 0) {
+        const m = gen.consumer.tryRead();
+        if (m === null) break;
+        const matched = this.settleNext(gen, m);
+        gen.consumer.release();
+        if (!matched) break; // a response that did not match its call: the ring is not trusted further
+      }
+    } catch {
+      // A damaged ring header: what is left fails with WORKER_EXITED like any unanswered call.
     }
   }
 
@@ -447,6 +488,7 @@ export class ShardHandle implements ShardHandleApi {
       }
     }
     this.state = 'failed';
+    this.releaseLock(); // no worker of ours runs: the dead one's lock must not outlive it
     this.failure = new ShardError(toShardError(last).code, `shard worker for ${this.opts.dir} could not be restarted: ${(last as Error).message}`);
     for (const c of this.waiting.splice(0)) c.reject(this.failure);
     this.notifyIfDrained();
@@ -470,6 +512,20 @@ export class ShardHandle implements ShardHandleApi {
         gen.port.close();
         await gen.worker.terminate();
       }
+      this.releaseLock();
+    }
+  }
+
+  /**
+   * Removes <dir>/LOCK if it still carries this handle's token: after a clean
+   * close the worker already did; after a worker died holding it, nobody else
+   * can. Never touches another owner's lock.
+   */
+  private releaseLock(): void {
+    try {
+      releaseOwnerLock(this.opts.dir, this.lockToken);
+    } catch {
+      // An unreadable folder: the next owner judges the lock by its pid.
     }
   }
 

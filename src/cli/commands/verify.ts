@@ -5,9 +5,16 @@
  * otherwise. With --rebuild-indexes, first rewrites the missing or invalid
  * sparse indexes of sealed segments (piscina pool, src/shard/index-rebuild-pool.ts)
  * and prints what it rebuilt; then verifies as usual.
+ *
+ * Both forms hold <data-dir>/LOCK while they run (docs/FORMAT.md, "Lock
+ * files"): they refuse, naming the pid, while a node owns the data dir, and a
+ * node cannot start meanwhile. Read-only verify refuses too instead of
+ * warning: a running node's active segment grows under the check and would
+ * be reported as a torn tail, a false alarm with a failing exit code.
  */
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
+import { LockHeldError, acquireOwnerLock, holderState, readLockHolder, type OwnerLock } from '../../lock/owner-lock.js';
 import { verifyMetaStore, type MetaVerifyReport } from '../../metastore/verify-meta.js';
 import { rebuildIndexes, type RebuildReport } from '../../shard/index-rebuild-pool.js';
 import { verifyDataDir, type VerifyReport } from '../../shard/verify-pool.js';
@@ -53,9 +60,31 @@ function dataLines(d: VerifyReport): string[] {
   return [head, ...d.damaged.map(rangeLine), ...d.problems.map((p) => `  ${p}`)];
 }
 
+const LOCK_HINT = 'verify checks a stopped node only';
+
+/**
+ * Takes <data-dir>/LOCK for the run. A read-only check of a data dir this
+ * user cannot write (a read-only mount, a backup) runs without the lock if
+ * no live process holds it.
+ */
+function lockForVerify(dataDir: string, writes: boolean): OwnerLock | null {
+  try {
+    return acquireOwnerLock(dataDir, { what: 'data dir', owner: 'nativelog verify', hint: LOCK_HINT });
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (writes || e instanceof LockHeldError || (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM')) throw e;
+    const h = readLockHolder(dataDir);
+    if (h !== null && holderState(h) !== 'dead') {
+      throw new LockHeldError(`Data dir ${dataDir} is owned by process ${h.pid} (${h.owner}); ${LOCK_HINT}.`, dataDir, h);
+    }
+    return null;
+  }
+}
+
 async function verify(o: VerifyOpts): Promise<void> {
   const st = await stat(o.dataDir).catch(() => null);
   if (st === null || !st.isDirectory()) throw usageError(`--data-dir ${o.dataDir} is not a directory.`);
+  const lock = lockForVerify(o.dataDir, o.rebuildIndexes === true);
   const progress = startProgress(() => `verify: checking ${o.dataDir}`);
   let meta: MetaVerifyReport;
   let data: VerifyReport;
@@ -66,6 +95,7 @@ async function verify(o: VerifyOpts): Promise<void> {
     data = await verifyDataDir(o.dataDir);
   } finally {
     progress.stop();
+    lock?.release();
   }
   const ok = meta.ok && data.ok && (rebuild?.ok ?? true);
   if (o.json) process.stdout.write(`${JSON.stringify({ ok, metastore: meta, data, ...(rebuild === null ? {} : { rebuild }) })}\n`);

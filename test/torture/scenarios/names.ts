@@ -142,7 +142,7 @@ export async function runNames(seed: number): Promise<NamesStats> {
     for (const abs of [`/tmp/${marker}`, join(sandbox, '..', marker), join(sandbox, marker)]) if (existsSync(abs)) problems.push(`${abs} exists: a traversal escaped the data dir`);
     for (const p of after.inside) {
       const parts = p.split('/');
-      if (parts[0] === '@meta') continue;
+      if (parts[0] === '@meta' || p === 'LOCK') continue; // the MetaStore and the node's lock file (docs/FORMAT.md section 13)
       const [ns, stream, shard] = parts;
       if (!VALID.test(ns!) || ns === '.' || ns === '..') problems.push(`data dir entry ${show(p)} is not a valid namespace`);
       if (stream !== undefined && (!VALID.test(stream) || stream === '.' || stream === '..')) problems.push(`data dir entry ${show(p)} is not a valid stream`);
@@ -151,7 +151,7 @@ export async function runNames(seed: number): Promise<NamesStats> {
     const expected = new Set(['torture', ...BOUNDARY_VALID]);
     for (const p of after.inside) {
       const ns = p.split('/')[0]!;
-      if (ns !== '@meta' && !expected.has(ns)) problems.push(`data dir has an unexpected namespace folder ${show(ns)}`);
+      if (ns !== '@meta' && ns !== 'LOCK' && !expected.has(ns)) problems.push(`data dir has an unexpected namespace folder ${show(ns)}`);
     }
     if (problems.length > 0) throw new Error(`${problems.length} name problem(s): ${problems.slice(0, 10).join('; ')}`);
     if (!node.alive) throw new Error('the node died');
