@@ -32,6 +32,7 @@ const SAME_NAME = new Set<string>([
   'META_CORRUPT',
   'NOT_READY',
   'BUSY',
+  'SHARD_FAILED',
 ]);
 
 /** Any thrown value as a wire error. */

@@ -8,7 +8,8 @@ export type ShardErrorCode =
   | StorageErrorCode
   | 'WORKER_EXITED' // the shard worker died with this request in flight; it is being restarted
   | 'BAD_REQUEST' // the worker met a request it cannot parse (a bug, never a client's input)
-  | 'BUSY'; // more than SHARD_WAITING_MAX calls are waiting for an in-flight slot
+  | 'BUSY' // more than SHARD_WAITING_MAX calls are waiting for an in-flight slot
+  | 'SHARD_FAILED'; // the worker could not be restarted (SHARD_RESTARTS_MAX): every call of the handle rejects
 
 /** The error every ShardHandle call rejects with; `code` is stable for wire mapping. */
 export class ShardError extends Error {
@@ -30,6 +31,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ShardErrorCode>([
   'WORKER_EXITED',
   'BAD_REQUEST',
   'BUSY',
+  'SHARD_FAILED',
 ]);
 
 /**

@@ -489,7 +489,7 @@ export class ShardHandle implements ShardHandleApi {
     }
     this.state = 'failed';
     this.releaseLock(); // no worker of ours runs: the dead one's lock must not outlive it
-    this.failure = new ShardError(toShardError(last).code, `shard worker for ${this.opts.dir} could not be restarted: ${(last as Error).message}`);
+    this.failure = new ShardError('SHARD_FAILED', `The shard worker for ${this.opts.dir} could not be restarted after ${SHARD_RESTARTS_MAX} attempts: ${(last as Error).message}`);
     for (const c of this.waiting.splice(0)) c.reject(this.failure);
     this.notifyIfDrained();
   }
