@@ -18,3 +18,5 @@ export const COMMAND_BYTES_MAX = 64 * 1024;
 export const SNAPSHOT_BYTES_MAX = 256 * 1024 * 1024;
 /** Commands appended to the log before a snapshot truncates it. */
 export const SNAPSHOT_EVERY_COMMANDS = 1000;
+/** Most segments the MetaStore lists for one shard (retention trims the oldest; past it openSegment fails). */
+export const SEGMENTS_PER_SHARD_MAX = 100_000;

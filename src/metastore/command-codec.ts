@@ -54,9 +54,29 @@ function isStreamConfig(v: unknown): v is StreamConfig {
   );
 }
 
+function isInt(v: unknown): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+function isShardRef(v: Record<string, unknown>): boolean {
+  return typeof v.namespace === 'string' && typeof v.name === 'string' && typeof v.incarnation === 'string' && isInt(v.shard);
+}
+
+/** A stored ShardPlacement's shape (the rules are checked by placement.ts's checkPlacement). */
+export function isShardPlacement(v: unknown): boolean {
+  if (!isObject(v) || !isShardRef(v) || !(v.sequencer === null || isInt(v.sequencer)) || !isInt(v.epoch) || !Array.isArray(v.segments)) return false;
+  return v.segments.every((s) => isObject(s) && isInt(s.baseSeq) && (s.endSeq === null || isInt(s.endSeq)) && isInt(s.epoch) && Array.isArray(s.replicas) && s.replicas.every(isInt));
+}
+
 export function isMetaCommand(v: unknown): v is MetaCommand {
   if (!isObject(v)) return false;
   switch (v.op) {
+    case 'electSequencer':
+      return isShardRef(v) && isInt(v.node) && isInt(v.expectEpoch);
+    case 'openSegment':
+      return isShardRef(v) && isInt(v.epoch) && isInt(v.baseSeq) && Array.isArray(v.replicas) && v.replicas.every(isInt);
+    case 'sealSegment':
+      return isShardRef(v) && isInt(v.epoch) && isInt(v.baseSeq) && isInt(v.endSeq);
     case 'createStream':
       return isStreamConfig(v.stream);
     case 'deleteStream':

@@ -14,9 +14,10 @@ import type { LogEntry } from './command-codec.js';
 import { ensureDir, fsyncDir, removeLeftoverTemp } from './durable-fs.js';
 import { validateName } from './names.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
-import { apply, emptyState, sortedStreams, stateFromStreams, streamKey, type MetaState } from './state-machine.js';
+import { placementKey } from './placement.js';
+import { apply, emptyState, sortedStreams, stateFromSnapshot, streamKey, type ApplyResult, type MetaState } from './state-machine.js';
 import { buildStreamConfig } from './stream-config.js';
-import { MetaError, type CreateStreamInput, type MetaCommand, type MetaStoreApi, type StreamConfig } from './types.js';
+import { MetaError, type CreateStreamInput, type MetaCommand, type MetaStoreApi, type NodeId, type ShardPlacement, type ShardRef, type StreamConfig } from './types.js';
 
 /** The folder under the data dir that holds the MetaStore ('@' never occurs in a namespace name). */
 export const META_DIR_NAME = '@meta';
@@ -77,7 +78,7 @@ export class MetaStore implements MetaStoreApi {
     const snapshotPath = join(dir, SNAPSHOT_FILE);
     await removeLeftoverTemp(snapshotPath);
     const snapshot = await readSnapshot(snapshotPath);
-    const base = snapshot === null ? emptyState() : stateFromStreams(snapshot.streams);
+    const base = snapshot === null ? emptyState() : stateFromSnapshot(snapshot.streams, snapshot.placements);
     const opened = await CommandLog.open(join(dir, COMMAND_LOG_FILE));
     try {
       await fsyncDir(dir); // the log file's directory entry, if open() just created it
@@ -120,6 +121,30 @@ export class MetaStore implements MetaStoreApi {
     return stream as StreamConfig;
   }
 
+  /** Makes `node` the shard's sequencer with epoch expectEpoch + 1; fails STALE_EPOCH unless the epoch is still expectEpoch. */
+  async electSequencer(ref: ShardRef, node: NodeId, expectEpoch: number): Promise<ShardPlacement> {
+    return this.proposePlacement({ op: 'electSequencer', ...ref, node, expectEpoch });
+  }
+
+  /** Opens the shard's next segment at baseSeq on `replicas` (conditions in placement.ts). */
+  async openSegment(ref: ShardRef, epoch: number, baseSeq: number, replicas: NodeId[]): Promise<ShardPlacement> {
+    return this.proposePlacement({ op: 'openSegment', ...ref, epoch, baseSeq, replicas });
+  }
+
+  /** Seals the shard's active segment (at baseSeq) at endSeq (conditions in placement.ts). */
+  async sealSegment(ref: ShardRef, epoch: number, baseSeq: number, endSeq: number): Promise<ShardPlacement> {
+    return this.proposePlacement({ op: 'sealSegment', ...ref, epoch, baseSeq, endSeq });
+  }
+
+  getPlacement(namespace: string, name: string, shard: number): ShardPlacement | undefined {
+    return this.state.placements.get(placementKey(namespace, name, shard));
+  }
+
+  private async proposePlacement(command: MetaCommand): Promise<ShardPlacement> {
+    const r = await this.proposeResult(command);
+    return r.placement!;
+  }
+
   getStream(namespace: string, name: string): StreamConfig | undefined {
     return this.state.streams.get(streamKey(namespace, name));
   }
@@ -133,7 +158,11 @@ export class MetaStore implements MetaStoreApi {
    * that would fail is not logged), then appended durably, then applied.
    * Resolves to the stream the command produced (null for a delete).
    */
-  propose(command: MetaCommand): Promise<StreamConfig | null> {
+  async propose(command: MetaCommand): Promise<StreamConfig | null> {
+    return (await this.proposeResult(command)).stream;
+  }
+
+  private proposeResult(command: MetaCommand): Promise<Extract<ApplyResult, { ok: true }>> {
     return this.serialize(async () => {
       const result = apply(this.state, command);
       if (!result.ok) throw result.error;
@@ -142,7 +171,7 @@ export class MetaStore implements MetaStoreApi {
       this.state = result.state;
       this.sinceSnapshot += 1;
       if (this.sinceSnapshot >= this.snapshotEvery) await this.trySnapshot();
-      return result.stream;
+      return result;
     });
   }
 
@@ -159,7 +188,7 @@ export class MetaStore implements MetaStoreApi {
   }
 
   private async writeSnapshotNow(): Promise<void> {
-    await writeSnapshot(join(this.dir, SNAPSHOT_FILE), { lastIndex: this.index, streams: this.listStreams() });
+    await writeSnapshot(join(this.dir, SNAPSHOT_FILE), { lastIndex: this.index, streams: this.listStreams(), placements: [...this.state.placements.values()] });
     await this.log.clear();
     this.sinceSnapshot = 0;
     this.snapshotError = null;

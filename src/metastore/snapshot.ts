@@ -1,7 +1,9 @@
 /**
  * MetaStore snapshots (<data-dir>/@meta/snapshot): the whole state as of a
  * log index. Layout: magic "NLMSNAP1" (8 bytes), payloadLength u32 LE,
- * payloadCrc u32 LE, then the msgpackr payload { lastIndex, streams }.
+ * payloadCrc u32 LE, then the msgpackr payload { lastIndex, streams,
+ * placements } (placements: one ShardPlacement per shard; absent in
+ * snapshots written before placements existed, read as initial placements).
  * Written atomically (temp, fsync, rename, fsync dir), so a damaged snapshot
  * is corruption (META_CORRUPT), never a torn write.
  */
@@ -10,13 +12,15 @@ import { Packr } from 'msgpackr';
 import { crc32 } from '../record/crc32.js';
 import { SNAPSHOT_BYTES_MAX } from './bounds.js';
 import { replaceFileAtomically } from './durable-fs.js';
-import { isMetaCommand } from './command-codec.js';
-import { MetaError, type StreamConfig } from './types.js';
+import { isMetaCommand, isShardPlacement } from './command-codec.js';
+import { MetaError, type ShardPlacement, type StreamConfig } from './types.js';
 
 export interface Snapshot {
   /** Index of the last command the snapshot includes (0: none). */
   lastIndex: number;
   streams: StreamConfig[];
+  /** Every shard's sequencer, epoch and segments (placement.ts); undefined in older snapshots. */
+  placements?: ShardPlacement[];
 }
 
 const MAGIC = Buffer.from('NLMSNAP1', 'latin1');
@@ -41,6 +45,7 @@ function isSnapshot(v: unknown): v is Snapshot {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
   if (!Number.isSafeInteger(s.lastIndex) || (s.lastIndex as number) < 0 || !Array.isArray(s.streams)) return false;
+  if (s.placements !== undefined && (!Array.isArray(s.placements) || !s.placements.every(isShardPlacement))) return false;
   return s.streams.every((stream) => isMetaCommand({ op: 'createStream', stream }));
 }
 

@@ -8,15 +8,18 @@
  */
 import { STREAMS_MAX } from './bounds.js';
 import { checkStreamConfig } from './stream-config.js';
-import { MetaError, type MetaCommand, type StreamConfig } from './types.js';
+import { applyPlacement, checkPlacement, initialPlacements, placementKey, type PlacementCommand } from './placement.js';
+import { MetaError, type MetaCommand, type ShardPlacement, type StreamConfig } from './types.js';
 
 export interface MetaState {
   /** Streams keyed by streamKey(namespace, name). Never mutated: apply builds a new map. */
   readonly streams: ReadonlyMap<string, StreamConfig>;
+  /** Every shard of every stream, keyed by placementKey(namespace, name, shard) (placement.ts). Never mutated. */
+  readonly placements: ReadonlyMap<string, ShardPlacement>;
 }
 
 export type ApplyResult =
-  | { ok: true; state: MetaState; stream: StreamConfig | null }
+  | { ok: true; state: MetaState; stream: StreamConfig | null; placement?: ShardPlacement }
   | { ok: false; state: MetaState; error: MetaError };
 
 /** '/' cannot occur in a valid name, so the key is unambiguous. */
@@ -25,10 +28,29 @@ export function streamKey(namespace: string, name: string): string {
 }
 
 export function emptyState(): MetaState {
-  return { streams: new Map() };
+  return { streams: new Map(), placements: new Map() };
 }
 
-/** Builds a state from a list of streams (a snapshot); throws MetaError on an invalid or duplicate entry. */
+/**
+ * Builds a state from a snapshot's streams and placements; throws MetaError
+ * on an invalid or duplicate entry. A snapshot written before placements
+ * existed has none: every shard then gets the initial placement.
+ */
+export function stateFromSnapshot(streams: readonly StreamConfig[], placements: readonly ShardPlacement[] | undefined): MetaState {
+  const base = stateFromStreams(streams);
+  if (placements === undefined) return base;
+  const map = new Map<string, ShardPlacement>();
+  for (const p of placements) {
+    const key = placementKey(p.namespace, p.name, p.shard);
+    checkPlacement(p, base.streams.get(streamKey(p.namespace, p.name)));
+    if (map.has(key)) throw new MetaError('META_CORRUPT', `The placement of ${key} appears twice in the snapshot.`);
+    map.set(key, Object.freeze({ ...p, segments: Object.freeze(p.segments.map((s) => Object.freeze({ ...s, replicas: Object.freeze([...s.replicas]) }))) }));
+  }
+  for (const key of base.placements.keys()) if (!map.has(key)) throw new MetaError('META_CORRUPT', `The snapshot has no placement for shard ${key}.`);
+  return { streams: base.streams, placements: map };
+}
+
+/** Builds a state from a list of streams (a snapshot without placements); throws MetaError on an invalid or duplicate entry. */
 export function stateFromStreams(streams: readonly StreamConfig[]): MetaState {
   const map = new Map<string, StreamConfig>();
   for (const s of streams) {
@@ -41,7 +63,9 @@ export function stateFromStreams(streams: readonly StreamConfig[]): MetaState {
     if (map.has(key)) throw new MetaError('META_CORRUPT', `Stream ${key} appears twice in the snapshot.`);
     map.set(key, Object.freeze({ ...s }));
   }
-  return { streams: map };
+  const placements = new Map<string, ShardPlacement>();
+  for (const s of map.values()) for (const p of initialPlacements(s)) placements.set(placementKey(p.namespace, p.name, p.shard), p);
+  return { streams: map, placements };
 }
 
 function fail(state: MetaState, error: MetaError): ApplyResult {
@@ -68,15 +92,29 @@ function applyCreate(state: MetaState, stream: StreamConfig): ApplyResult {
   const stored = Object.freeze({ ...stream });
   const streams = new Map(state.streams);
   streams.set(key, stored);
-  return { ok: true, state: { streams }, stream: stored };
+  const placements = new Map(state.placements);
+  for (const p of initialPlacements(stored)) placements.set(placementKey(p.namespace, p.name, p.shard), p);
+  return { ok: true, state: { streams, placements }, stream: stored };
 }
 
 function applyDelete(state: MetaState, namespace: string, name: string): ApplyResult {
   const key = streamKey(namespace, name);
-  if (!state.streams.has(key)) return fail(state, unknownStream(namespace, name));
+  const old = state.streams.get(key);
+  if (old === undefined) return fail(state, unknownStream(namespace, name));
   const streams = new Map(state.streams);
   streams.delete(key);
-  return { ok: true, state: { streams }, stream: null };
+  const placements = new Map(state.placements);
+  for (let shard = 0; shard < old.shards; shard++) placements.delete(placementKey(namespace, name, shard));
+  return { ok: true, state: { streams, placements }, stream: null };
+}
+
+function applyPlacementCommand(state: MetaState, cmd: PlacementCommand): ApplyResult {
+  const key = placementKey(cmd.namespace, cmd.name, cmd.shard);
+  const next = applyPlacement(state.streams.get(streamKey(cmd.namespace, cmd.name)), state.placements.get(key), cmd);
+  if (next instanceof MetaError) return fail(state, next);
+  const placements = new Map(state.placements);
+  placements.set(key, next);
+  return { ok: true, state: { streams: state.streams, placements }, stream: null, placement: next };
 }
 
 function applySetRetention(state: MetaState, cmd: Extract<MetaCommand, { op: 'setRetention' }>): ApplyResult {
@@ -92,7 +130,7 @@ function applySetRetention(state: MetaState, cmd: Extract<MetaCommand, { op: 'se
   const stored = Object.freeze(next);
   const streams = new Map(state.streams);
   streams.set(key, stored);
-  return { ok: true, state: { streams }, stream: stored };
+  return { ok: true, state: { streams, placements: state.placements }, stream: stored };
 }
 
 /** Applies one command. Pure: the input state is never changed. */
@@ -104,6 +142,10 @@ export function apply(state: MetaState, command: MetaCommand): ApplyResult {
       return applyDelete(state, command.namespace, command.name);
     case 'setRetention':
       return applySetRetention(state, command);
+    case 'electSequencer':
+    case 'openSegment':
+    case 'sealSegment':
+      return applyPlacementCommand(state, command);
     default:
       return fail(state, new MetaError('INVALID_ARGUMENT', `Unknown MetaStore command ${JSON.stringify((command as { op: unknown }).op)}.`));
   }

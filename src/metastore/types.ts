@@ -40,12 +40,62 @@ export interface StreamConfig {
   incarnation: string;
 }
 
+/** A cluster member's id: a positive integer (`--node-id`). */
+export type NodeId = number;
+
+/**
+ * One segment of a shard as the MetaStore knows it (DESIGN section 7): where
+ * it starts, which sequencer epoch opened it, the R nodes that store it, and
+ * once sealed the seq after its last record.
+ */
+export interface SegmentPlacement {
+  readonly baseSeq: number;
+  /** The seq after the segment's last record once sealed (exclusive end); null while it is the active segment. */
+  readonly endSeq: number | null;
+  /** The sequencer epoch that opened the segment. */
+  readonly epoch: number;
+  /** The nodes that store the segment (the stream's replica count of them, distinct). */
+  readonly replicas: readonly NodeId[];
+}
+
+/**
+ * Per shard: the sequencer (the node that assigns its seqs) and its epoch,
+ * which only ever increases, and the shard's segments oldest first. Changed
+ * only by conditional commands (compare-and-set on the epoch), so a deposed
+ * sequencer's late update fails on every replica alike.
+ */
+export interface ShardPlacement {
+  readonly namespace: string;
+  readonly name: string;
+  readonly incarnation: string;
+  readonly shard: number;
+  /** null until a sequencer is elected. */
+  readonly sequencer: NodeId | null;
+  /** 0 until the first election; each election sets it to the expected epoch + 1. */
+  readonly epoch: number;
+  readonly segments: readonly SegmentPlacement[];
+}
+
+/** Names one shard of one life of a stream (a command for an older life fails: UNKNOWN_STREAM). */
+export interface ShardRef {
+  namespace: string;
+  name: string;
+  incarnation: string;
+  shard: number;
+}
+
 export type MetaCommand =
   | { op: 'createStream'; stream: StreamConfig }
   | { op: 'deleteStream'; namespace: string; name: string }
-  | { op: 'setRetention'; namespace: string; name: string; retentionMs: number | null; retentionBytes: number | null };
+  | { op: 'setRetention'; namespace: string; name: string; retentionMs: number | null; retentionBytes: number | null }
+  /** Makes `node` the shard's sequencer with epoch expectEpoch + 1, if the epoch is still expectEpoch. */
+  | ({ op: 'electSequencer'; node: NodeId; expectEpoch: number } & ShardRef)
+  /** Opens the next segment at baseSeq on `replicas`, if `epoch` is the shard's epoch and the previous segment is sealed at baseSeq. */
+  | ({ op: 'openSegment'; epoch: number; baseSeq: number; replicas: NodeId[] } & ShardRef)
+  /** Seals the active segment (the one at baseSeq) at endSeq, if `epoch` is the shard's epoch. */
+  | ({ op: 'sealSegment'; epoch: number; baseSeq: number; endSeq: number } & ShardRef);
 
-export type MetaErrorCode = 'INVALID_NAME' | 'INVALID_ARGUMENT' | 'STREAM_EXISTS' | 'UNKNOWN_STREAM' | 'META_CORRUPT';
+export type MetaErrorCode = 'INVALID_NAME' | 'INVALID_ARGUMENT' | 'STREAM_EXISTS' | 'UNKNOWN_STREAM' | 'UNKNOWN_SHARD' | 'STALE_EPOCH' | 'CONFLICT' | 'META_CORRUPT';
 
 export class MetaError extends Error {
   constructor(readonly code: MetaErrorCode, message: string) {

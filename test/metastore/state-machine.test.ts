@@ -61,7 +61,7 @@ test('the state matches a simple model: create only if absent, delete and setRet
         } else if (c.op === 'deleteStream') {
           assert.equal(r.ok, model.has(key));
           model.delete(key);
-        } else {
+        } else if (c.op === 'setRetention') {
           assert.equal(r.ok, model.has(key));
           const cur = model.get(key);
           if (cur) model.set(key, { ...cur, retentionMs: c.retentionMs, retentionBytes: c.retentionBytes });
