@@ -100,7 +100,7 @@ export class RaftDriver {
   private applied: number;
   private snapshotIndex: number;
   private readonly proposals = new Map<number, ProposalWaiter>();
-  private readonly reads = new Map<number, Waiter<void>>();
+  private readonly reads = new Map<number, Waiter<number>>();
   /** Reads answered with an index not yet applied: resolved as apply passes it. */
   private readonly readsAt: { index: number; w: Waiter<void> }[] = [];
   private readonly configWaiters: { node: NodeId; op: 'add' | 'remove'; w: Waiter<void> }[] = [];
@@ -185,13 +185,23 @@ export class RaftDriver {
     return p;
   }
 
-  /** Resolves once every entry committed before this call is applied here (linearizable read point). */
-  readBarrier(): Promise<void> {
+  /** Resolves once every entry committed before this call is applied here (linearizable read point; leader only). */
+  async readBarrier(): Promise<void> {
+    await this.waitApplied(await this.readIndex());
+  }
+
+  /**
+   * Leader only: resolves with a read index once a quorum confirmed this node
+   * still leads: every entry committed before the call is at or below it. A
+   * follower asks the leader for one (forwarded by the node) and then calls
+   * waitApplied(index) itself.
+   */
+  readIndex(): Promise<number> {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
     const ctx = this.nextReadCtx++;
-    const p = new Promise<void>((resolve, reject) => {
-      const w: Waiter<void> = { resolve, reject, timer: null };
+    const p = new Promise<number>((resolve, reject) => {
+      const w: Waiter<number> = { resolve, reject, timer: null };
       w.timer = setTimeout(() => {
         if (this.reads.get(ctx) === w) this.reads.delete(ctx);
         reject(new OutcomeUnknownError(`The read was not confirmed within ${this.proposeTimeoutMs} ms.`));
@@ -200,6 +210,22 @@ export class RaftDriver {
     });
     this.step({ type: 'read', ctx });
     return p;
+  }
+
+  /** Resolves once this node has applied `index` (rejects when the group stops or after proposeTimeoutMs). */
+  waitApplied(index: number): Promise<void> {
+    if (index <= this.applied) return Promise.resolve();
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter<void> = { resolve, reject, timer: null };
+      w.timer = setTimeout(() => {
+        const i = this.readsAt.findIndex((r) => r.w === w);
+        if (i >= 0) this.readsAt.splice(i, 1);
+        reject(new OutcomeUnknownError(`This node did not apply index ${index} within ${this.proposeTimeoutMs} ms (applied ${this.applied}).`));
+      }, this.proposeTimeoutMs);
+      this.readsAt.push({ index, w });
+    });
   }
 
   /** Adds or removes one voter (leader only, one change at a time); resolves once the change is applied here. */
@@ -300,7 +326,8 @@ export class RaftDriver {
       w.reject(new NotLeaderError(leader === 0 || leader === this.node.id ? null : leader, `read refused: ${reason}`));
       return;
     }
-    this.readsAt.push({ index, w });
+    if (w.timer !== null) clearTimeout(w.timer);
+    w.resolve(index);
   }
 
   private releaseReads(): void {

@@ -101,3 +101,24 @@ export function decodeEntry(bytes: Uint8Array, where: string): LogEntry {
   }
   return { index: value.index as number, command: value.command };
 }
+
+/** One MetaCommand as the bytes of a Raft entry (msgpackr); bounded by COMMAND_BYTES_MAX. */
+export function encodeCommand(command: MetaCommand): Uint8Array {
+  const bytes = packr.pack(command);
+  if (bytes.length > COMMAND_BYTES_MAX) {
+    throw new MetaError('INVALID_ARGUMENT', `The command is ${bytes.length} bytes encoded, more than the ${COMMAND_BYTES_MAX} allowed.`);
+  }
+  return bytes;
+}
+
+/** The MetaCommand in a committed Raft entry; throws META_CORRUPT when the bytes are not one. */
+export function decodeCommand(bytes: Uint8Array, where: string): MetaCommand {
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch {
+    throw new MetaError('META_CORRUPT', `The MetaStore command at ${where} cannot be decoded.`);
+  }
+  if (!isMetaCommand(value)) throw new MetaError('META_CORRUPT', `The MetaStore entry at ${where} is not a valid command.`);
+  return value;
+}

@@ -12,37 +12,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import type { DurableState, Entry, HardState, Message, Persist, RaftConfig, Snapshot } from '../../src/consensus/index.js';
+import type { Message, RaftConfig, Snapshot } from '../../src/consensus/index.js';
+import { MemoryDisk } from './memory-disk.js';
 import { NotLeaderError, OutcomeUnknownError, RaftDriver, type RaftApplication } from '../../src/cluster/raft-driver.js';
 
 const TICK_MS = 10;
 const WAIT_MS_MAX = 8_000;
-
-class MemoryDisk {
-  hardState: HardState = { term: 0, vote: 0 };
-  snapshot: Snapshot | null = null;
-  entries: Entry[] = [];
-  failNext = false;
-
-  async persist(p: Persist): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    if (this.failNext) throw new Error('injected fsync failure');
-    if (p.snapshot !== null) {
-      const keep = this.entries.find((e) => e.index === p.snapshot!.index && e.term === p.snapshot!.term) !== undefined;
-      this.entries = keep ? this.entries.filter((e) => e.index > p.snapshot!.index) : [];
-      this.snapshot = p.snapshot;
-    }
-    if (p.entries.length > 0) {
-      const first = p.entries[0]!.index;
-      this.entries = this.entries.filter((e) => e.index < first).concat(p.entries);
-    }
-    if (p.hardState !== null) this.hardState = p.hardState;
-  }
-
-  durable(): DurableState {
-    return { hardState: this.hardState, snapshot: this.snapshot, entries: [...this.entries] };
-  }
-}
 
 class ListApp implements RaftApplication {
   applied: string[] = [];
