@@ -52,7 +52,8 @@ export interface DurableCut {
 
 /** What the scheduler needs from the store that owns it. */
 export interface DurabilityHost {
-  /** The active segment's log descriptor, base seq and committed length. */
+  /** The active segment's log path, descriptor, base seq and committed length. */
+  activeLogPath(): string;
   activeFd(): number;
   activeBaseSeq(): number;
   activeBytes(): number;
@@ -80,15 +81,13 @@ export class Durability {
   /** Rolls whose seal is not yet durable or whose checkpoint is not yet written, oldest first. */
   readonly seals: SealJob[] = [];
   private sealChain: Promise<void> = Promise.resolve();
-  /** The background fsync in flight, on descriptor bgFd, covering bgBytesAtStart bytes of it. */
+  /** The background fsync in flight, of segment bgBase, covering its first bgBytesAtStart bytes. */
   private bgSync: Promise<void> | null = null;
-  private bgFd = -1;
+  private bgBase = -1;
   private bgBytesAtStart = 0;
   /** Appended since the background fsync in flight started (still unsynced when it completes). */
   private bytesSinceBgStart = 0;
   private oldestSinceBgStart = -1;
-  /** Descriptors closed by a roll or close while a background fsync used them: closed when it settles. */
-  private readonly closeAfterBgSync: number[] = [];
   private bgSyncsDone = 0;
 
   constructor(
@@ -201,8 +200,17 @@ export class Durability {
     } catch {
       // Not fatal here: the roll or the next call writes them (the log is the truth; recovery rebuilds indexes).
     }
-    const fd = this.host.activeFd();
-    this.bgFd = fd;
+    // Its own descriptor: Linux reports a writeback error once per open file description, so a failure
+    // this fsync meets is also reported to the store's descriptor (its next inline fsync fails too) instead
+    // of being consumed here while an inline fsync of the same descriptor "succeeds" meanwhile.
+    const path = this.host.activeLogPath();
+    let fd: number;
+    try {
+      fd = this.layer.open(path, 'read');
+    } catch {
+      return null; // a stopped store (or a vanished file): nothing to sync
+    }
+    this.bgBase = this.host.activeBaseSeq();
     this.bgBytesAtStart = this.host.activeBytes();
     this.bytesSinceBgStart = 0;
     this.oldestSinceBgStart = -1;
@@ -229,26 +237,20 @@ export class Durability {
 
   private endBackgroundSync(fd: number, ok: boolean): void {
     this.bgSync = null;
-    this.bgFd = -1;
-    if (ok && this.layer.stopError === null) {
+    // (A completion after the stop still counts, except on the file whose fsync failed: durableCut is taken after it.)
+    if (ok && this.layer.fsyncCounts(fd)) {
       this.bgSyncsDone++;
-      if (fd === this.host.activeFd() && !this.host.isClosed()) {
+      if (this.bgBase === this.host.activeBaseSeq() && !this.host.isClosed()) {
         this.activeDurableBytes = Math.max(this.activeDurableBytes, this.bgBytesAtStart);
         this.unsyncedBytes = Math.min(this.unsyncedBytes, this.bytesSinceBgStart);
         this.oldestUnsyncedAt = this.unsyncedBytes === 0 ? -1 : this.oldestSinceBgStart;
       } else {
         // A roll made it the old segment of a seal job: that job's durable length grows.
-        const job = this.seals.find((j) => j.logFd === fd);
+        const job = this.seals.find((j) => j.baseSeq === this.bgBase);
         if (job !== undefined) job.durableBytes = Math.max(job.durableBytes, Math.min(this.bgBytesAtStart, job.segmentBytes));
       }
     }
-    for (const f of this.closeAfterBgSync.splice(0)) this.closeQuietly(f);
-  }
-
-  /** Closes a descriptor now, or once the background fsync using it settles (the fd number must not be reused meanwhile). */
-  closeFd(fd: number): void {
-    if (this.bgSync !== null && fd === this.bgFd) this.closeAfterBgSync.push(fd);
-    else this.layer.close(fd);
+    this.closeQuietly(fd);
   }
 
   /** Closes a descriptor a background job held; one already gone (a simulated crash dropped every descriptor) is fine. */
@@ -286,6 +288,7 @@ export class Durability {
   private async runSeal(job: SealJob): Promise<void> {
     try {
       await runSealJob(this.layer, this.dir, job, {
+        fsyncCounts: (fd) => this.layer.fsyncCounts(fd),
         newest: () => this.checkpointWrittenGen < job.gen && !this.host.isClosed() && this.layer.stopError === null,
         beforeWrite: () => this.assertSealedDurable(job.gen),
         written: () => {
@@ -302,10 +305,8 @@ export class Durability {
     }
     const i = this.seals.indexOf(job);
     if (i >= 0) this.seals.splice(i, 1);
-    for (const fd of [job.logFd, job.indexFd]) {
-      if (this.bgSync !== null && fd === this.bgFd) this.closeAfterBgSync.push(fd);
-      else this.closeQuietly(fd);
-    }
+    this.closeQuietly(job.logFd);
+    this.closeQuietly(job.indexFd);
   }
 
   /**

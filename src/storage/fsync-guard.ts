@@ -28,8 +28,8 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
   stopError: StorageError | null = null;
   /** What failed, for logs: "fsync of <path> failed (EIO: ...)". */
   stopReason = '';
-  /** Called once, synchronously, when the layer stops (the store records what is durable). */
-  onStop: ((e: StorageError) => void) | null = null;
+  /** The file whose fsync failed ('' for an invariant). */
+  private stopPath = '';
   private readonly paths = new Map<number, string>();
 
   constructor(inner: FileLayer) {
@@ -45,21 +45,27 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
    * Enters the stopped state (idempotent: the first cause wins) and returns
    * the error to throw. `what` names the operation that failed.
    */
-  stop(what: string, cause: unknown): StorageError {
+  stop(what: string, cause: unknown, path = ''): StorageError {
     if (this.stopError === null) {
+      this.stopPath = path;
       const why = cause instanceof Error ? cause.message : String(cause);
       this.stopReason = `${what} failed (${why})`;
       this.stopError = new StorageError(
         'SHARD_STOPPED',
         `${this.stopReason}, so the shard stopped and is reopening from what is durable (an fsync error is never retried); this request was not acked`,
       );
-      try {
-        this.onStop?.(this.stopError);
-      } catch {
-        // The owner's reopen repeats whatever the hook could not do.
-      }
     }
     return this.stopError;
+  }
+
+  /**
+   * Whether an fsync of fd that succeeded counts as covering what was written
+   * before it: always while serving; after the stop, not for the file whose
+   * fsync failed (a "success" after the failure on the same file may have
+   * written nothing: the error is reported once per descriptor).
+   */
+  fsyncCounts(fd: number): boolean {
+    return this.stopError === null || this.pathOf(fd) !== this.stopPath;
   }
 
   private check(): void {
@@ -93,14 +99,14 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
     try {
       this.inner.fsync(fd);
     } catch (e) {
-      throw this.stop(`fsync of ${this.pathOf(fd)}`, e);
+      throw this.stop(`fsync of ${this.pathOf(fd)}`, e, this.pathOf(fd));
     }
   }
   override fsyncAsync(fd: number): Promise<void> {
     if (this.stopError !== null) return Promise.reject(this.stopError);
     const path = this.pathOf(fd);
     return this.inner.fsyncAsync(fd).catch((e: unknown) => {
-      throw this.stop(`background fsync of ${path}`, e);
+      throw this.stop(`background fsync of ${path}`, e, path);
     });
   }
   override truncate(fd: number, length: number): void {
@@ -136,13 +142,13 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
     try {
       this.inner.syncDir(dir);
     } catch (e) {
-      throw this.stop(`fsync of directory ${dir}`, e);
+      throw this.stop(`fsync of directory ${dir}`, e, dir);
     }
   }
   override syncDirAsync(dir: string): Promise<void> {
     if (this.stopError !== null) return Promise.reject(this.stopError);
     return this.inner.syncDirAsync(dir).catch((e: unknown) => {
-      throw this.stop(`background fsync of directory ${dir}`, e);
+      throw this.stop(`background fsync of directory ${dir}`, e, dir);
     });
   }
   override freeBytes(dir: string): number {

@@ -297,8 +297,8 @@ function presentSealed(cp: Checkpoint, bases: number[], dir: string): SegmentMet
  * index: later data may not follow a hole), then segment cut.baseSeq is
  * truncated to cut.bytes. Nothing is fsync'd here: recovery and the store's
  * open fsync the truncated log, the directory and a new checkpoint.
- * Idempotent (a reopen attempt repeats it). Returns the names of the files
- * deleted or truncated.
+ * Idempotent (a reopen attempt repeats it). Returns the log files deleted
+ * and the bytes cut off segment cut.baseSeq.
  *
  * Why the live files are not trusted: after a failed fsync the kernel may
  * have dropped the dirty pages (the file reads zeros or old bytes there) or
@@ -306,26 +306,28 @@ function presentSealed(cp: Checkpoint, bases: number[], dir: string): SegmentMet
  * power loss takes them): either way only what a successful fsync covered
  * is known to be on disk.
  */
-export function cutToDurable(layer: FileLayer, dir: string, cut: { baseSeq: number; bytes: number }): string[] {
-  const touched: string[] = [];
+export function cutToDurable(layer: FileLayer, dir: string, cut: { baseSeq: number; bytes: number }): { removed: string[]; bytesCut: number } {
+  const removed: string[] = [];
   for (const b of segmentBases(layer.readdir(dir))) {
     if (b <= cut.baseSeq) continue;
     deleteSegmentFiles(layer, dir, b);
-    touched.push(logFileName(b));
+    removed.push(logFileName(b));
   }
+  let bytesCut = 0;
   const path = join(dir, logFileName(cut.baseSeq));
   if (layer.exists(path)) {
     const fd = layer.open(path, 'readwrite');
     try {
-      if (layer.size(fd) > cut.bytes) {
+      const size = layer.size(fd);
+      if (size > cut.bytes) {
         layer.truncate(fd, cut.bytes);
-        touched.push(`${logFileName(cut.baseSeq)} (cut to ${cut.bytes} bytes)`);
+        bytesCut = size - cut.bytes;
       }
     } finally {
       layer.close(fd);
     }
   }
-  return touched;
+  return { removed, bytesCut };
 }
 
 function deleteSegmentFiles(layer: FileLayer, dir: string, baseSeq: number): void {

@@ -26,9 +26,12 @@ import { CHECKPOINT_FILE } from './segment-name.js';
 export const CHECKPOINT_BG_TMP = 'checkpoint.bg.tmp';
 
 export interface SealJob {
-  /** Descriptors of the old segment, closed by the store once the job is done. */
+  /** Descriptors of the old segment, closed by the store once the job is done (inline settling fsyncs these). */
   logFd: number;
   indexFd: number;
+  /** Paths of the old segment's files: the job fsyncs them through descriptors of its own (see syncOwnFd). */
+  logPath: string;
+  indexPath: string;
   /** Base seq of the old segment. */
   baseSeq: number;
   /** Bytes of the old segment (its length at the roll, final). */
@@ -59,6 +62,8 @@ export interface SealJob {
 }
 
 export interface SealJobHooks {
+  /** Whether a successful fsync of fd may be trusted (not after a failed one on it: FsyncGuardLayer.fsyncCounts). */
+  fsyncCounts(fd: number): boolean;
   /** Whether the job's snapshot is still newer than the last checkpoint written. */
   newest(): boolean;
   /** Called right before the snapshot is written; throws (and stops the store) unless every segment it names as sealed is durable. */
@@ -67,13 +72,29 @@ export interface SealJobHooks {
   written(): void;
 }
 
+/**
+ * fsyncs a file on the thread pool through a descriptor opened for it alone:
+ * Linux reports a writeback error once per open file description, so the
+ * store's own descriptor still gets it (an inline fsync of it fails too)
+ * instead of succeeding while this one consumed the error. Returns whether
+ * the success may be trusted.
+ */
+async function syncOwnFd(layer: FileLayer, path: string, hooks: SealJobHooks): Promise<boolean> {
+  const fd = layer.open(path, 'read');
+  try {
+    await layer.fsyncAsync(fd);
+    return hooks.fsyncCounts(fd);
+  } finally {
+    layer.close(fd);
+  }
+}
+
 /** Runs one job; rejects when a step fails. */
 export async function runSealJob(layer: FileLayer, dir: string, job: SealJob, hooks: SealJobHooks): Promise<void> {
   if (!job.synced) {
     // (settleSealsInline may set synced while these run; then they only repeat its work.)
-    await layer.fsyncAsync(job.logFd);
-    job.durableBytes = job.segmentBytes;
-    await layer.fsyncAsync(job.indexFd);
+    if (await syncOwnFd(layer, job.logPath, hooks)) job.durableBytes = job.segmentBytes;
+    await syncOwnFd(layer, job.indexPath, hooks);
     await layer.syncDirAsync(dir);
     job.synced = true;
   }

@@ -90,8 +90,9 @@ export class ShardStore implements ShardStoreApi {
   private readonly cfg: StoreConfig;
   private readonly layer: FsyncGuardLayer;
   private readonly durability: Durability;
-  /** Set when the store stopped after an fsync failure: where reopen() cuts the files back to. */
+  /** Set by reopen() once background work settled: where the files are cut back to, and what its first attempt cut. */
   private cut: DurableCut | null = null;
+  private cutDone: { removed: string[]; bytesCut: number } | null = null;
   private readonly scanner: RecordScanner;
   private readonly sealedSegs: SealedSegments;
   private readonly producers: ProducerTable;
@@ -144,6 +145,7 @@ export class ShardStore implements ShardStoreApi {
     this.lastAppendTime = r.lastAppendTime;
     this.producers = r.producers;
     this.durability = new Durability(layer, cfg.dir, cfg.fsync, cfg.syncInBackground, {
+      activeLogPath: () => join(this.cfg.dir, logFileName(this.active.meta.baseSeq)),
       activeFd: () => this.activeFd,
       activeBaseSeq: () => this.active.meta.baseSeq,
       activeBytes: () => this.active.meta.bytes,
@@ -165,6 +167,14 @@ export class ShardStore implements ShardStoreApi {
     });
     for (const s of this.sealed) this.sealedBytes += s.bytes;
     for (const t of r.rebuiltIndexes) {
+      // Sealed by this recovery, so named sealed by the checkpoint below: their logs must be durable first
+      // (after a process crash the page cache may still hold bytes that never reached the disk).
+      const fd = layer.open(join(cfg.dir, logFileName(t.meta.baseSeq)), 'read');
+      try {
+        layer.fsync(fd);
+      } finally {
+        layer.close(fd);
+      }
       writeFileAtomic(this.layer, cfg.dir, indexFileName(t.meta.baseSeq), t.index.encode(0, t.index.count));
     }
     this.indexFd = this.layer.open(join(cfg.dir, indexFileName(this.active.meta.baseSeq)), 'create');
@@ -180,12 +190,7 @@ export class ShardStore implements ShardStoreApi {
 
   /** Opens (recovering if needed) or creates the shard in opts.dir. */
   static open(opts: ShardStoreOptions): ShardStore {
-    const s = new ShardStore(opts, opts.epoch ?? 0);
-    // From here on a failed fsync stops the store; the hook records what is durable and cuts the live
-    // files back to it at once (best effort: reopen() does it again), so that even an open by another
-    // process sees only what the last successful fsyncs covered.
-    s.layer.onStop = () => s.onStop();
-    return s;
+    return new ShardStore(opts, opts.epoch ?? 0);
   }
 
   /** The error every call throws since an fsync failed (the store must be reopened), or null. */
@@ -193,18 +198,12 @@ export class ShardStore implements ShardStoreApi {
     return this.layer.stopError;
   }
 
-  /** Where the files were (or are to be) cut back to after the stop; null while serving. */
+  /**
+   * After the stop: where reopen() cuts the files back to (as known now: a
+   * background fsync still in flight may extend it); null while serving.
+   */
   get durableCut(): DurableCut | null {
-    return this.cut === null ? null : { ...this.cut };
-  }
-
-  private onStop(): void {
-    this.cut = this.durability.durableCut();
-    try {
-      cutToDurable(this.layer.raw, this.cfg.dir, this.cut);
-    } catch {
-      // reopen() cuts again before it recovers.
-    }
+    return this.cut ?? (this.stopped === null ? null : this.durability.durableCut());
   }
 
   /**
@@ -217,10 +216,10 @@ export class ShardStore implements ShardStoreApi {
    * why. The new store's recovery report starts with what the stop cut.
    */
   async reopen(o: ReopenOptions = {}): Promise<ShardStore> {
-    const stopError = this.layer.stopError;
-    if (stopError === null || this.cut === null) throw new Error(`shard store ${this.cfg.dir} is not stopped; reopen() is for a store stopped by an fsync failure`);
-    const cut = this.cut;
+    if (this.layer.stopError === null) throw new Error(`shard store ${this.cfg.dir} is not stopped; reopen() is for a store stopped by an fsync failure`);
+    // Background fsyncs in flight settle first: one that succeeded covered its bytes (durableCut counts it).
     await this.durability.backgroundIdle();
+    const cut = (this.cut ??= this.durability.durableCut());
     this.abandon();
     const attemptsMax = o.attemptsMax ?? REOPEN_ATTEMPTS_MAX;
     const backoffMs = o.backoffMs ?? REOPEN_BACKOFF_MS;
@@ -229,11 +228,14 @@ export class ShardStore implements ShardStoreApi {
     let last: unknown = null;
     for (let attempt = 1; attempt <= attemptsMax; attempt++) {
       try {
-        const removed = cutToDurable(raw, this.cfg.dir, cut);
+        const done = cutToDurable(raw, this.cfg.dir, cut);
+        if (attempt === 1) this.cutDone = done;
         const s = ShardStore.open({ ...this.opts, fileLayer: raw, epoch: this.epoch });
+        const { removed, bytesCut } = this.cutDone ?? done;
+        s.recovery.truncatedBytes += bytesCut;
         s.recovery.problems.unshift(
-          `reopened after ${this.layer.stopReason}: ${logFileName(cut.baseSeq)} cut back to its ${cut.bytes} durable bytes` +
-            (removed.length > 0 ? ` and later segment files removed (${removed.join(', ')})` : ''),
+          `reopened after ${this.layer.stopReason}: ${logFileName(cut.baseSeq)} cut back to its ${cut.bytes} durable bytes (${bytesCut} bytes cut)` +
+            (removed.length > 0 ? ` and the later segments removed (${removed.join(', ')})` : ''),
         );
         return s;
       } catch (e) {
@@ -438,7 +440,7 @@ export class ShardStore implements ShardStoreApi {
     this.sync();
     this.flushIndex(true);
     const [logFd, idxFd] = this.createSegmentFiles(this.active.meta.endSeq, true);
-    this.durability.closeFd(this.activeFd);
+    this.layer.close(this.activeFd);
     this.layer.close(this.indexFd);
     this.switchToNewSegment(logFd, idxFd);
     this.durability.newActiveSegment();
@@ -507,6 +509,8 @@ export class ShardStore implements ShardStoreApi {
     const job: Omit<SealJob, 'gen' | 'oldestUnsyncedAt' | 'unsyncedBytes' | 'appendedBytesAtRoll' | 'durableBytes' | 'synced'> = {
       logFd: oldLogFd,
       indexFd: oldIndexFd,
+      logPath: join(this.cfg.dir, logFileName(old.meta.baseSeq)),
+      indexPath: join(this.cfg.dir, indexFileName(old.meta.baseSeq)),
       baseSeq: old.meta.baseSeq,
       segmentBytes: old.meta.bytes,
       newBaseSeq: base,
@@ -534,7 +538,7 @@ export class ShardStore implements ShardStoreApi {
       this.closed = true;
       this.parallel?.close();
       this.sealedSegs.closeAll();
-      this.durability.closeFd(this.activeFd);
+      this.layer.close(this.activeFd);
       this.layer.close(this.indexFd);
     }
   }
@@ -553,7 +557,7 @@ export class ShardStore implements ShardStoreApi {
     if (this.stopped !== null) fds.push(...this.durability.pendingSealFds());
     for (const fd of fds) {
       try {
-        this.durability.closeFd(fd);
+        this.layer.close(fd);
       } catch {
         // already gone (a simulated crash dropped every descriptor)
       }

@@ -20,17 +20,25 @@ class GatedSyncLayer extends ForwardingFileLayer {
   private gateFds: number[] = [];
   asyncCalls = 0;
   inlineCalls = 0;
-  /** Descriptors passed to fsync (inline), in order. */
+  /** Descriptors passed to fsync (inline), in order, and the paths they were opened with. */
   inlineFds: number[] = [];
+  inlinePaths: string[] = [];
+  private readonly paths = new Map<number, string>();
   /** Descriptors passed to fsyncAsync, in order. */
   asyncFds: number[] = [];
   closedFds: number[] = [];
   constructor(inner: FileLayer) {
     super(inner);
   }
+  override open(path: string, mode: 'read' | 'readwrite' | 'create'): number {
+    const fd = this.inner.open(path, mode);
+    this.paths.set(fd, path);
+    return fd;
+  }
   override fsync(fd: number): void {
     this.inlineCalls++;
     this.inlineFds.push(fd);
+    this.inlinePaths.push(this.paths.get(fd) ?? '?');
     this.inner.fsync(fd);
   }
   override async fsyncAsync(fd: number): Promise<void> {
@@ -189,7 +197,7 @@ test('background sync: bytes policy and the BACKGROUND_SYNC_BYTES bound start ba
   s2.abandon();
 });
 
-test('background sync: a roll while it runs keeps the old segment descriptor open until the fsync settles', async () => {
+test('background sync: it runs on a descriptor of its own, closed once it settles (a roll meanwhile does not disturb it)', async () => {
   const layer = new GatedSyncLayer(new MemFileLayer());
   const clock = manualClock();
   const s = openStore({ dir: '/shard', fileLayer: layer, fsync: { mode: 'interval', ms: 1000 }, syncInBackground: true, now: clock.now });
@@ -199,11 +207,11 @@ test('background sync: a roll while it runs keeps the old segment descriptor ope
   const oldLogFd = layer.asyncFds[0]!;
   s.roll();
   s.append(batch([rec('new segment')]));
-  assert.ok(!layer.closedFds.includes(oldLogFd), 'the old log descriptor stays open while its fsync runs (its number cannot be reused)');
+  assert.ok(!layer.closedFds.includes(oldLogFd), 'its descriptor stays open while its fsync runs');
   layer.release();
   await p;
   await drain(layer, s);
-  assert.ok(layer.closedFds.includes(oldLogFd), 'the old log descriptor is closed once its fsyncs settled');
+  assert.ok(layer.closedFds.includes(oldLogFd), 'and is closed once it settled');
   assert.deepEqual(readAll(s).map((r) => textOf(r.payload)), ['old segment', 'new segment']);
   s.close();
 });
@@ -363,14 +371,15 @@ test(`background roll, bytes policy: while a seal job is pending, every byte app
   s.roll(); // its seal job waits at the gate
   await settle();
   const oldFd = layer.asyncFds[layer.asyncFds.length - 1]!;
-  layer.inlineFds.length = 0; // (open fsyncs the same descriptor inline)
+  const oldLog = '/shard/' + logFileName(0);
+  layer.inlinePaths.length = 0; // (open fsyncs the same file inline)
   const one = batch([rec('n'.repeat(150))]);
   let sinceRoll = 0;
   let settledAt = -1;
   for (let i = 0; i < 100 && settledAt < 0; i++) {
     s.append(one);
     sinceRoll += one.length;
-    if (layer.inlineFds.includes(oldFd)) settledAt = sinceRoll;
+    if (layer.inlinePaths.includes(oldLog)) settledAt = sinceRoll;
     // The active segment's own background fsyncs complete; the seal job's stay blocked.
     const p = s.startBackgroundSync();
     if (p !== null) {
@@ -397,15 +406,15 @@ test(`background roll, interval policy: with nothing unsynced in the old segment
   s.sync(); // the old segment has nothing unsynced at the roll
   s.roll(); // its seal job (which makes the new segment's directory entry durable) waits at the gate
   await settle();
-  const oldFd = layer.asyncFds[layer.asyncFds.length - 1]!;
-  layer.inlineFds.length = 0;
+  const oldLog = '/shard/' + logFileName(0);
+  layer.inlinePaths.length = 0;
   s.append(batch([rec('new-0')]));
   clock.advance(BACKGROUND_SYNC_LAG_FACTOR * T - 1);
   s.append(batch([rec('new-1')]));
-  assert.ok(!layer.inlineFds.includes(oldFd), 'within the bound: not settled');
+  assert.ok(!layer.inlinePaths.includes(oldLog), 'within the bound: not settled');
   clock.advance(1);
   s.append(batch([rec('new-2')]));
-  assert.ok(layer.inlineFds.includes(oldFd), 'the first append after the roll is 2T old: the seal was settled inline');
+  assert.ok(layer.inlinePaths.includes(oldLog), 'the first append after the roll is 2T old: the seal was settled inline');
   await drain(layer, s);
   s.close();
 });
