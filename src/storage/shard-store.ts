@@ -190,7 +190,15 @@ export class ShardStore implements ShardStoreApi {
 
   /** Opens (recovering if needed) or creates the shard in opts.dir. */
   static open(opts: ShardStoreOptions): ShardStore {
-    return new ShardStore(opts, opts.epoch ?? 0);
+    try {
+      return new ShardStore(opts, opts.epoch ?? 0);
+    } catch (e) {
+      // An fsync that fails while opening leaves no store to stop: the open fails (the owner may try again).
+      if (e instanceof StorageError && e.code === 'SHARD_STOPPED') {
+        throw new StorageError('IO_ERROR', `opening shard ${opts.dir} failed: ${e.message.split(', so the shard stopped')[0]}`);
+      }
+      throw e;
+    }
   }
 
   /** The error every call throws since an fsync failed (the store must be reopened), or null. */
