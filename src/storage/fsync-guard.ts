@@ -28,8 +28,8 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
   stopError: StorageError | null = null;
   /** What failed, for logs: "fsync of <path> failed (EIO: ...)". */
   stopReason = '';
-  /** The file whose fsync failed ('' for an invariant). */
-  private stopPath = '';
+  /** The descriptor whose fsync failed (-1: a directory's, or an invariant). */
+  private stopFd = -1;
   private readonly paths = new Map<number, string>();
 
   constructor(inner: FileLayer) {
@@ -45,9 +45,9 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
    * Enters the stopped state (idempotent: the first cause wins) and returns
    * the error to throw. `what` names the operation that failed.
    */
-  stop(what: string, cause: unknown, path = ''): StorageError {
+  stop(what: string, cause: unknown, fd = -1): StorageError {
     if (this.stopError === null) {
-      this.stopPath = path;
+      this.stopFd = fd;
       const why = cause instanceof Error ? cause.message : String(cause);
       this.stopReason = `${what} failed (${why})`;
       this.stopError = new StorageError(
@@ -60,12 +60,16 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
 
   /**
    * Whether an fsync of fd that succeeded counts as covering what was written
-   * before it: always while serving; after the stop, not for the file whose
-   * fsync failed (a "success" after the failure on the same file may have
-   * written nothing: the error is reported once per descriptor).
+   * before it. Linux (since 4.13, errseq_t) reports a writeback error once to
+   * every open file description that was open when it happened, so a success
+   * on a description means no writeback error since it was opened: that
+   * holds even when the success is seen after another description's failure
+   * (background fsyncs use descriptors of their own for this reason). Only
+   * the description that already reported the failure cannot be trusted
+   * again.
    */
   fsyncCounts(fd: number): boolean {
-    return this.stopError === null || this.pathOf(fd) !== this.stopPath;
+    return this.stopError === null || fd !== this.stopFd;
   }
 
   private check(): void {
@@ -99,14 +103,14 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
     try {
       this.inner.fsync(fd);
     } catch (e) {
-      throw this.stop(`fsync of ${this.pathOf(fd)}`, e, this.pathOf(fd));
+      throw this.stop(`fsync of ${this.pathOf(fd)}`, e, fd);
     }
   }
   override fsyncAsync(fd: number): Promise<void> {
     if (this.stopError !== null) return Promise.reject(this.stopError);
     const path = this.pathOf(fd);
     return this.inner.fsyncAsync(fd).catch((e: unknown) => {
-      throw this.stop(`background fsync of ${path}`, e, path);
+      throw this.stop(`background fsync of ${path}`, e, fd);
     });
   }
   override truncate(fd: number, length: number): void {
@@ -142,13 +146,13 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
     try {
       this.inner.syncDir(dir);
     } catch (e) {
-      throw this.stop(`fsync of directory ${dir}`, e, dir);
+      throw this.stop(`fsync of directory ${dir}`, e);
     }
   }
   override syncDirAsync(dir: string): Promise<void> {
     if (this.stopError !== null) return Promise.reject(this.stopError);
     return this.inner.syncDirAsync(dir).catch((e: unknown) => {
-      throw this.stop(`background fsync of directory ${dir}`, e, dir);
+      throw this.stop(`background fsync of directory ${dir}`, e);
     });
   }
   override freeBytes(dir: string): number {
