@@ -18,9 +18,9 @@
  * file holds zeros there, which recovery treats as a torn tail, so a crash in
  * between leaves nothing of the batch; a failed CRC truncates the batch off
  * and fails the whole append. Records become readable and the append returns
- * only after every CRC passed. A failed write or fsync is
- * truncated away before the error is thrown, so nothing half-written is ever
- * served or recovered. Reads (segment-reader.ts) never go past the last fully
+ * only after every CRC passed. A failed write is truncated away before
+ * the error is thrown, so nothing half-written is ever served or recovered;
+ * a failed fsync stops the store (below). Reads (segment-reader.ts) never go past the last fully
  * written record and serve only records that pass their CRC and serverCrc.
  *
  * Append time is the clock clamped to never go backwards (max(now(), last
