@@ -52,9 +52,8 @@ export interface DurableCut {
 
 /** What the scheduler needs from the store that owns it. */
 export interface DurabilityHost {
-  /** The active segment's log path, descriptor, base seq and committed length. */
+  /** The active segment's log path, base seq and committed length. */
   activeLogPath(): string;
-  activeFd(): number;
   activeBaseSeq(): number;
   activeBytes(): number;
   /** Writes the active index's pending entries (no fsync) before a background fsync; may throw. */

@@ -146,7 +146,6 @@ export class ShardStore implements ShardStoreApi {
     this.producers = r.producers;
     this.durability = new Durability(layer, cfg.dir, cfg.fsync, cfg.syncInBackground, {
       activeLogPath: () => join(this.cfg.dir, logFileName(this.active.meta.baseSeq)),
-      activeFd: () => this.activeFd,
       activeBaseSeq: () => this.active.meta.baseSeq,
       activeBytes: () => this.active.meta.bytes,
       flushIndexEntries: () => this.flushIndex(false),
