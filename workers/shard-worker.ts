@@ -16,6 +16,15 @@
  * measured p50 ~95 us vs ~105-170 us without it); past that, an idle worker
  * waits with Atomics.waitAsync, and a busy one yields every WORKER_YIELD_MS,
  * so comlink control calls are always served.
+ *
+ * A failed fsync (the group fsync, a background fsync, a seal job's, a
+ * checkpoint's) stops the store for good (src/storage/fsync-guard.ts): it is
+ * never retried. From then on every request is answered SHARD_STOPPED (an
+ * append so answered was not acked) while the worker reopens the shard from
+ * what is durable (ShardStore.reopen: bounded attempts with backoff). If
+ * that fails, the worker answers what is in its ring SHARD_STOPPED and exits
+ * with the reason as an uncaught error: the ShardHandle then restarts it,
+ * and a shard that cannot be opened ends failed with that reason.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
@@ -96,6 +105,10 @@ class ShardServer implements ShardWorkerControl {
   private loopDone: Promise<void> = Promise.resolve();
   /** The store's background fsync in flight (see startBackgroundSync). */
   private bgSync: Promise<void> | null = null;
+  /** Replacing a store stopped by an fsync failure (see reopenStopped). */
+  private reopening: Promise<void> | null = null;
+  /** The reopen failed: the worker exits with this once its ring is answered. */
+  private fatal: Error | null = null;
   private readonly counters: ShardWorkerStats = {
     appends: 0,
     appendErrors: 0,
@@ -187,6 +200,7 @@ class ShardServer implements ShardWorkerControl {
     this.resume();
     this.inbound.close();
     await this.loopDone;
+    await this.reopening;
     await this.bgSync;
     await this.store?.backgroundIdle?.();
     const store = this.store;
@@ -230,6 +244,16 @@ class ShardServer implements ShardWorkerControl {
         lastTick = now;
       }
       this.startBackgroundSync();
+      this.checkStopped();
+      if (this.fatal !== null) {
+        // Every request still in the ring gets SHARD_STOPPED from the stopped store, then the worker dies with the reason.
+        while ((await this.serveBatch()) > 0);
+        const fatal = this.fatal;
+        setImmediate(() => {
+          throw fatal;
+        });
+        return;
+      }
       if (served === 0 && !this.hotWait()) {
         if ((await this.inbound.waitAsync(SHARD_TICK_MS)) === 'closed') break;
         lastYield = performance.now();
@@ -271,7 +295,39 @@ class ShardServer implements ShardWorkerControl {
     try {
       this.store?.tick();
     } catch {
-      // Time-based duties retry on the next tick; append and read report errors to their callers.
+      // Time-based duties retry on the next tick (a failed fsync is no such error: it stopped the
+      // store, and checkStopped() reopens it); append and read report errors to their callers.
+    }
+  }
+
+  /** Starts replacing the store once an fsync failure stopped it. */
+  private checkStopped(): void {
+    const store = this.store;
+    if (this.reopening !== null || store === null || !store.stopped) return;
+    this.reopening = this.reopenStopped(store).finally(() => {
+      this.reopening = null;
+    });
+  }
+
+  /**
+   * Reopens the shard from what is durable (the stopped store answers every
+   * request SHARD_STOPPED meanwhile); logs the stop and what recovery cut.
+   */
+  private async reopenStopped(store: ShardStoreApi): Promise<void> {
+    process.stderr.write(`shard ${this.dir}: ${store.stopped!.message.replace(/; this request was not acked$/, '')}\n`);
+    try {
+      if (store.reopen === undefined) throw new Error('its store cannot be reopened in place');
+      const next = await store.reopen();
+      const recovery = (next as { recovery?: RecoveryReport }).recovery;
+      const line = recovery === undefined ? null : recoveryLogLine(this.dir, recovery);
+      if (line !== null) process.stderr.write(`${line}\n`);
+      if (this.stopping) {
+        next.close();
+        return;
+      }
+      this.store = next;
+    } catch (e) {
+      this.fatal = new Error(`shard ${this.dir} stopped after an fsync failure and could not be reopened: ${errorMessage(e)}`);
     }
   }
 
@@ -305,8 +361,10 @@ class ShardServer implements ShardWorkerControl {
       this.opened().sync();
       this.counters.groupSyncs++;
     } catch (e) {
+      // Not acked. A failed fsync has stopped the store (SHARD_STOPPED): it is never retried, and the
+      // loop reopens the shard from what is durable, which cuts these records off.
       for (const o of outcomes) {
-        if (o.appended) Object.assign(o, failure(o.fields.requestId, o.fields.op, 'IO_ERROR', `fsync failed: ${errorMessage(e)}`));
+        if (o.appended) Object.assign(o, failure(o.fields.requestId, o.fields.op, errorCode(e), errorMessage(e)));
       }
     }
   }

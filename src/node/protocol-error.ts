@@ -25,6 +25,7 @@ const SAME_NAME = new Set<string>([
   'CORRUPT',
   'DISK_FULL',
   'IO_ERROR',
+  'SHARD_STOPPED',
   'INVALID_NAME',
   'INVALID_ARGUMENT',
   'STREAM_EXISTS',

@@ -27,6 +27,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ShardErrorCode>([
   'IO_ERROR',
   'OUT_OF_ORDER_SEQUENCE',
   'CORRUPT',
+  'SHARD_STOPPED',
   'CLOSED',
   'WORKER_EXITED',
   'BAD_REQUEST',

@@ -34,6 +34,14 @@ export const BACKGROUND_SYNC_BYTES = 16 * 1024 * 1024;
  * when background fsyncs cannot keep up with the appends.
  */
 export const BACKGROUND_SYNC_LAG_FACTOR = 2;
+/**
+ * After an fsync failure stopped a shard (never retried: docs/FORMAT.md
+ * section 8), ShardStore.reopen() tries this many times to cut the files back
+ * to what is durable and recover, waiting attempt x REOPEN_BACKOFF_MS
+ * between attempts; then the shard reports itself failed.
+ */
+export const REOPEN_ATTEMPTS_MAX = 5;
+export const REOPEN_BACKOFF_MS = 200;
 /** Appends fail with DISK_FULL once the file system has less free space than this. */
 export const MIN_FREE_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Free space is re-measured (statfs) after this many bytes written, or this long, whichever first. */

@@ -8,6 +8,12 @@
  * survives: crash(keep) can keep a prefix of each file's unsynced tail.
  *
  * Used by crash tests and the torture test; no real disk is touched.
+ *
+ * failFsyncOnce() models a failed fsync as Linux does it (docs/FORMAT.md
+ * section 8): the kernel drops the file's dirty pages, so its live content
+ * reverts to what is durable (the old bytes of overwritten ranges, zeros
+ * past the durable length; the size stays), and the error is reported once:
+ * the next fsync of the file succeeds without bringing the data back.
  */
 import { dirname } from 'node:path';
 import { type FileLayer, type OpenMode, fsError } from './file-layer.js';
@@ -34,7 +40,16 @@ interface OpenFile {
 /** Chooses how many bytes of a file's unsynced tail survive a crash (0 = none). */
 export type TornTail = (path: string, unsyncedBytes: number) => number;
 
+/** An injected fsync failure: which paths (files, or directories for syncDir) it hits, and the errno code. */
+interface FsyncFault {
+  match: (path: string) => boolean;
+  code: string;
+}
+
 export class MemFileLayer implements FileLayer {
+  private fsyncFault: FsyncFault | null = null;
+  /** fsync / syncDir calls failed by an injected fault. */
+  fsyncFailures = 0;
   private readonly names = new Map<string, MemFile>();
   private durableNames = new Map<string, MemFile>();
   private readonly dirs = new Set<string>();
@@ -73,8 +88,32 @@ export class MemFileLayer implements FileLayer {
     f.size = Math.max(f.size, position + length);
     return length;
   }
+  /**
+   * The next fsync (or fsyncAsync, or syncDir for a directory) of a path that
+   * `match` accepts fails with `code`, once; a file's dirty pages are dropped
+   * (its unsynced content reverts to the durable bytes, zeros past them).
+   */
+  failFsyncOnce(match: (path: string) => boolean, code = 'EIO'): void {
+    this.fsyncFault = { match, code };
+  }
+  private takeFault(path: string): string | null {
+    const f = this.fsyncFault;
+    if (f === null || !f.match(path)) return null;
+    this.fsyncFault = null;
+    this.fsyncFailures++;
+    return f.code;
+  }
   fsync(fd: number): void {
-    const f = this.fileOf(fd).file;
+    const o = this.fileOf(fd);
+    const f = o.file;
+    const code = this.takeFault(o.path);
+    if (code !== null) {
+      // Writeback failed: the dirty pages are gone; what is read back is what the disk has.
+      const live = new Uint8Array(Math.max(f.data.length, f.size));
+      live.set(f.durable.subarray(0, Math.min(f.durable.length, f.size)));
+      f.data = live;
+      throw fsError(code, 'fsync', o.path);
+    }
     f.durable = f.data.slice(0, f.size);
   }
   /** Completes on a later microtask, making durable what the file holds then (a real fsync may also cover writes made while it runs). */
@@ -117,6 +156,8 @@ export class MemFileLayer implements FileLayer {
     this.names.set(to, f);
   }
   syncDir(dir: string): void {
+    const code = this.takeFault(dir);
+    if (code !== null) throw fsError(code, 'fsync', dir);
     for (const p of [...this.durableNames.keys()]) if (dirname(p) === dir && !this.names.has(p)) this.durableNames.delete(p);
     for (const [p, f] of this.names) if (dirname(p) === dir) this.durableNames.set(p, f);
   }

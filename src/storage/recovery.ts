@@ -290,6 +290,46 @@ function presentSealed(cp: Checkpoint, bases: number[], dir: string): SegmentMet
   return kept;
 }
 
+/**
+ * After an fsync failure stopped the store (fsync-guard.ts): cuts the
+ * shard's files back to what the last successful fsyncs covered, before
+ * recovery reads them. Every segment after cut.baseSeq is deleted (log and
+ * index: later data may not follow a hole), then segment cut.baseSeq is
+ * truncated to cut.bytes. Nothing is fsync'd here: recovery and the store's
+ * open fsync the truncated log, the directory and a new checkpoint.
+ * Idempotent (a reopen attempt repeats it). Returns the log files deleted
+ * and the bytes cut off segment cut.baseSeq.
+ *
+ * Why the live files are not trusted: after a failed fsync the kernel may
+ * have dropped the dirty pages (the file reads zeros or old bytes there) or
+ * kept them in the page cache without writing them (they read fine, and a
+ * power loss takes them): either way only what a successful fsync covered
+ * is known to be on disk.
+ */
+export function cutToDurable(layer: FileLayer, dir: string, cut: { baseSeq: number; bytes: number }): { removed: string[]; bytesCut: number } {
+  const removed: string[] = [];
+  for (const b of segmentBases(layer.readdir(dir))) {
+    if (b <= cut.baseSeq) continue;
+    deleteSegmentFiles(layer, dir, b);
+    removed.push(logFileName(b));
+  }
+  let bytesCut = 0;
+  const path = join(dir, logFileName(cut.baseSeq));
+  if (layer.exists(path)) {
+    const fd = layer.open(path, 'readwrite');
+    try {
+      const size = layer.size(fd);
+      if (size > cut.bytes) {
+        layer.truncate(fd, cut.bytes);
+        bytesCut = size - cut.bytes;
+      }
+    } finally {
+      layer.close(fd);
+    }
+  }
+  return { removed, bytesCut };
+}
+
 function deleteSegmentFiles(layer: FileLayer, dir: string, baseSeq: number): void {
   for (const name of [logFileName(baseSeq), indexFileName(baseSeq)]) {
     const path = join(dir, name);

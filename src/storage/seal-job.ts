@@ -9,7 +9,14 @@
  * The checkpoint is written as CHECKPOINT_BG_TMP, fsync'd, and renamed over
  * the checkpoint only if no newer checkpoint was written meanwhile (an
  * inline one by close or retention, which first makes every pending old
- * segment durable itself: ShardStore.settleSealsInline).
+ * segment durable itself: Durability.settleSealsInline). Before it is written,
+ * hooks.beforeWrite() asserts that every segment the snapshot names as sealed
+ * is durable (docs/FORMAT.md section 8: a checkpoint never names a segment
+ * sealed unless its seal is durable; recovery trusts sealed segments without
+ * reading them).
+ *
+ * Any failure ends the job. A failed fsync has stopped the store
+ * (fsync-guard.ts), which refuses every later call, so nothing is retried.
  */
 import { join } from 'node:path';
 import { type FileLayer, writeFully } from './file-layer.js';
@@ -19,14 +26,21 @@ import { CHECKPOINT_FILE } from './segment-name.js';
 export const CHECKPOINT_BG_TMP = 'checkpoint.bg.tmp';
 
 export interface SealJob {
-  /** Descriptors of the old segment, closed by the store once the job is done. */
+  /** Descriptors of the old segment, closed by the store once the job is done (inline settling fsyncs these). */
   logFd: number;
   indexFd: number;
-  /** Base seq of the old segment (for messages). */
+  /** Paths of the old segment's files: the job fsyncs them through descriptors of its own (see syncOwnFd). */
+  logPath: string;
+  indexPath: string;
+  /** Base seq of the old segment. */
   baseSeq: number;
+  /** Bytes of the old segment (its length at the roll, final). */
+  segmentBytes: number;
+  /** Bytes of the old segment known durable: covered by a successful fsync of its log (grows to segmentBytes). */
+  durableBytes: number;
   /** Base seq of the segment the roll opened (active in the snapshot). */
   newBaseSeq: number;
-  /** The old segment is durable (set by the job, or by an inline checkpoint first). */
+  /** The seal is durable: old log and index fsync'd and the directory fsync'd after them (set by the job, or inline first). */
   synced: boolean;
   /** Encoded checkpoint snapshot taken at the roll. */
   checkpoint: Uint8Array;
@@ -45,24 +59,48 @@ export interface SealJob {
    * or not (ShardStore.sealsDue).
    */
   appendedBytesAtRoll: number;
-  /** Its run failed (an fsync error): it stays pending until an inline fsync of it succeeds. */
-  failed: boolean;
+}
+
+export interface SealJobHooks {
+  /** Whether a successful fsync of fd may be trusted (not after a failed one on it: FsyncGuardLayer.fsyncCounts). */
+  fsyncCounts(fd: number): boolean;
+  /** Whether the job's snapshot is still newer than the last checkpoint written. */
+  newest(): boolean;
+  /** Called right before the snapshot is written; throws (and stops the store) unless every segment it names as sealed is durable. */
+  beforeWrite(): void;
+  /** The snapshot has replaced the checkpoint file. */
+  written(): void;
 }
 
 /**
- * Runs one job. `newest()` says whether the job's snapshot is still newer
- * than the last checkpoint written; `written()` is called once it has
- * replaced the checkpoint file.
+ * fsyncs a file on the thread pool through a descriptor opened for it alone:
+ * Linux reports a writeback error once per open file description, so the
+ * store's own descriptor still gets it (an inline fsync of it fails too)
+ * instead of succeeding while this one consumed the error. Returns whether
+ * the success may be trusted.
  */
-export async function runSealJob(layer: FileLayer, dir: string, job: SealJob, newest: () => boolean, written: () => void): Promise<void> {
+async function syncOwnFd(layer: FileLayer, path: string, hooks: SealJobHooks): Promise<boolean> {
+  const fd = layer.open(path, 'read');
+  try {
+    await layer.fsyncAsync(fd);
+    return hooks.fsyncCounts(fd);
+  } finally {
+    layer.close(fd);
+  }
+}
+
+/** Runs one job; rejects when a step fails. */
+export async function runSealJob(layer: FileLayer, dir: string, job: SealJob, hooks: SealJobHooks): Promise<void> {
   if (!job.synced) {
     // (settleSealsInline may set synced while these run; then they only repeat its work.)
-    await layer.fsyncAsync(job.logFd);
-    await layer.fsyncAsync(job.indexFd);
+    if (await syncOwnFd(layer, job.logPath, hooks)) job.durableBytes = job.segmentBytes;
+    await syncOwnFd(layer, job.indexPath, hooks);
     await layer.syncDirAsync(dir);
     job.synced = true;
   }
+  const { newest, written } = hooks;
   if (!newest()) return;
+  hooks.beforeWrite();
   const tmp = join(dir, CHECKPOINT_BG_TMP);
   const fd = layer.open(tmp, 'create');
   try {

@@ -18,13 +18,21 @@
  * file holds zeros there, which recovery treats as a torn tail, so a crash in
  * between leaves nothing of the batch; a failed CRC truncates the batch off
  * and fails the whole append. Records become readable and the append returns
- * only after every CRC passed. A failed write or fsync is
- * truncated away before the error is thrown, so nothing half-written is ever
- * served or recovered. Reads (segment-reader.ts) never go past the last fully
+ * only after every CRC passed. A failed write is truncated away before
+ * the error is thrown, so nothing half-written is ever served or recovered;
+ * a failed fsync stops the store (below). Reads (segment-reader.ts) never go past the last fully
  * written record and serve only records that pass their CRC and serverCrc.
  *
  * Append time is the clock clamped to never go backwards (max(now(), last
  * append time), persisted through restarts), so it is non-decreasing in seq.
+ *
+ * When to fsync, background fsyncs and seal jobs are the durability
+ * scheduler's (durability.ts). Every file call goes through an
+ * FsyncGuardLayer (fsync-guard.ts): the first failed fsync stops the store
+ * for good (every call then throws SHARD_STOPPED, nothing more is written,
+ * fsync'd or read), and the owner reopens the shard with reopen(), which
+ * cuts the files back to what the last successful fsyncs covered
+ * (Durability.durableCut, recovery.ts cutToDurable) and recovers from there.
  *
  * The owner calls tick() periodically (every 100 ms to 1 s): age roll,
  * interval fsync, checkpoint, retention.
@@ -36,12 +44,14 @@ import { appendProblem, crcsPassedEnd, structuralProblem } from './batch-check.j
 import { PARALLEL_CRC_MIN_BYTES, ParallelCrc } from './parallel-crc.js';
 import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
 import { type StoreConfig, resolveConfig } from './config.js';
-import { BACKGROUND_SYNC_BYTES, BACKGROUND_SYNC_LAG_FACTOR, CHECKPOINT_INTERVAL_MS, FREE_CHECK_BYTES, FREE_CHECK_MS, READ_BYTES_MAX, SEGMENT_BYTES_LIMIT } from './defaults.js';
-import { type FileLayer, writeFileAtomic, writeFully } from './file-layer.js';
-import { type SealJob, runSealJob } from './seal-job.js';
+import { CHECKPOINT_INTERVAL_MS, FREE_CHECK_BYTES, FREE_CHECK_MS, READ_BYTES_MAX, REOPEN_ATTEMPTS_MAX, REOPEN_BACKOFF_MS, SEGMENT_BYTES_LIMIT } from './defaults.js';
+import { type DurableCut, Durability } from './durability.js';
+import { writeFileAtomic, writeFully } from './file-layer.js';
+import { FsyncGuardLayer } from './fsync-guard.js';
+import type { SealJob } from './seal-job.js';
 import type { ProducerTable } from './producer-state.js';
 import { RecordScanner } from './record-scanner.js';
-import { recoverShard } from './recovery.js';
+import { cutToDurable, recoverShard } from './recovery.js';
 import { SealedSegments } from './sealed-segments.js';
 import { SegmentReader } from './segment-reader.js';
 import { CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, indexFileName, logFileName } from './segment-name.js';
@@ -65,11 +75,24 @@ const LENGTH_BYTES = 4;
 
 
 
+/** How reopen() retries a reopen that fails (each attempt cuts and recovers again). */
+export interface ReopenOptions {
+  attemptsMax?: number;
+  backoffMs?: number;
+  /** Waits between attempts (tests inject a fake). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
 export class ShardStore implements ShardStoreApi {
   /** What open() found (torn tails truncated, indexes rebuilt, bytes scanned). */
   readonly recovery: RecoveryReport;
+  private readonly opts: ShardStoreOptions;
   private readonly cfg: StoreConfig;
-  private readonly layer: FileLayer;
+  private readonly layer: FsyncGuardLayer;
+  private readonly durability: Durability;
+  /** Set by reopen() once background work settled: where the files are cut back to, and what its first attempt cut. */
+  private cut: DurableCut | null = null;
+  private cutDone: { removed: string[]; bytesCut: number } | null = null;
   private readonly scanner: RecordScanner;
   private readonly sealedSegs: SealedSegments;
   private readonly producers: ProducerTable;
@@ -84,27 +107,6 @@ export class ShardStore implements ShardStoreApi {
   private closed = false;
   /** A failed write could not be truncated away: the tail past active.meta.bytes must be cut before the next append. */
   private tailDirty = false;
-  private unsyncedBytes = 0;
-  /** Bytes appended since open (never reset): measures what a pending seal job puts at risk (sealsDue). */
-  private appendedBytes = 0;
-  private oldestUnsyncedAt = -1;
-  /** The background fsync in flight (syncInBackground), on file descriptor bgFd. */
-  private bgSync: Promise<void> | null = null;
-  private bgFd = -1;
-  /** Appended since the background fsync in flight started (still unsynced when it completes). */
-  private bytesSinceBgStart = 0;
-  private oldestSinceBgStart = -1;
-  /** Descriptors closed by roll()/close() while a background fsync used them: closed when it settles. */
-  private closeAfterBgSync: number[] = [];
-  /** A background fsync failed: the next append fsyncs inline, so a caller gets the error. */
-  private bgSyncFailed: Error | null = null;
-  private bgSyncsDone = 0;
-  /** Rolls whose old segment is not yet known durable (background mode), oldest first; run one after another. */
-  private readonly seals: SealJob[] = [];
-  private sealChain: Promise<void> = Promise.resolve();
-  /** Generation of the last checkpoint snapshot taken / written (a background checkpoint never replaces a newer one). */
-  private checkpointGen = 0;
-  private checkpointWrittenGen = 0;
   private lastCheckpointAt = 0;
   private checkpointedBytes = -1;
   private checkpointedBase = -1;
@@ -126,30 +128,58 @@ export class ShardStore implements ShardStoreApi {
   private parallel: ParallelCrc | null = null;
   private parallelUnusable = false;
 
-  private constructor(cfg: StoreConfig, epoch: number) {
+  private constructor(opts: ShardStoreOptions, epoch: number) {
+    this.opts = opts;
+    const cfg = resolveConfig(opts);
     this.cfg = cfg;
-    this.layer = cfg.layer;
+    const layer = new FsyncGuardLayer(cfg.layer);
+    this.layer = layer;
+    cfg.layer = layer;
     this.epoch = epoch;
-    this.scanner = new RecordScanner(cfg.layer, cfg.recordBytesMax);
-    const r = recoverShard(cfg.layer, cfg.dir, cfg);
+    this.scanner = new RecordScanner(layer, cfg.recordBytesMax);
+    const r = recoverShard(layer, cfg.dir, cfg);
     this.recovery = r.report;
     this.sealed = r.sealed;
     this.active = r.active;
     this.activeFd = r.activeFd;
     this.lastAppendTime = r.lastAppendTime;
     this.producers = r.producers;
-    this.sealedSegs = new SealedSegments(cfg.layer, cfg.dir, this.scanner, cfg.indexIntervalBytes, cfg.indexCacheBytesMax);
-    this.reader = new SegmentReader(cfg.layer, this.scanner, cfg.dir, cfg.recordBytesMax, {
+    this.durability = new Durability(layer, cfg.dir, cfg.fsync, cfg.syncInBackground, {
+      activeLogPath: () => join(this.cfg.dir, logFileName(this.active.meta.baseSeq)),
+      activeBaseSeq: () => this.active.meta.baseSeq,
+      activeBytes: () => this.active.meta.bytes,
+      flushIndexEntries: () => this.flushIndex(false),
+      backgroundCheckpointWritten: (job) => {
+        this.lastCheckpointAt = this.cfg.now();
+        this.checkpointedBytes = 0;
+        this.checkpointedBase = job.newBaseSeq;
+      },
+      checkpointStale: () => {
+        this.checkpointedBytes = -1;
+      },
+      isClosed: () => this.closed,
+    });
+    this.sealedSegs = new SealedSegments(layer, cfg.dir, this.scanner, cfg.indexIntervalBytes, cfg.indexCacheBytesMax);
+    this.reader = new SegmentReader(layer, this.scanner, cfg.dir, cfg.recordBytesMax, {
       fd: (meta) => (meta === this.active.meta ? this.activeFd : this.sealedSegs.fd(meta)),
       index: (meta) => (meta === this.active.meta ? this.active.index : this.sealedSegs.index(meta)),
     });
     for (const s of this.sealed) this.sealedBytes += s.bytes;
     for (const t of r.rebuiltIndexes) {
+      // Sealed by this recovery, so named sealed by the checkpoint below: their logs must be durable first
+      // (after a process crash the page cache may still hold bytes that never reached the disk).
+      const fd = layer.open(join(cfg.dir, logFileName(t.meta.baseSeq)), 'read');
+      try {
+        layer.fsync(fd);
+      } finally {
+        layer.close(fd);
+      }
       writeFileAtomic(this.layer, cfg.dir, indexFileName(t.meta.baseSeq), t.index.encode(0, t.index.count));
     }
     this.indexFd = this.layer.open(join(cfg.dir, indexFileName(this.active.meta.baseSeq)), 'create');
     this.layer.truncate(this.indexFd, this.active.index.persisted * INDEX_ENTRY_BYTES);
     this.layer.fsync(this.activeFd);
+    this.durability.activeSynced(this.active.meta.bytes);
     this.writeCheckpoint();
     if (r.report.clean) {
       this.layer.unlink(join(cfg.dir, CLEAN_SHUTDOWN_FILE));
@@ -159,7 +189,71 @@ export class ShardStore implements ShardStoreApi {
 
   /** Opens (recovering if needed) or creates the shard in opts.dir. */
   static open(opts: ShardStoreOptions): ShardStore {
-    return new ShardStore(resolveConfig(opts), opts.epoch ?? 0);
+    try {
+      return new ShardStore(opts, opts.epoch ?? 0);
+    } catch (e) {
+      // An fsync that fails while opening leaves no store to stop: the open fails (the owner may try again).
+      if (e instanceof StorageError && e.code === 'SHARD_STOPPED') {
+        throw new StorageError('IO_ERROR', `opening shard ${opts.dir} failed: ${e.message.split(', so the shard stopped')[0]}`);
+      }
+      throw e;
+    }
+  }
+
+  /** The error every call throws since an fsync failed (the store must be reopened), or null. */
+  get stopped(): StorageError | null {
+    return this.layer.stopError;
+  }
+
+  /**
+   * After the stop: where reopen() cuts the files back to (as known now: a
+   * background fsync still in flight may extend it); null while serving.
+   */
+  get durableCut(): DurableCut | null {
+    return this.cut ?? (this.stopped === null ? null : this.durability.durableCut());
+  }
+
+  /**
+   * Reopens a stopped store from what is durable: waits for its background
+   * work to settle, releases its descriptors without writing anything, cuts
+   * the files back to the last successful fsyncs (the cut segment keeps its
+   * durable bytes; every later segment is deleted) and opens the shard
+   * again through recovery. Attempts are bounded (REOPEN_ATTEMPTS_MAX, with
+   * a linear backoff of REOPEN_BACKOFF_MS); after the last the error says
+   * why. The new store's recovery report starts with what the stop cut.
+   */
+  async reopen(o: ReopenOptions = {}): Promise<ShardStore> {
+    if (this.layer.stopError === null) throw new Error(`shard store ${this.cfg.dir} is not stopped; reopen() is for a store stopped by an fsync failure`);
+    // Background fsyncs in flight settle first: one that succeeded covered its bytes (durableCut counts it).
+    await this.durability.backgroundIdle();
+    const cut = (this.cut ??= this.durability.durableCut());
+    this.abandon();
+    const attemptsMax = o.attemptsMax ?? REOPEN_ATTEMPTS_MAX;
+    const backoffMs = o.backoffMs ?? REOPEN_BACKOFF_MS;
+    const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const raw = this.layer.raw;
+    let last: unknown = null;
+    for (let attempt = 1; attempt <= attemptsMax; attempt++) {
+      try {
+        const done = cutToDurable(raw, this.cfg.dir, cut);
+        if (attempt === 1) this.cutDone = done;
+        const s = ShardStore.open({ ...this.opts, fileLayer: raw, epoch: this.epoch });
+        const { removed, bytesCut } = this.cutDone ?? done;
+        s.recovery.truncatedBytes += bytesCut;
+        s.recovery.problems.unshift(
+          `reopened after ${this.layer.stopReason}: ${logFileName(cut.baseSeq)} cut back to its ${cut.bytes} durable bytes (${bytesCut} bytes cut)` +
+            (removed.length > 0 ? ` and the later segments removed (${removed.join(', ')})` : ''),
+        );
+        return s;
+      } catch (e) {
+        last = e;
+        if (attempt < attemptsMax) await sleep(backoffMs * attempt);
+      }
+    }
+    throw new StorageError(
+      'SHARD_STOPPED',
+      `shard ${this.cfg.dir} stopped after an fsync failure and could not be reopened in ${attemptsMax} attempts: ${(last as Error).message}`,
+    );
   }
 
   /** Sequencer epoch stamped into records appended from now on. */
@@ -204,9 +298,10 @@ export class ShardStore implements ShardStoreApi {
       if (par !== null) this.validateBatch(absStart, absEnd, false);
       this.writeBatch(bytes, start, n, position);
     }
-    const syncNow = this.fsyncDue(n, now);
-    const settleSeals = this.seals.length > 0 && this.sealsDue(n, now);
-    if (syncNow || settleSeals) this.fsyncOrRollback(position, syncNow, settleSeals);
+    const d = this.durability;
+    const syncNow = d.fsyncDue(n, now);
+    const settleSeals = d.seals.length > 0 && d.sealsDue(n, now);
+    if (syncNow || settleSeals) this.fsyncOrRollback(position, n, syncNow, settleSeals);
     this.commitBatch(absStart, absEnd, position, firstSeq, appendTime, n, now, syncNow);
     return { firstSeq, lastSeq: firstSeq + this.batchCount - 1, count: this.batchCount, appendTime, duplicate: false };
   }
@@ -307,7 +402,8 @@ export class ShardStore implements ShardStoreApi {
     try {
       this.layer.syncDir(this.cfg.dir);
       this.writeCheckpoint();
-    } catch {
+    } catch (e) {
+      if (this.stopped !== null) throw e;
       this.checkpointedBytes = -1;
     }
     return doomed;
@@ -326,9 +422,8 @@ export class ShardStore implements ShardStoreApi {
     const m = this.active.meta;
     if (m.bytes > 0 && now - m.firstAppendTime >= this.cfg.segmentMsMax) this.roll();
     const f = this.cfg.fsync;
-    const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
-    if (f.mode === 'interval' && this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms * lag) this.sync();
-    if (this.seals.length > 0 && this.sealsDue(0, now)) this.settleSealsInline();
+    if (this.durability.tickSyncDue(now)) this.sync();
+    if (this.durability.sealsDue(0, now)) this.durability.settleSealsInline();
     const stale = this.active.meta.bytes !== this.checkpointedBytes || this.active.meta.baseSeq !== this.checkpointedBase;
     // Background mode: the checkpoint moves at rolls only (recovery then scans at most the active segment),
     // except to repair one that failed to be written.
@@ -338,9 +433,9 @@ export class ShardStore implements ShardStoreApi {
 
   sync(): void {
     this.assertOpen();
-    if (this.unsyncedBytes > 0 || this.oldestUnsyncedAt >= 0 || this.bgSyncFailed !== null) {
-      this.io('fsync', () => this.layer.fsync(this.activeFd));
-      this.markSynced();
+    if (this.durability.dirty) {
+      this.layer.fsync(this.activeFd);
+      this.durability.activeSynced(this.active.meta.bytes);
     }
     this.flushIndex(false);
   }
@@ -352,9 +447,10 @@ export class ShardStore implements ShardStoreApi {
     this.sync();
     this.flushIndex(true);
     const [logFd, idxFd] = this.createSegmentFiles(this.active.meta.endSeq, true);
-    this.closeFd(this.activeFd);
+    this.layer.close(this.activeFd);
     this.layer.close(this.indexFd);
     this.switchToNewSegment(logFd, idxFd);
+    this.durability.newActiveSegment();
     this.writeCheckpoint();
   }
 
@@ -368,8 +464,8 @@ export class ShardStore implements ShardStoreApi {
       this.io('create segment', () => {
         this.layer.truncate(logFd, 0);
         this.layer.truncate(idxFd, 0);
-        if (syncDir) this.layer.syncDir(dir);
       });
+      if (syncDir) this.layer.syncDir(dir);
     } catch (e) {
       this.layer.close(logFd);
       if (idxFd >= 0) this.layer.close(idxFd);
@@ -405,133 +501,41 @@ export class ShardStore implements ShardStoreApi {
     const base = this.active.meta.endSeq;
     const [logFd, idxFd] = this.createSegmentFiles(base, false);
     const old = this.active;
-    const job: SealJob = {
-      logFd: this.activeFd,
-      indexFd: this.indexFd,
-      baseSeq: old.meta.baseSeq,
-      newBaseSeq: base,
-      synced: false,
-      checkpoint: EMPTY,
-      gen: 0,
-      oldestUnsyncedAt: this.oldestUnsyncedAt,
-      rolledAt: this.cfg.now(),
-      unsyncedBytes: this.unsyncedBytes,
-      appendedBytesAtRoll: this.appendedBytes,
-      failed: false,
-    };
+    const oldLogFd = this.activeFd;
+    const oldIndexFd = this.indexFd;
     this.switchToNewSegment(logFd, idxFd);
     this.indexUnsynced = false;
-    // The old segment's unsynced data is the job's now; the new segment starts with none.
-    this.resetUnsynced();
     // Snapshot now: the new segment at 0 bytes, the old one sealed, the producers as of this roll.
-    job.checkpoint = encodeCheckpoint({
+    const checkpoint = encodeCheckpoint({
       startSeq: this.startSeq(),
       active: { ...this.active.meta },
       sealed: this.sealed,
       lastAppendTime: this.lastAppendTime,
       producers: this.producers.entries(),
     });
-    job.gen = ++this.checkpointGen;
-    this.seals.push(job);
-    this.sealChain = this.sealChain.then(() => this.runSeal(job));
-  }
-
-  private async runSeal(job: SealJob): Promise<void> {
-    try {
-      await runSealJob(this.layer, this.cfg.dir, job, () => this.checkpointWrittenGen < job.gen && !this.closed, () => {
-        this.checkpointWrittenGen = job.gen;
-        this.lastCheckpointAt = this.cfg.now();
-        this.checkpointedBytes = 0;
-        this.checkpointedBase = job.newBaseSeq;
-      });
-    } catch {
-      // Kept pending with its descriptors: the next append (or tick) fsyncs it inline, and fails with the error if it persists.
-      job.failed = true;
-      job.synced = false;
-      return;
-    }
-    const i = this.seals.indexOf(job);
-    if (i >= 0) this.seals.splice(i, 1);
-    this.closeSealFds(job);
-  }
-
-  private closeSealFds(job: SealJob): void {
-    for (const fd of [job.logFd, job.indexFd]) {
-      if (this.bgSync !== null && fd === this.bgFd) this.closeAfterBgSync.push(fd);
-      else this.closeQuietly(fd);
-    }
-  }
-
-  /** Closes a descriptor a background job held; one already gone (a simulated crash dropped every descriptor) is fine. */
-  private closeQuietly(fd: number): void {
-    try {
-      this.layer.close(fd);
-    } catch {
-      // nothing to release
-    }
-  }
-
-  /**
-   * Whether pending rolls' old segments must be made durable inline now: a
-   * seal job failed (its fsync error must reach a caller, and be retried), or
-   * one is late: its oldest unsynced append is past the lag bound (its
-   * fsyncs are stuck behind a slow disk), so the loss window holds for
-   * sealed data too.
-   */
-  private sealsDue(n: number, now: number): boolean {
-    if (this.seals.some((j) => j.failed)) return true;
-    // A power loss before the first pending job is synced can cut its old segment's unsynced tail and,
-    // with it, every later segment (recovery.ts): every record appended since that roll is at risk too, fsync'd or not.
-    const first = this.seals.find((j) => !j.synced);
-    if (first === undefined) return false;
-    const f = this.cfg.fsync;
-    if (f.mode === 'interval') {
-      const since = first.oldestUnsyncedAt >= 0 ? first.oldestUnsyncedAt : this.appendedBytes > first.appendedBytesAtRoll ? first.rolledAt : -1;
-      return since >= 0 && now - since >= f.ms * BACKGROUND_SYNC_LAG_FACTOR;
-    }
-    if (f.mode === 'bytes') {
-      const atRisk = first.unsyncedBytes + (this.appendedBytes - first.appendedBytesAtRoll) + n;
-      return atRisk >= f.bytes * BACKGROUND_SYNC_LAG_FACTOR;
-    }
-    return false;
-  }
-
-  /**
-   * Makes every pending roll's old segment durable now (before a checkpoint
-   * written inline, for a late or failed seal job); throws if an fsync fails.
-   * Failed jobs, whose own run has ended, are then done: removed and their
-   * descriptors closed (their checkpoint is superseded by the next one).
-   */
-  private settleSealsInline(): void {
-    if (this.seals.length === 0) return;
-    for (const job of this.seals) {
-      if (job.synced) continue;
-      this.io(`fsync of sealed segment ${logFileName(job.baseSeq)}`, () => {
-        this.layer.fsync(job.logFd);
-        this.layer.fsync(job.indexFd);
-      });
-      job.synced = true;
-    }
-    this.io('directory fsync', () => this.layer.syncDir(this.cfg.dir));
-    for (const job of this.seals.filter((j) => j.failed)) {
-      this.seals.splice(this.seals.indexOf(job), 1);
-      this.closeSealFds(job);
-    }
+    const job: Omit<SealJob, 'gen' | 'oldestUnsyncedAt' | 'unsyncedBytes' | 'appendedBytesAtRoll' | 'durableBytes' | 'synced'> = {
+      logFd: oldLogFd,
+      indexFd: oldIndexFd,
+      logPath: join(this.cfg.dir, logFileName(old.meta.baseSeq)),
+      indexPath: join(this.cfg.dir, indexFileName(old.meta.baseSeq)),
+      baseSeq: old.meta.baseSeq,
+      segmentBytes: old.meta.bytes,
+      newBaseSeq: base,
+      checkpoint,
+      rolledAt: this.cfg.now(),
+    };
+    this.durability.sealInBackground(job);
   }
 
   /** Resolves once no background fsync or roll job is running (call before close() to let them finish). */
-  async backgroundIdle(): Promise<void> {
-    for (;;) {
-      const chain = this.sealChain;
-      const sync = this.bgSync;
-      await chain;
-      if (sync !== null) await sync;
-      if (chain === this.sealChain && this.bgSync === null) return;
-    }
+  backgroundIdle(): Promise<void> {
+    return this.durability.backgroundIdle();
   }
 
+  /** sync, checkpoint, clean-shutdown marker, close. A stopped store only releases its descriptors (it writes nothing more). */
   close(): void {
     if (this.closed) return;
+    if (this.stopped !== null) return this.abandon();
     try {
       this.writeCheckpoint();
       const marker = join(this.cfg.dir, CLEAN_SHUTDOWN_FILE);
@@ -541,7 +545,7 @@ export class ShardStore implements ShardStoreApi {
       this.closed = true;
       this.parallel?.close();
       this.sealedSegs.closeAll();
-      this.closeFd(this.activeFd);
+      this.layer.close(this.activeFd);
       this.layer.close(this.indexFd);
     }
   }
@@ -555,9 +559,21 @@ export class ShardStore implements ShardStoreApi {
     if (this.closed) return;
     this.closed = true;
     this.parallel?.close();
-    this.sealedSegs.closeAll();
-    this.closeFd(this.activeFd);
-    this.layer.close(this.indexFd);
+    const fds = [this.activeFd, this.indexFd];
+    // A stopped store's pending seal jobs never finish: their descriptors are released here.
+    if (this.stopped !== null) fds.push(...this.durability.pendingSealFds());
+    for (const fd of fds) {
+      try {
+        this.layer.close(fd);
+      } catch {
+        // already gone (a simulated crash dropped every descriptor)
+      }
+    }
+    try {
+      this.sealedSegs.closeAll();
+    } catch {
+      // as above
+    }
   }
 
   // ---- append internals ----
@@ -712,103 +728,36 @@ export class ShardStore implements ShardStoreApi {
     }
   }
 
-  private fsyncDue(n: number, now: number): boolean {
-    const f = this.cfg.fsync;
-    // In the background mode the policy's bound is met by startBackgroundSync(); inline only past the lag bound.
-    const lag = this.cfg.syncInBackground ? BACKGROUND_SYNC_LAG_FACTOR : 1;
-    if (this.bgSyncFailed !== null) return true;
-    switch (f.mode) {
-      case 'always':
-        return true;
-      case 'bytes':
-        return this.unsyncedBytes + n >= f.bytes * lag;
-      case 'interval':
-        return this.oldestUnsyncedAt >= 0 ? now - this.oldestUnsyncedAt >= f.ms * lag : f.ms <= 0;
-      case 'roll':
-        return false;
-    }
-  }
-
   /**
    * Starts an fsync of the active segment on another thread when one is due
    * (options.syncInBackground; see there). Resolves once it settled, never
-   * rejects; null when none was started.
+   * rejects (a failure stops the store: see stopped); null when none was started.
    */
   startBackgroundSync(): Promise<void> | null {
     this.assertOpen();
-    if (!this.cfg.syncInBackground || this.bgSync !== null || !this.backgroundSyncDue(this.cfg.now())) return null;
-    // The index entries so far go out with each background fsync, a few at a time: left for the roll,
-    // a 128 MiB segment's 32k entries took 18-23 ms to encode and write there (its only remaining stall).
+    return this.durability.startBackgroundSync(this.cfg.now());
+  }
+
+  /** Background fsyncs completed, and whether one is in flight. */
+  get backgroundSyncStats(): { completed: number; inFlight: boolean } {
+    return this.durability.backgroundSyncStats;
+  }
+
+  /**
+   * The fsyncs an append waits for (the active log; with settleSeals, pending
+   * rolls' old segments first). A failed fsync has stopped the store: the
+   * batch is left for reopen()'s cut (nothing more is written). Any other
+   * failure cuts the batch off.
+   */
+  private fsyncOrRollback(position: number, n: number, syncActive: boolean, settleSeals: boolean): void {
     try {
-      this.flushIndex(false);
-    } catch {
-      // Not fatal here: the roll or the next call writes them (the log is the truth; recovery rebuilds indexes).
-    }
-    const fd = this.activeFd;
-    this.bgFd = fd;
-    this.bytesSinceBgStart = 0;
-    this.oldestSinceBgStart = -1;
-    const p = this.layer.fsyncAsync(fd).then(
-      () => this.endBackgroundSync(fd, null),
-      (e: unknown) => this.endBackgroundSync(fd, e instanceof Error ? e : new Error(String(e))),
-    );
-    this.bgSync = p;
-    return p;
-  }
-
-  /** Background fsyncs completed, whether one is in flight, and whether the last one failed. */
-  get backgroundSyncStats(): { completed: number; inFlight: boolean; failed: boolean } {
-    return { completed: this.bgSyncsDone, inFlight: this.bgSync !== null, failed: this.bgSyncFailed !== null };
-  }
-
-  private backgroundSyncDue(now: number): boolean {
-    if (this.unsyncedBytes === 0 && this.oldestUnsyncedAt < 0) return false;
-    if (this.unsyncedBytes >= BACKGROUND_SYNC_BYTES) return true;
-    const f = this.cfg.fsync;
-    if (f.mode === 'interval') return this.oldestUnsyncedAt >= 0 && now - this.oldestUnsyncedAt >= f.ms / 2;
-    if (f.mode === 'bytes') return this.unsyncedBytes >= f.bytes;
-    return false;
-  }
-
-  private endBackgroundSync(fd: number, error: Error | null): void {
-    this.bgSync = null;
-    this.bgFd = -1;
-    if (error !== null) this.bgSyncFailed = ioError(error, `background fsync of ${logFileName(this.active.meta.baseSeq)}`);
-    else {
-      this.bgSyncsDone++;
-      // Only the active segment's counters: after a roll, the old segment's durability is its seal job's.
-      if (fd === this.activeFd && !this.closed) {
-        this.unsyncedBytes = Math.min(this.unsyncedBytes, this.bytesSinceBgStart);
-        this.oldestUnsyncedAt = this.unsyncedBytes === 0 ? -1 : this.oldestSinceBgStart;
+      if (settleSeals) this.durability.settleSealsInline();
+      if (syncActive) {
+        this.layer.fsync(this.activeFd);
+        this.durability.activeSynced(position + n);
       }
-    }
-    for (const f of this.closeAfterBgSync.splice(0)) this.closeQuietly(f);
-  }
-
-  /** Closes a descriptor now, or once the background fsync using it settles (the fd number must not be reused meanwhile). */
-  private closeFd(fd: number): void {
-    if (this.bgSync !== null && fd === this.bgFd) this.closeAfterBgSync.push(fd);
-    else this.layer.close(fd);
-  }
-
-  private markSynced(): void {
-    this.resetUnsynced();
-    this.bgSyncFailed = null;
-  }
-
-  private resetUnsynced(): void {
-    this.unsyncedBytes = 0;
-    this.oldestUnsyncedAt = -1;
-    this.bytesSinceBgStart = 0;
-    this.oldestSinceBgStart = -1;
-  }
-
-  /** The fsyncs an append waits for (the active log; with settleSeals, pending rolls' old segments first); on failure the batch is cut off. */
-  private fsyncOrRollback(position: number, syncActive = true, settleSeals = false): void {
-    try {
-      if (settleSeals) this.settleSealsInline();
-      if (syncActive) this.layer.fsync(this.activeFd);
     } catch (e) {
+      if (this.stopped !== null) throw this.stopped;
       this.rollbackTo(position);
       throw ioError(e, `fsync of ${logFileName(this.active.meta.baseSeq)}`);
     }
@@ -840,15 +789,7 @@ export class ShardStore implements ShardStoreApi {
     }
     this.lastAppendTime = appendTime;
     this.writtenSinceFreeCheck += n;
-    this.appendedBytes += n;
-    if (synced) {
-      this.markSynced();
-    } else {
-      this.unsyncedBytes += n;
-      if (this.oldestUnsyncedAt < 0) this.oldestUnsyncedAt = now;
-      this.bytesSinceBgStart += n;
-      if (this.oldestSinceBgStart < 0) this.oldestSinceBgStart = now;
-    }
+    this.durability.noteAppended(n, now, synced);
     if (this.batchProducerId !== 0) {
       this.producers.record(this.batchProducerId, {
         producerSeqFirst: this.batchProducerSeqFirst,
@@ -907,14 +848,14 @@ export class ShardStore implements ShardStoreApi {
       this.indexUnsynced = true;
     }
     if (fsync && this.indexUnsynced) {
-      this.io('index fsync', () => this.layer.fsync(this.indexFd));
+      this.layer.fsync(this.indexFd);
       this.indexUnsynced = false;
     }
   }
 
   /** fsyncs log and index, then records the state as durable in the checkpoint file. */
   private writeCheckpoint(): void {
-    this.settleSealsInline();
+    this.durability.settleSealsInline();
     this.sync();
     this.flushIndex(true);
     const cp: Checkpoint = {
@@ -924,9 +865,10 @@ export class ShardStore implements ShardStoreApi {
       lastAppendTime: this.lastAppendTime,
       producers: this.producers.entries(),
     };
-    const gen = ++this.checkpointGen;
+    const gen = ++this.durability.checkpointGen;
+    this.durability.assertSealedDurable(gen);
     this.io('checkpoint write', () => writeFileAtomic(this.layer, this.cfg.dir, CHECKPOINT_FILE, encodeCheckpoint(cp)));
-    this.checkpointWrittenGen = gen;
+    this.durability.checkpointWrittenGen = gen;
     this.lastCheckpointAt = this.cfg.now();
     this.checkpointedBytes = this.active.meta.bytes;
     this.checkpointedBase = this.active.meta.baseSeq;
@@ -946,6 +888,7 @@ export class ShardStore implements ShardStoreApi {
   }
 
   private assertOpen(): void {
+    if (this.layer.stopError !== null) throw this.layer.stopError;
     if (this.closed) throw new StorageError('CLOSED', `shard store ${this.cfg.dir} is closed`);
   }
 }

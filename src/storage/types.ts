@@ -67,9 +67,10 @@ export interface ShardStoreOptions {
    * BACKGROUND_SYNC_BYTES are unsynced. Appends keep being served meanwhile.
    * If the unsynced data grows past BACKGROUND_SYNC_LAG_FACTOR times the
    * policy's bound, append() fsyncs inline again (backpressure). A failed
-   * background fsync makes the next append fsync inline, so the failure
-   * reaches a caller. Rolls, checkpoints and close still fsync inline (at most
-   * BACKGROUND_SYNC_BYTES to write). Default false.
+   * background fsync stops the store like any failed fsync (stopped,
+   * reopen()). Rolls run their fsyncs in the background too (seal-job.ts);
+   * checkpoints and close fsync inline (at most BACKGROUND_SYNC_BYTES to
+   * write). Default false.
    */
   syncInBackground?: boolean;
 }
@@ -135,9 +136,10 @@ export type StorageErrorCode =
   | 'BAD_RECORD' // a record in an append fails validation (bad CRC, bad lengths); nothing of the batch is written
   | 'RECORD_TOO_LARGE'
   | 'DISK_FULL' // ENOSPC, or free space below minFreeBytes
-  | 'IO_ERROR' // EIO and other write failures; the shard accepts appends again once the fault clears
+  | 'IO_ERROR' // EIO and other write/read failures (never an fsync's: that is SHARD_STOPPED); the shard accepts appends again once the fault clears
   | 'OUT_OF_ORDER_SEQUENCE' // idempotent producer's batch does not start at its last producerSeq + 1 and is not a retry of a cached batch
   | 'CORRUPT' // damaged sealed data met on read (never served)
+  | 'SHARD_STOPPED' // an fsync failed: the store serves nothing more and must be reopened from what is durable (ShardStore.reopen); an append answered with it was not acked
   | 'CLOSED';
 
 export class StorageError extends Error {
@@ -173,6 +175,18 @@ export interface ShardStoreApi {
   backgroundIdle?(): Promise<void>;
   /** Seal the active segment and open a new one. */
   roll(): void;
-  /** sync, write the recovery checkpoint and the clean-shutdown marker, close files. */
+  /** sync, write the recovery checkpoint and the clean-shutdown marker, close files (a stopped store only closes its files). */
   close(): void;
+  /**
+   * Non-null once an fsync failed: the store is stopped for good (every call
+   * throws this SHARD_STOPPED error; nothing more is written, fsync'd or
+   * read) and must be replaced by reopen().
+   */
+  readonly stopped?: StorageError | null;
+  /**
+   * For a stopped store: cuts the files back to what the last successful
+   * fsyncs covered and opens the shard again through recovery (bounded
+   * attempts); rejects with a clear reason when it cannot.
+   */
+  reopen?(): Promise<ShardStoreApi>;
 }

@@ -234,20 +234,23 @@ test('(e) a torn write whose truncation also fails is cut before the next append
   }
 });
 
-test('(e) an fsync failure under fsync=always fails the append and removes its bytes', () => {
+test('(e) an fsync failure under fsync=always stops the store (SHARD_STOPPED, never retried, even once the fault is gone); reopen() cuts the unacked batch off and appends resume', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const layer = new FaultyFileLayer();
     const s = openStore({ dir, fileLayer: layer, fsync: { mode: 'always' } });
     s.append(batch([rec('a')]));
     layer.fail({ code: 'EIO', fsync: true });
-    assert.throws(() => s.append(batch([rec('b')])), isCode('IO_ERROR'));
+    assert.throws(() => s.append(batch([rec('b')])), isCode('SHARD_STOPPED'));
     layer.heal();
-    assert.equal(s.append(batch([rec('c')])).firstSeq, 1);
-    s.abandon();
-    const r = openStore({ dir });
-    assert.deepEqual(readAll(r).map((x) => textOf(x.payload)), ['a', 'c']);
-    r.close();
+    assert.throws(() => s.append(batch([rec('c')])), isCode('SHARD_STOPPED'));
+    assert.deepEqual(s.durableCut, { baseSeq: 0, bytes: batch([rec('a')]).length }, 'the unacked batch is cut off by the reopen');
+    const r = await s.reopen();
+    assert.equal(r.append(batch([rec('c')])).firstSeq, 1);
+    r.abandon();
+    const again = openStore({ dir });
+    assert.deepEqual(readAll(again).map((x) => textOf(x.payload)), ['a', 'c']);
+    again.close();
   } finally {
     cleanup();
   }

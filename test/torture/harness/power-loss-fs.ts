@@ -18,6 +18,19 @@
  *                   and each unsynced directory entry either old or new
  *                   (the kernel may have written back any dirty page).
  *
+ *   - an fsync failure can be armed after any number of fsync / syncDir
+ *     calls (armFsyncFailure). It is modelled as Linux's writeback error
+ *     (the PostgreSQL "fsyncgate" finding): the kernel drops the file's
+ *     dirty pages, so the live view of every byte range written since the
+ *     last successful fsync reverts to what is durable (old bytes where
+ *     durable bytes were overwritten, zeros past the durable content; the
+ *     size stays, itself not durable), and EIO is reported once per open
+ *     file description (Linux >= 4.13, errseq_t): to the fsync that met it,
+ *     and to the next fsync through every other descriptor that was open
+ *     when it happened; after that, fsyncs of the file succeed without
+ *     bringing the data back. A failed syncDir leaves the directory's
+ *     entries as they were, not durable.
+ *
  * Directories themselves (mkdirp) are durable at once: the shard folder is
  * created once by the node, before any record exists.
  */
@@ -36,6 +49,8 @@ interface Inode {
   durable: Uint8Array;
   /** Unsynced operations since the last fsync, in order. */
   ops: Op[];
+  /** Failed writebacks so far (dropDirtyPages). */
+  drops: number;
 }
 
 interface Dir {
@@ -55,6 +70,8 @@ export type CrashMode = 'drop-all' | 'random';
 export class PowerLossFs implements FileLayer {
   private readonly dirs = new Map<string, Dir>();
   private readonly fds = new Map<number, Inode>();
+  /** Per descriptor: the inode's drop count it has been told about (an error is reported once per description). */
+  private readonly seenDrops = new Map<number, number>();
   private nextFd = 3;
   /** File-layer calls so far. */
   calls = 0;
@@ -64,6 +81,33 @@ export class PowerLossFs implements FileLayer {
   fsyncs = 0;
   /** Harness self-test only: fsync does nothing (a disk that lies), so 'always' must be caught losing data. */
   lyingFsync = false;
+  /** fsync-type calls (fsync, fsyncAsync, syncDir, syncDirAsync) so far, and the one that fails (armFsyncFailure). */
+  private syncCalls = 0;
+  private failSyncAt = Infinity;
+  /** fsync-type calls failed by armFsyncFailure. */
+  fsyncFailures = 0;
+
+  /** The n-th fsync-type call from now (n >= 1) fails with EIO, dropping that file's dirty pages (see the class comment). */
+  armFsyncFailure(afterSyncs: number): void {
+    this.failSyncAt = this.syncCalls + afterSyncs;
+  }
+
+  /** The armed failure (dropping the dirty pages), or a failure this descriptor has not been told about yet: throws EIO. */
+  private failIfDue(fd: number, ino: Inode, syscall: string): void {
+    if (this.syncFails()) dropDirtyPages(ino);
+    else if ((this.seenDrops.get(fd) ?? ino.drops) >= ino.drops) return;
+    this.seenDrops.set(fd, ino.drops);
+    throw fsError('EIO', syscall);
+  }
+
+  /** Counts an fsync-type call; true when it is the one armed to fail. */
+  private syncFails(): boolean {
+    this.syncCalls++;
+    if (this.syncCalls < this.failSyncAt) return false;
+    this.failSyncAt = Infinity;
+    this.fsyncFailures++;
+    return true;
+  }
 
   /** Arms a crash at the n-th call from now; tornPrefix picks how much of a write that crashes reaches the cache. */
   armCrash(afterCalls: number, tornPrefix: (n: number) => number): void {
@@ -102,17 +146,19 @@ export class PowerLossFs implements FileLayer {
     if (ino === undefined) {
       if (mode !== 'create') throw fsError('ENOENT', 'open', path);
       const d = this.dir(dirname(path));
-      ino = { data: new Uint8Array(0), size: 0, durable: new Uint8Array(0), ops: [] };
+      ino = { data: new Uint8Array(0), size: 0, durable: new Uint8Array(0), ops: [], drops: 0 };
       d.current.set(basename(path), ino);
     }
     const fd = this.nextFd++;
     this.fds.set(fd, ino);
+    this.seenDrops.set(fd, ino.drops);
     return fd;
   }
 
   close(fd: number): void {
     this.step('close');
     this.fds.delete(fd);
+    this.seenDrops.delete(fd);
   }
 
   read(fd: number, target: Uint8Array, offset: number, length: number, position: number): number {
@@ -141,17 +187,32 @@ export class PowerLossFs implements FileLayer {
   fsync(fd: number): void {
     this.step('fsync');
     const ino = this.fdInode(fd);
+    this.failIfDue(fd, ino, 'fsync');
     this.fsyncs++;
     if (this.lyingFsync) return;
     ino.durable = ino.data.slice(0, ino.size);
     ino.ops = [];
   }
 
-  /** Background fsync: makes durable what the file holds when it completes (a later microtask). */
+  /**
+   * Background fsync, completing on a later microtask: it makes durable what
+   * the file held when it was called (writes made while it runs stay
+   * unsynced: the pessimistic reading of fsync, and what a store may count
+   * on). A failure drops the dirty pages like fsync's.
+   */
   async fsyncAsync(fd: number): Promise<void> {
-    this.fdInode(fd);
+    const ino = this.fdInode(fd);
+    const snapshot = ino.data.slice(0, ino.size);
+    const opsAtCall = ino.ops.length;
+    const dropsAtCall = ino.drops;
     await Promise.resolve();
-    this.fsync(fd);
+    this.step('fsync');
+    this.failIfDue(fd, ino, 'fdatasync');
+    this.fsyncs++;
+    // After a drop meanwhile, the error was reported once already: "success", with nothing written.
+    if (this.lyingFsync || ino.drops !== dropsAtCall) return;
+    ino.durable = snapshot;
+    ino.ops = ino.ops.slice(opsAtCall);
   }
 
   truncate(fd: number, length: number): void {
@@ -208,6 +269,7 @@ export class PowerLossFs implements FileLayer {
   syncDir(dir: string): void {
     this.step(`syncDir ${dir}`);
     const d = this.dir(dir);
+    if (this.syncFails()) throw fsError('EIO', 'fsync', dir);
     d.durable = new Map(d.current);
   }
 
@@ -231,7 +293,7 @@ export class PowerLossFs implements FileLayer {
     const survivor = (ino: Inode): Inode => {
       let c = copies.get(ino);
       if (c === undefined) {
-        c = { data: ino.durable.slice(), size: ino.durable.length, durable: new Uint8Array(0), ops: [] };
+        c = { data: ino.durable.slice(), size: ino.durable.length, durable: new Uint8Array(0), ops: [], drops: 0 };
         if (mode === 'random') {
           for (const op of ino.ops) {
             if (op.kind === 'truncate') {
@@ -267,6 +329,15 @@ export class PowerLossFs implements FileLayer {
     }
     return out;
   }
+}
+
+/** A failed writeback: the live content reverts to the durable bytes (zeros past them), the size stays and is not durable. */
+function dropDirtyPages(ino: Inode): void {
+  const live = new Uint8Array(Math.max(ino.data.length, ino.size));
+  live.set(ino.durable.subarray(0, Math.min(ino.durable.length, ino.size)));
+  ino.data = live;
+  ino.drops++;
+  ino.ops = ino.size === ino.durable.length ? [] : [{ kind: 'truncate', len: ino.size }];
 }
 
 function ensure(ino: Inode, len: number): void {

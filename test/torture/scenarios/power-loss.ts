@@ -20,6 +20,28 @@
  * runs it to the end, or runs none of it (a stuck disk), so crashes land
  * inside background fsyncs and seal jobs too. The documented bounds are then
  * BACKGROUND_SYNC_LAG_FACTOR times the policy's (docs/FORMAT.md section 8).
+ *
+ * With `groupCommit` ('always' only) the store runs as a shard worker runs
+ * it for 'always': fsync policy 'roll', and the driver appends a few batches
+ * and then calls sync() once for all of them (group commit); they are acked
+ * only when that sync returns.
+ *
+ * With `fsyncFailures`, some cycles also arm an fsync failure
+ * (PowerLossFs.armFsyncFailure: EIO once, the file's dirty pages dropped).
+ * The store must stop (every call SHARD_STOPPED; the refused append is not
+ * acked) and the driver reopens it (ShardStore.reopen), as a worker does.
+ * Right before the reopen the driver takes the power-loss image of that
+ * instant ('drop-all': what successful fsyncs covered) and reads it; after
+ * the reopen it checks:
+ *   - the shard is a dense, byte-identical prefix of what was acked, without
+ *     the refused batch;
+ *   - everything the power-loss image held is there (nothing covered by a
+ *     successful fsync is lost); 'always': nothing acked is lost; otherwise
+ *     the loss is within the policy's window, as for a power loss;
+ *   - a process restart on the same files (abandon + open) serves exactly
+ *     the same records;
+ *   - and everything served after the reopen is durable: the next check
+ *     (power loss or reopen) must still hold at least all of it.
  */
 import { type RecordInput, encodeRecordInto, encodedRecordLength, decodeRecord } from '../../../src/record/record.js';
 import { BACKGROUND_SYNC_LAG_FACTOR, FSYNC_POLICY_DEFAULT } from '../../../src/storage/defaults.js';
@@ -37,6 +59,8 @@ const SHARD_DIR = '/data/ns/stream/0';
 /** Small segments and index interval so rolls, sealed segments and index files are under the crashes. */
 const SEGMENT_BYTES_MAX = 24 * 1024;
 const INDEX_INTERVAL_BYTES = 512;
+/** Opens tried when one fails on an injected fsync failure (as a shard worker is restarted). */
+const OPEN_ATTEMPTS_MAX = 3;
 /** A fresh disk every this many crashes (keeps each cycle's read-back small). */
 const CRASHES_PER_DISK = 40;
 
@@ -53,6 +77,10 @@ export interface PowerLossOptions {
   lyingFsync?: boolean;
   /** Background fsyncs and rolls (syncInBackground), as shard workers run 'interval' and 'bytes'. */
   background?: boolean;
+  /** 'always' as a shard worker runs it: policy 'roll' in the store and one sync() per group of appends. */
+  groupCommit?: boolean;
+  /** Arm EIO-with-lost-pages fsync failures; the driver reopens the stopped store. */
+  fsyncFailures?: boolean;
 }
 
 export interface PowerLossStats {
@@ -71,6 +99,10 @@ export interface PowerLossStats {
   lostBytesMax: number;
   lostBytesBound: number | null;
   maxTickGapMs: number;
+  /** fsync failures injected, stores reopened after one, appends refused (not acked). */
+  fsyncFailures: number;
+  reopens: number;
+  refused: number;
 }
 
 interface Rec {
@@ -92,14 +124,27 @@ export async function runPowerLoss(o: PowerLossOptions): Promise<PowerLossStats>
   const stats: PowerLossStats = {
     seed: o.seed, policy: o.policy, mode: o.mode, crashes: 0, crashesDuringRecovery: 0, appendsAcked: 0, recordsChecked: 0, ackedLost: 0,
     lostAgeMsMax: 0, lostAgeBoundMs: null, lostBytesMax: 0, lostBytesBound: policy.mode === 'bytes' ? policy.bytes : null, maxTickGapMs: 0,
+    fsyncFailures: 0, reopens: 0, refused: 0,
   };
+  const group = o.groupCommit === true && policy.mode === 'always';
   let clock = 1_700_000_000_000;
-  const open = (fs: PowerLossFs) =>
+  const openOnce = (fs: PowerLossFs) =>
     ShardStore.open({
-      dir: SHARD_DIR, fileLayer: fs, fsync: policy, minFreeBytes: 0, now: () => clock,
+      dir: SHARD_DIR, fileLayer: fs, fsync: group ? { mode: 'roll' } : policy, minFreeBytes: 0, now: () => clock,
       segmentBytesMax: SEGMENT_BYTES_MAX, indexIntervalBytes: INDEX_INTERVAL_BYTES,
       syncInBackground: o.background === true,
     });
+  /** An open whose own fsync fails (recovery's, the first checkpoint's) is refused; the owner opens again (a worker restart). */
+  const open = (fs: PowerLossFs): ShardStore => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return openOnce(fs);
+      } catch (e) {
+        if (fs.crashed || !isRefusal(e) || attempt >= OPEN_ATTEMPTS_MAX) throw e;
+        stats.refused++;
+      }
+    }
+  };
   const lagFactor = o.background === true ? BACKGROUND_SYNC_LAG_FACTOR : 1;
   let fs = freshDisk(o.lyingFsync);
   /** What the shard must hold: every record acked (or found after a recovery), by seq. */
@@ -107,48 +152,76 @@ export async function runPowerLoss(o: PowerLossOptions): Promise<PowerLossStats>
   /** The last crash, checked when the store next opens. */
   let pending: PendingCheck | null = null;
   let crashesOnDisk = 0;
+  /** Records known durable (read back right after a reopen): every later check must still hold them. */
+  let floor = 0;
   try {
     while (stats.crashes < o.crashes) {
       if (crashesOnDisk >= CRASHES_PER_DISK && pending === null) {
         fs = freshDisk(o.lyingFsync);
         model = [];
+        floor = 0;
         crashesOnDisk = 0;
       }
       // Crash somewhere in the next calls: often during recovery, mostly during appends.
       fs.armCrash(rng.int(1, rng.bool(0.25) ? 60 : 800), (n) => (rng.bool() ? rng.int(0, n) : 0));
+      // fsync failures: sometimes in the open (recovery, first checkpoint), mostly while serving.
+      if (o.fsyncFailures === true && rng.bool(0.2)) fs.armFsyncFailure(rng.int(1, 6));
       let store: ShardStore | null = null;
       let checked = false;
       let inFlight: Rec[] = [];
       let lastTick = clock;
       try {
         store = open(fs);
-        model = checkRecovered(store, model, pending, stats);
+        model = checkRecovered(store, model, pending, stats, floor);
         pending = null;
         checked = true;
+        if (o.fsyncFailures === true && rng.bool(0.6)) fs.armFsyncFailure(rng.int(1, 20));
         for (;;) {
-          clock += rng.int(0, STEP_MS_MAX);
-          if (clock - lastTick >= TICK_MS) {
-            stats.maxTickGapMs = Math.max(stats.maxTickGapMs, clock - lastTick);
-            lastTick = clock;
-            store.tick();
+          try {
+            clock += rng.int(0, STEP_MS_MAX);
+            if (clock - lastTick >= TICK_MS) {
+              stats.maxTickGapMs = Math.max(stats.maxTickGapMs, clock - lastTick);
+              lastTick = clock;
+              store.tick();
+            }
+            for (let k = group ? rng.int(1, 4) : 1; k > 0; k--) {
+              const { bytes, payloads } = makeBatch(rng);
+              const batchRecs = payloads.map((p, i) => ({ seq: model.length + inFlight.length + i, payload: p, appendTime: clock, bytes: 0 }));
+              inFlight.push(...batchRecs);
+              const r = store.append(bytes);
+              const want = batchRecs[0]!.seq;
+              if (r.firstSeq !== want || r.count !== payloads.length) throw new Error(`append returned seqs ${r.firstSeq}+${r.count}, expected ${want}+${payloads.length}`);
+              const sizes = recordSizes(bytes);
+              batchRecs.forEach((x, i) => {
+                x.appendTime = r.appendTime;
+                x.bytes = sizes[i]!;
+              });
+            }
+            if (group) store.sync(); // the worker's group commit: acked only once it returns
+            model.push(...inFlight);
+            inFlight = [];
+            stats.appendsAcked++;
+          } catch (e) {
+            if (fs.crashed || !isRefusal(e)) throw e;
+            // Refused: not acked. A stopped store is reopened from what is durable, as a shard worker does
+            // (the refused records stay in inFlight until then: a crash meanwhile may or may not keep them).
+            stats.refused++;
+            const stopped = (store as { stopped?: unknown }).stopped;
+            if (stopped !== null && stopped !== undefined) {
+              const next = await reopenChecked(store, fs, model, inFlight, clock, policy, lagFactor, floor, stats, open);
+              store = next.store;
+              model = next.model;
+              floor = model.length;
+            }
+            inFlight = [];
+            continue;
           }
-          const { bytes, payloads } = makeBatch(rng);
-          inFlight = payloads.map((p, i) => ({ seq: model.length + i, payload: p, appendTime: clock, bytes: 0 }));
-          const r = store.append(bytes);
-          if (r.firstSeq !== model.length || r.count !== payloads.length) throw new Error(`append returned seqs ${r.firstSeq}+${r.count}, expected ${model.length}+${payloads.length}`);
-          const sizes = recordSizes(bytes);
-          inFlight.forEach((x, i) => {
-            x.appendTime = r.appendTime;
-            x.bytes = sizes[i]!;
-          });
-          model.push(...inFlight);
-          inFlight = [];
-          stats.appendsAcked++;
           if (o.background === true) await runBackground(store, rng);
         }
       } catch (e) {
         if (!fs.crashed) throw e;
       }
+      stats.fsyncFailures += fs.fsyncFailures;
       // A crash before the check of the previous one leaves that check due (with its in-flight batch).
       if (store === null) stats.crashesDuringRecovery++;
       if (checked) pending = { crashTime: clock, inFlight, policy, tickGapMs: Math.max(stats.maxTickGapMs, TICK_MS), lagFactor };
@@ -157,7 +230,7 @@ export async function runPowerLoss(o: PowerLossOptions): Promise<PowerLossStats>
       fs = fs.crashImage(o.mode, rng);
     }
     const store = open(fs);
-    checkRecovered(store, model, pending, stats);
+    checkRecovered(store, model, pending, stats, floor);
     store.close();
     return stats;
   } catch (err) {
@@ -199,10 +272,61 @@ interface PendingCheck {
   lagFactor: number;
 }
 
+/** An append or sync answered with an error the caller sees (not acked): the store stopped, or (before the fix) an I/O error. */
+function isRefusal(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (e as Error | null)?.name === 'StorageError' && (code === 'SHARD_STOPPED' || code === 'IO_ERROR');
+}
+
+/**
+ * Reopens a store stopped by an fsync failure and checks the result (see
+ * the file comment); returns the store to go on with (after a simulated
+ * process restart) and what it holds.
+ */
+async function reopenChecked(
+  stopped: ShardStore,
+  fs: PowerLossFs,
+  model: Rec[],
+  refused: Rec[],
+  now: number,
+  policy: FsyncPolicy,
+  lagFactor: number,
+  floor: number,
+  stats: PowerLossStats,
+  open: (fs: PowerLossFs) => ShardStore,
+): Promise<{ store: ShardStore; model: Rec[] }> {
+  // What a power loss at this instant would keep: everything covered by a successful fsync.
+  const imageStore = open(fs.crashImage('drop-all', new Rng(1)));
+  const kept = readAll(imageStore);
+  imageStore.abandon();
+  const store = await stopped.reopen({ sleep: async () => undefined });
+  stats.reopens++;
+  const got = checkRecovered(store, model, { crashTime: now, inFlight: refused, policy, tickGapMs: Math.max(stats.maxTickGapMs, TICK_MS), lagFactor }, stats, floor);
+  // A refused append is there after the reopen only if it was already durable (group commit: a roll inside its group fsync'd it).
+  if (got.length > model.length && got.length > kept.length) {
+    throw new Error(`after the reopen seqs ${model.length}..${got.length - 1} are there, but their appends were refused and they were not durable at the fsync failure`);
+  }
+  if (kept.length > got.length) {
+    throw new Error(`the reopen after an fsync failure lost seqs ${got.length}..${kept.length - 1}, which a power loss at that instant would have kept (covered by a successful fsync)`);
+  }
+  for (let i = 0; i < kept.length; i++) {
+    if (!bytesEqual(kept[i]!.payload, got[i]!.payload)) throw new Error(`seq ${i} differs between the reopened store and the power-loss image of the instant of the fsync failure`);
+  }
+  // A process restart on the same files serves exactly what the reopened store served.
+  store.abandon();
+  const restarted = open(fs);
+  const again = readAll(restarted);
+  if (again.length !== got.length || again.some((r, i) => !bytesEqual(r.payload, got[i]!.payload))) {
+    throw new Error(`after the reopen the store served ${got.length} records, a process restart on the same files serves ${again.length} (or other bytes)`);
+  }
+  return { store: restarted, model: got };
+}
+
 /** Checks the recovered shard against the model and the last crash; returns what the shard now holds. */
-function checkRecovered(store: ShardStore, model: Rec[], pc: PendingCheck | null, stats: PowerLossStats): Rec[] {
+function checkRecovered(store: ShardStore, model: Rec[], pc: PendingCheck | null, stats: PowerLossStats, floor = 0): Rec[] {
   const got = readAll(store);
   stats.recordsChecked += got.length;
+  if (got.length < floor) throw new Error(`only ${got.length} records recovered, but ${floor} were durable (served right after a reopen) and must all be there`);
   const d = store.describe();
   if (d.startSeq !== 0) throw new Error(`startSeq ${d.startSeq} after recovery; no retention is configured`);
   const allowed = [...model, ...(pc?.inFlight ?? [])];
