@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,9 +115,10 @@ test('a live holder in another process is refused with one sentence naming the p
 
 test('a recycled pid is not mistaken for the holder: a live pid with another start time is stale; with its own start time it holds', { skip: !HAS_PROC && 'no /proc' }, async () => {
   const dir = tempDir();
-  const other = lockChild(join(dir, 'elsewhere'), 0, 60_000); // any live process that is not us
+  mkdirSync(join(dir, 'elsewhere'));
+  const other = lockChild(join(dir, 'elsewhere'), 0, 60_000); // any live process that is not us (it holds another dir's lock for 60 s)
   try {
-    await other.line;
+    assert.equal((await other.line).ok, true, 'the child runs and holds its own lock');
     const pid = other.child.pid!;
     const real = procStat(pid)!.startTime;
     holderFile(dir, { pid, startTime: real });

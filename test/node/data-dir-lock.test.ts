@@ -15,6 +15,7 @@ import { cli, collect, startNode, CLI_MAIN } from '../cli/cli-process.js';
 import { LOCK_FILE, readLockHolder } from '../../src/lock/owner-lock.js';
 import { startNode as startNodeInProcess } from '../../src/node/start-node.js';
 import { DEFAULT_CONFIG } from '../../src/node/config.js';
+import { shardFolder } from '../torture/harness/data-dir.js';
 
 /** The second start must give up well within this (it normally takes well under a second). */
 const SECOND_START_EXIT_MS = 5000;
@@ -63,13 +64,13 @@ test('a second nativelog start on the same data dir exits non-zero at once namin
     firstAlive = false;
     assert.equal(readLockHolder(dataDir)?.pid, first.pid, 'kill -9 leaves a stale lock');
 
-    const shardLock = join(dataDir, 'default', 'kept', '0', LOCK_FILE);
-    assert.equal(readLockHolder(join(dataDir, 'default', 'kept', '0'))?.pid, first.pid, "and its shard worker's lock");
+    const shardLock = join(shardFolder(dataDir, 'default', 'kept', 0), LOCK_FILE);
+    assert.equal(readLockHolder(shardFolder(dataDir, 'default', 'kept', 0))?.pid, first.pid, "and its shard worker's lock");
 
     const third = await startNode(dataDir);
     try {
       assert.equal(readLockHolder(dataDir)?.pid, third.pid, 'the stale lock was taken over');
-      assert.equal(readLockHolder(join(dataDir, 'default', 'kept', '0'))?.pid, third.pid, "so was the shard folder's");
+      assert.equal(readLockHolder(shardFolder(dataDir, 'default', 'kept', 0))?.pid, third.pid, "so was the shard folder's");
       const consume = await cli(['consume', 'kept', '--server', third.server]);
       assert.equal(consume.code, 0, consume.stderr);
       assert.deepEqual(consume.stdout.toString('utf8').split('\n').filter((l) => l !== ''), ['a', 'b']);
