@@ -4,6 +4,7 @@
 import type { MetaStoreApi } from '../metastore/types.js';
 import type { FsyncPolicy } from '../shard/types.js';
 import type { NodeConfig } from './config.js';
+import type { AnswerLease, MemoryBudget } from './memory-budget.js';
 import type { NodeDeps } from './node-deps.js';
 import type { Router } from './router.js';
 
@@ -13,6 +14,8 @@ export interface NodeContext {
   meta: MetaStoreApi;
   router: Router;
   deps: NodeDeps;
+  /** Node-wide budget for bytes held for clients (clientMemoryBytesMax; memory-budget.ts). */
+  memory: MemoryBudget;
   /** Set once close() starts: long-polls return, new requests get SHUTTING_DOWN. */
   closing: boolean;
 }
@@ -21,4 +24,6 @@ export interface NodeContext {
 export interface Reply {
   header: unknown;
   body?: Uint8Array[];
+  /** The budget reservation covering body, released once the connection holds the answer frame instead. */
+  lease?: AnswerLease;
 }
