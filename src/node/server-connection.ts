@@ -10,7 +10,8 @@
  * moment its length prefix is seen (the whole length is reserved before the
  * body is read, and a frame is only started while the budget has room, so a
  * started frame can always be finished) until its answer is handed to the
- * socket; an answer from the fetch's reservation until the socket's write
+ * socket (a fetch's frame only until its header is parsed: nothing keeps it
+ * after that, and long-polls must not starve the appends they wait for); an answer from the fetch's reservation until the socket's write
  * callback. Without room it pauses the socket and is woken when room comes
  * back; requests already read always finish.
  */
@@ -43,6 +44,8 @@ export class ServerConnection {
   private readonly account: ClientAccount;
   /** Bytes reserved for the frame being read (its prefix seen, its body not all here), 0 when none. */
   private admitted = 0;
+  /** Request frame bytes in flight counted in the budget (inFlightBytes less the fetches'). */
+  private heldRequestBytes = 0;
   /** Answer bytes handed to the socket whose write callback has not come yet. */
   private unflushed = 0;
   private readonly wake = () => this.pump();
@@ -127,7 +130,7 @@ export class ServerConnection {
   /** Request bytes held: the frames in flight plus what the decoder holds (at least the reservation of the frame begun). */
   private syncRequestBytes(): void {
     const pending = this.closed ? 0 : Math.max(this.decoder.bufferedBytes, this.admitted);
-    this.account.setRequestBytes(this.inFlightBytes + pending);
+    this.account.setRequestBytes(this.heldRequestBytes + pending);
   }
 
   /** The socket is gone: its unflushed answers and undecoded bytes are dropped, answers waiting for room are cancelled. */
@@ -158,11 +161,18 @@ export class ServerConnection {
       return;
     }
     const bytes = frame.header.length + frame.body.length;
+    const { requestId, op } = frame;
     this.inFlight++;
     this.inFlightBytes += bytes;
-    dispatch(this.ctx, frame, this.account).then(
-      (reply) => this.finish(bytes, () => this.send(frame.requestId, frame.op, FLAG_RESPONSE, reply.header, reply.body, reply.lease)),
-      (err: unknown) => this.finish(bytes, () => this.sendError(frame.requestId, frame.op, toWireError(err))),
+    const answer = dispatch(this.ctx, frame, this.account);
+    // A fetch keeps only its parsed header from here on (nothing references
+    // its frame), so its frame stops counting against the budget: a long-poll
+    // must not hold room that the append it waits for needs.
+    const held = op === OP.FETCH ? 0 : bytes;
+    this.heldRequestBytes += held;
+    answer.then(
+      (reply) => this.finish(bytes, held, () => this.send(requestId, op, FLAG_RESPONSE, reply.header, reply.body, reply.lease)),
+      (err: unknown) => this.finish(bytes, held, () => this.sendError(requestId, op, toWireError(err))),
     );
   }
 
@@ -182,9 +192,10 @@ export class ServerConnection {
     }
   }
 
-  private finish(bytes: number, respond: () => void): void {
+  private finish(bytes: number, held: number, respond: () => void): void {
     this.inFlight--;
     this.inFlightBytes -= bytes;
+    this.heldRequestBytes -= held;
     respond();
     if (this.inFlight === 0) this.notifyIdle();
     this.pump();
