@@ -6,6 +6,8 @@
  * Precedence: flags > config file > environment > defaults.
  */
 
+import { CLIENT_MEMORY_BYTES_MAX_DEFAULT } from './memory-budget.js';
+
 export interface NodeConfig {
   dataDir: string;
   host: string;
@@ -35,6 +37,8 @@ export interface NodeConfig {
   fetchWaitMsMax: number;
   /** Bytes all shards' fetch read-aheads may hold at once (0 = no read-ahead); src/node/fetch-readahead.ts. */
   readaheadBytesMax: number;
+  /** Node-wide bytes held for clients (request frames, fetch answers until flushed, read-ahead); src/node/memory-budget.ts. */
+  clientMemoryBytesMax: number;
 }
 
 export interface ConfigEntry<K extends keyof NodeConfig = keyof NodeConfig> {
@@ -65,6 +69,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   { key: 'ringBytes', flag: '--ring-bytes', description: 'bytes of each ring between the main thread and a shard worker (at least recordBytesMax + 64)', default: 16 * 1024 * 1024 },
   { key: 'fetchWaitMsMax', flag: '--fetch-wait-ms-max', description: 'longest a fetch may long-poll (ms)', default: 30_000 },
   { key: 'readaheadBytesMax', flag: '--readahead-bytes-max', description: 'bytes all shards may hold read ahead for consumers catching up (0 = no read-ahead)', default: 128 * 1024 * 1024 },
+  { key: 'clientMemoryBytesMax', flag: '--client-memory-bytes-max', description: 'bytes the node holds for all clients at once (request frames, fetch answers until the socket flushes them, read-ahead); past it the node stops reading requests until answers drain; one connection gets at most a quarter', default: CLIENT_MEMORY_BYTES_MAX_DEFAULT },
 ];
 
 /** The defaults as one NodeConfig (from CONFIG_ENTRIES). */

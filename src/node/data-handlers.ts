@@ -5,6 +5,7 @@
 import { APPEND_PARTS_MAX, FETCH_BYTES_MAX } from '../protocol/limits.js';
 import { FieldError, arr, asFields, int } from '../protocol/fields.js';
 import type { AppendPartResult } from '../protocol/ops.js';
+import type { ClientAccount } from './memory-budget.js';
 import type { NodeContext, Reply } from './node-context.js';
 import { ProtocolError, toWireError } from './protocol-error.js';
 import { streamRef } from './admin-handlers.js';
@@ -55,24 +56,44 @@ export async function append(ctx: NodeContext, header: unknown, body: Uint8Array
   return { header: { results } };
 }
 
-export async function fetch(ctx: NodeContext, header: unknown): Promise<Reply> {
+/**
+ * A fetch reserves its answer (maxBytes, at most a ring's worth) from the
+ * connection's memory account before it reads, so the bytes copied out of the
+ * ring are paid for; it waits for room when the node's budget (or its
+ * connection's share) is full. maxBytes is clamped to one connection's share
+ * of the budget: the shard still answers with at least one record, so a small
+ * budget gives smaller answers instead of a fetch that can never start.
+ */
+export async function fetch(ctx: NodeContext, header: unknown, client: ClientAccount): Promise<Reply> {
   const h = asFields(header);
   const { namespace, name } = streamRef(h);
   const shard = int(h, 'shard', 0, SHARD_FIELD_MAX);
   const fromSeq = int(h, 'fromSeq', 0, Number.MAX_SAFE_INTEGER);
-  const maxBytes = int(h, 'maxBytes', 1, FETCH_BYTES_MAX);
+  const maxBytes = Math.min(int(h, 'maxBytes', 1, FETCH_BYTES_MAX), ctx.memory.connectionBytesMax);
   const maxWaitMs = Math.min(int(h, 'maxWaitMs', 0, Number.MAX_SAFE_INTEGER), ctx.config.fetchWaitMsMax);
   const routed = await ctx.router.shard(namespace, name, shard);
   const deadline = Date.now() + maxWaitMs;
+  // A shard read never returns more than its ring carries; an answer above maxBytes (one big record) is paid for by resize() once read.
+  const reserve = Math.min(maxBytes, ctx.config.ringBytes);
   for (;;) {
-    const ahead = await routed.readahead.take(fromSeq, maxBytes);
-    const r = ahead !== null && ahead.count > 0 ? ahead : await readOrRange(routed, fromSeq, maxBytes);
+    const lease = await client.acquireAnswer(reserve);
+    let r;
+    try {
+      const ahead = await routed.readahead.take(fromSeq, maxBytes);
+      r = ahead !== null && ahead.count > 0 ? ahead : await readOrRange(routed, fromSeq, maxBytes);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
     const left = deadline - Date.now();
     if (r.count > 0 || left <= 0 || ctx.closing) {
+      lease.resize(r.count > 0 ? r.bytes.length : 0);
       if (r.count > 0 && !ctx.closing) routed.readahead.afterAnswer(routed.handle, r.nextSeq, maxBytes, r.bytes.length, r.count, routed.signal.knownEndSeq);
-      return { header: { shard, firstSeq: r.firstSeq, nextSeq: r.nextSeq, count: r.count }, body: r.count > 0 ? [r.bytes] : [] };
+      return { header: { shard, firstSeq: r.firstSeq, nextSeq: r.nextSeq, count: r.count }, body: r.count > 0 ? [r.bytes] : [], lease };
     }
+    lease.release();
     await routed.signal.wait(fromSeq, left);
+    if (ctx.closing) return { header: { shard, firstSeq: r.firstSeq, nextSeq: r.nextSeq, count: 0 }, body: [] };
   }
 }
 

@@ -5,10 +5,12 @@ import { unpackHeader, type Frame } from '../protocol/frame.js';
 import { OP } from '../protocol/ops.js';
 import { createStream, deleteStream, describeStream, listStreams, seqForTime } from './admin-handlers.js';
 import { append, fetch } from './data-handlers.js';
+import type { ClientAccount } from './memory-budget.js';
 import type { NodeContext, Reply } from './node-context.js';
 import { ProtocolError } from './protocol-error.js';
 
-export async function dispatch(ctx: NodeContext, frame: Frame): Promise<Reply> {
+/** client: the connection's memory account (fetch answers are reserved from it); a fresh one when absent. */
+export async function dispatch(ctx: NodeContext, frame: Frame, client?: ClientAccount): Promise<Reply> {
   if (ctx.closing) throw new ProtocolError('SHUTTING_DOWN', 'The node is shutting down; the request was not started.');
   let header: unknown;
   try {
@@ -28,7 +30,7 @@ export async function dispatch(ctx: NodeContext, frame: Frame): Promise<Reply> {
     case OP.APPEND:
       return append(ctx, header, frame.body);
     case OP.FETCH:
-      return fetch(ctx, header);
+      return fetch(ctx, header, client ?? ctx.memory.account());
     case OP.SEQ_FOR_TIME:
       return seqForTime(ctx, header);
     default:

@@ -12,12 +12,18 @@
  * as a fresh read of the same range.
  *
  * Bounds: one entry per shard; every entry's maxBytes is reserved from one
- * node-wide ReadaheadBudget (READAHEAD_BYTES_MAX) while it is held, and no
- * read-ahead starts without room; an entry nobody takes is dropped after
- * READAHEAD_TTL_MS; a fetch asking for anything else drops it. A failed or
- * empty read-ahead is ignored and the fetch reads as usual.
+ * node-wide ReadaheadBudget (readaheadBytesMax) while it is held, and also
+ * from the node's client memory budget (memory-budget.ts) when one is
+ * attached: read-ahead takes only room no answer is waiting for, and every
+ * entry is dropped (shed) as soon as an answer has to wait, so read-ahead
+ * never pushes answers out. No read-ahead starts without room; an entry
+ * nobody takes is dropped after READAHEAD_TTL_MS; a fetch asking for
+ * anything else drops it. A dropped entry whose read is still running keeps
+ * its bytes reserved until the read settles (the bytes do arrive). A failed
+ * or empty read-ahead is ignored and the fetch reads as usual.
  */
 import type { ReadResult, ShardHandleApi } from '../shard/types.js';
+import type { MemoryBudget } from './memory-budget.js';
 
 /** Bytes all shards' read-ahead entries may hold at once (node-wide). */
 export const READAHEAD_BYTES_MAX = 128 * 1024 * 1024;
@@ -27,20 +33,43 @@ export const READAHEAD_TTL_MS = 1000;
 /** The node-wide bound on bytes held by read-ahead entries. */
 export class ReadaheadBudget {
   private used = 0;
+  private node: MemoryBudget | null = null;
+  /** Read-aheads holding an entry (what shed() drops). */
+  private readonly holders = new Set<FetchReadahead>();
+
   constructor(readonly bytesMax: number = READAHEAD_BYTES_MAX) {}
+
+  /** Also takes every byte from the node's client memory budget, which may shed (drop) every entry when an answer needs the room. */
+  useNodeBudget(node: MemoryBudget): void {
+    this.node = node;
+    node.setShedder(() => this.shed());
+  }
 
   tryReserve(bytes: number): boolean {
     if (this.used + bytes > this.bytesMax) return false;
+    if (this.node !== null && !this.node.tryReserveReadahead(bytes)) return false;
     this.used += bytes;
     return true;
   }
 
   release(bytes: number): void {
     this.used -= bytes;
+    this.node?.releaseReadahead(bytes);
   }
 
   get usedBytes(): number {
     return this.used;
+  }
+
+  /** Drops every entry (an answer is waiting for memory). */
+  shed(): void {
+    for (const h of [...this.holders]) h.drop();
+  }
+
+  /** @internal FetchReadahead registers while it holds an entry. */
+  hold(h: FetchReadahead, holding: boolean): void {
+    if (holding) this.holders.add(h);
+    else this.holders.delete(h);
   }
 }
 
@@ -48,6 +77,8 @@ interface Entry {
   fromSeq: number;
   maxBytes: number;
   result: Promise<ReadResult | null>;
+  /** The read has finished (its bytes are in memory or it failed). */
+  settled: boolean;
   timer: NodeJS.Timeout;
 }
 
@@ -66,8 +97,13 @@ export class FetchReadahead {
   take(fromSeq: number, maxBytes: number): Promise<ReadResult | null> | null {
     const e = this.entry;
     if (e === null) return null;
-    this.drop();
-    if (e.fromSeq !== fromSeq || e.maxBytes !== maxBytes) return null;
+    if (e.fromSeq !== fromSeq || e.maxBytes !== maxBytes) {
+      this.drop();
+      return null;
+    }
+    // Handed to the fetch, whose answer lease covers the bytes from here on.
+    this.forget(e);
+    this.budget.release(e.maxBytes);
     this.hits++;
     return e.result;
   }
@@ -85,21 +121,30 @@ export class FetchReadahead {
     if (answerBytes * 2 < maxBytes || (knownEndSeq > 0 && knownEndSeq - nextSeq < count)) return;
     if (this.entry !== null || !this.budget.tryReserve(maxBytes)) return;
     this.started++;
-    const result = handle.read(nextSeq, maxBytes).then(
+    const timer = setTimeout(() => this.drop(), this.ttlMs);
+    timer.unref();
+    const entry: Entry = { fromSeq: nextSeq, maxBytes, result: Promise.resolve(null), settled: false, timer };
+    entry.result = handle.read(nextSeq, maxBytes).then(
       (r) => r,
       () => null,
     );
-    const timer = setTimeout(() => this.drop(), this.ttlMs);
-    timer.unref();
-    this.entry = { fromSeq: nextSeq, maxBytes, result, timer };
+    void entry.result.then(() => (entry.settled = true));
+    this.entry = entry;
+    this.budget.hold(this, true);
   }
 
-  /** Forgets the entry and returns its bytes to the budget. */
+  /** Forgets the entry and returns its bytes to the budget (once its read has settled, if it is still running). */
   drop(): void {
     const e = this.entry;
     if (e === null) return;
+    this.forget(e);
+    if (e.settled) this.budget.release(e.maxBytes);
+    else void e.result.then(() => this.budget.release(e.maxBytes));
+  }
+
+  private forget(e: Entry): void {
     this.entry = null;
     clearTimeout(e.timer);
-    this.budget.release(e.maxBytes);
+    this.budget.hold(this, false);
   }
 }

@@ -4,6 +4,7 @@
 import type { MetaStoreApi } from '../metastore/types.js';
 import type { FsyncPolicy } from '../shard/types.js';
 import type { NodeConfig } from './config.js';
+import type { AnswerLease, MemoryBudget } from './memory-budget.js';
 import type { NodeDeps } from './node-deps.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { Router } from './router.js';
@@ -16,6 +17,8 @@ export interface NodeContext {
   /** Admin operations (create, delete) on one stream run one at a time, keyed by Router.key. */
   streamLocks: KeyedLock;
   deps: NodeDeps;
+  /** Node-wide budget for bytes held for clients (clientMemoryBytesMax; memory-budget.ts). */
+  memory: MemoryBudget;
   /** Set once close() starts: long-polls return, new requests get SHUTTING_DOWN. */
   closing: boolean;
 }
@@ -24,4 +27,6 @@ export interface NodeContext {
 export interface Reply {
   header: unknown;
   body?: Uint8Array[];
+  /** The budget reservation covering body, released once the connection holds the answer frame instead. */
+  lease?: AnswerLease;
 }

@@ -15,6 +15,7 @@ import { FLAG_ERROR, FLAG_RESPONSE, encodeFrameBytes } from '../protocol/frame.j
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { NodeConfig } from './config.js';
 import { parseFsyncPolicy } from './fsync-policy.js';
+import { MemoryBudget } from './memory-budget.js';
 import type { NodeContext } from './node-context.js';
 import { resolveDeps, type NodeDeps } from './node-deps.js';
 import { reconcileShardFolders } from './reconcile.js';
@@ -28,6 +29,8 @@ export interface RunningNode {
   port: number;
   /** Open client connections right now. */
   readonly connections: number;
+  /** Bytes held for clients (held, high-water mark). */
+  readonly memory: MemoryBudget;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}
     get connections() {
       return conns.size;
     },
+    memory: ctx.memory,
     close: () => (closing ??= shutdown(ctx, server, conns).finally(() => lock.release())),
   };
 }
@@ -62,9 +66,11 @@ export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}
 async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeContext> {
   checkSupported(config);
   const fsync = parseFsyncPolicy(config.fsync);
+  const memory = new MemoryBudget(config.clientMemoryBytesMax);
   const meta = await deps.openMetaStore(config.dataDir);
-  const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), deps, closing: false };
+  const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), deps, closing: false, memory };
   ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) }, config.readaheadBytesMax);
+  ctx.router.readaheadBudget.useNodeBudget(memory);
   try {
     const streams = meta.listStreams();
     const report = await reconcileShardFolders(config.dataDir, streams);
@@ -121,6 +127,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 
 async function shutdown(ctx: NodeContext, server: Server, conns: Set<ServerConnection>): Promise<void> {
   ctx.closing = true;
+  ctx.memory.close();
   const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
   for (const c of conns) c.stopReading();
   ctx.router.wakeAll();

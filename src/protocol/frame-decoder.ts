@@ -55,6 +55,11 @@ export class FrameDecoder {
     return this.buffered;
   }
 
+  /** The length the next frame's prefix claims (unchecked), or null while its 4 length bytes are not all here: lets the owner reserve memory for a frame before reading its body. */
+  get nextFrameBytes(): number | null {
+    return this.dead || this.buffered < 4 ? null : this.peekU32(OFF_FRAME_LENGTH);
+  }
+
   push(chunk: Uint8Array): void {
     if (this.dead || chunk.length === 0) return;
     this.chunks.push(chunk);
