@@ -165,5 +165,6 @@ export const injectedBugNames = [
   'forget-persist',
   'commit-old-term',
   'stale-read',
+  'two-changes-at-once',
 ] as const;
 export type InjectedBug = (typeof injectedBugNames)[number];

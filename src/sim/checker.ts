@@ -5,7 +5,9 @@
  *  - log matching: an (index, term) pair names one entry and one predecessor term;
  *  - leader completeness: a leader of term T holds every entry committed before T;
  *  - state machine safety: no two nodes apply different entries at one index
- *    (checked on a hash chain, so snapshots are covered too);
+ *    (checked on a hash chain, so snapshots are covered too), and every
+ *    node's MetaState after applying index i is the same (a hash of its
+ *    canonical image, meta-state.ts);
  *  - no committed entry lost: the latest committed entry stays durable on
  *    enough voters of the committed configuration that every quorum holds it;
  *  - linearizable reads: a read index covers every commit made before the read.
@@ -40,6 +42,8 @@ export class InvariantChecker {
   /** Per committed index: term, chain hash, term in which the commit was first observed. */
   private readonly cTerm: number[] = [0];
   private readonly cChain: number[] = [0];
+  /** Per committed index: hash of the application state after applying it. */
+  private readonly cState: number[] = [];
   private readonly cObserved: number[] = [0];
   committedVoters: NodeId[];
   private committedConfigIndex = 0;
@@ -88,11 +92,23 @@ export class InvariantChecker {
     else if (s.prevTerm !== prevTerm) this.fail(`log matching: node ${node} has term ${prevTerm} before ${e.index}/${e.term}, others ${s.prevTerm}`);
   }
 
-  /** Node applied `e`; `chain` is its state hash after it; `observedTerm` its term when the commit was emitted. */
-  onApplied(node: NodeId, e: Entry, chain: number, observedTerm: number, leaders: readonly LeaderView[]): void {
+  /** The state hash at `index` must be `hash` wherever it was seen (first sighting records it). */
+  private checkState(node: NodeId, index: number, hash: number, how: string): void {
+    const known = this.cState[index];
+    if (known === undefined) this.cState[index] = hash;
+    else if (known !== hash) this.fail(`state machine safety: node ${node}'s MetaState at index ${index} (${how}) differs from another node's state at that index`);
+  }
+
+  /**
+   * Node applied `e`; `chain` is its hash chain after it, `stateHash` the hash
+   * of its application state after it; `observedTerm` its term when the
+   * commit was emitted.
+   */
+  onApplied(node: NodeId, e: Entry, chain: number, observedTerm: number, leaders: readonly LeaderView[], stateHash: number): void {
     const i = e.index;
     if (i <= this.maxCommitted) {
       if (this.cTerm[i] !== e.term || this.cChain[i] !== chain) this.fail(`state machine safety: node ${node} applied ${i}/${e.term}, another node applied ${i}/${this.cTerm[i]}`);
+      else this.checkState(node, i, stateHash, 'after applying it');
       if (observedTerm < (this.cObserved[i] as number)) this.cObserved[i] = observedTerm;
       return;
     }
@@ -100,6 +116,7 @@ export class InvariantChecker {
     this.cTerm.push(e.term);
     this.cChain.push(chain);
     this.cObserved.push(observedTerm);
+    this.checkState(node, i, stateHash, 'after applying it');
     if (e.kind === 'config' && e.voters !== null && i > this.committedConfigIndex) {
       this.committedVoters = [...e.voters];
       this.committedConfigIndex = i;
@@ -107,9 +124,10 @@ export class InvariantChecker {
     for (const l of leaders) if (l.term > observedTerm) this.checkLeaderHolds(l, i);
   }
 
-  onSnapshotLoaded(node: NodeId, s: Snapshot, chain: number): void {
+  onSnapshotLoaded(node: NodeId, s: Snapshot, chain: number, stateHash: number): void {
     if (s.index > this.maxCommitted) return this.fail(`snapshot: node ${node} loaded a snapshot at ${s.index}, beyond the highest committed index ${this.maxCommitted}`);
-    if (this.cTerm[s.index] !== s.term || this.cChain[s.index] !== chain) this.fail(`state machine safety: node ${node} loaded a snapshot at ${s.index} that differs from the committed state`);
+    if (this.cTerm[s.index] !== s.term || this.cChain[s.index] !== chain) return this.fail(`state machine safety: node ${node} loaded a snapshot at ${s.index} that differs from the committed state`);
+    this.checkState(node, s.index, stateHash, 'loaded from a snapshot');
   }
 
   /** The latest committed entry must be durable on more than (voters - quorum) committed voters. */

@@ -8,11 +8,24 @@
  * Phases: faults for `faultMs`, then everything heals (all nodes up, no loss)
  * and a marker proposal must be applied by every committed voter within
  * `livenessBoundMs`.
+ *
+ * The replicated state machine is the MetaStore's (src/metastore/
+ * state-machine.ts): clients propose encoded MetaCommands (meta-workload.ts),
+ * every node applies committed entries with apply(), snapshots carry the
+ * MetaState (meta-state.ts). Each client operation is recorded (invoke time,
+ * the time the proposing node applied it and answered, the answer — or
+ * unknown), reads go through read-index, and at the end of the run the
+ * history is checked for linearizability against apply() itself
+ * (meta-model.ts, linearizability.ts).
  */
 import { RaftNode } from '../consensus/raft-node.js';
 import type { Entry, InjectedBug, Input, Message, NodeId, Output, RaftConfig, Snapshot } from '../consensus/types.js';
+import { emptyState, type ApplyResult, type MetaState } from '../metastore/state-machine.js';
 import { InvariantChecker, chainNext, type LeaderView } from './checker.js';
 import { EventQueue } from './event-queue.js';
+import { applyCommand, checkMetaHistory, type MetaInput } from './meta-model.js';
+import { decodeProposal, decodeSimSnapshot, encodeProposal, encodeSimSnapshot, metaStateHash, readKey, resultKey, type Proposal } from './meta-state.js';
+import { MetaWorkload } from './meta-workload.js';
 import { Partitions, drawPartition, nodeIdLimit } from './partitions.js';
 import { Prng } from './prng.js';
 import { SimDisk } from './sim-disk.js';
@@ -34,6 +47,12 @@ export interface SimOptions {
    * injected bug does real damage, not only a bookkeeping one.
    */
   readonly durableCheck?: boolean;
+  /**
+   * Compare every answered read index with the commits made before the read
+   * (default true). Off, a stale read can only be caught by the
+   * linearizability check of the MetaStore history: used to prove that check.
+   */
+  readonly readIndexCheck?: boolean;
 }
 
 /** What a run exercised (tests assert the features are really reached). */
@@ -47,10 +66,23 @@ export interface SimStats {
   snapshotsInstalled: number;
   configChangesCommitted: number;
   transfersStarted: number;
+  /** MetaStore commands answered with ok / with a MetaError, never answered (unknown), or known not applied (their log slot went to another entry). */
+  metaOpsOk: number;
+  metaOpsFailed: number;
+  metaOpsUnknown: number;
+  metaOpsDropped: number;
+  /** Read-index reads answered (part of the checked history). */
+  metaReads: number;
+  /** Per-stream histories found linearizable / given up on as too complex. */
+  linearizabilityChecksPassed: number;
+  linearizabilityTooComplex: number;
 }
 
 export function emptyStats(): SimStats {
-  return { elections: 0, crashes: 0, partitions: 0, proposalsAccepted: 0, readsServed: 0, compactions: 0, snapshotsInstalled: 0, configChangesCommitted: 0, transfersStarted: 0 };
+  return {
+    elections: 0, crashes: 0, partitions: 0, proposalsAccepted: 0, readsServed: 0, compactions: 0, snapshotsInstalled: 0, configChangesCommitted: 0, transfersStarted: 0,
+    metaOpsOk: 0, metaOpsFailed: 0, metaOpsUnknown: 0, metaOpsDropped: 0, metaReads: 0, linearizabilityChecksPassed: 0, linearizabilityTooComplex: 0,
+  };
 }
 
 export interface SeedResult {
@@ -90,6 +122,8 @@ export const simDefaults = {
   /** Liveness phase: re-propose the marker after markerRetryMs, poll every livePollMs. */
   markerRetryMs: 100,
   livePollMs: 5,
+  /** Chance that a membership change is followed at once by a second one (refused by a correct core: one at a time). */
+  doubleChangeChance: 0.5,
 } as const;
 
 type SimEvent =
@@ -117,9 +151,32 @@ interface SimNode {
   pending: PendingOutput[];
   syncScheduled: boolean;
   wasLeader: boolean;
-  /** The application: applied index and hash chain over applied entries. */
+  /** The application: applied index, hash chain over applied entries, and the MetaStore state. */
   applied: number;
   chain: number;
+  meta: MetaState;
+  /** Client operations this node accepted as leader, by log index (answered when that index is applied here). */
+  proposals: Map<number, number>;
+  /** Read-index reads granted, waiting until `applied` reaches their index. */
+  waitingReads: { index: number; read: PendingRead }[];
+}
+
+interface PendingRead {
+  readonly opId: number;
+  readonly namespace: string;
+  readonly name: string;
+  readonly invokeMs: number;
+}
+
+/** One client operation in the history the linearizability checker gets. */
+interface HistoryOp {
+  readonly id: number;
+  readonly invokeMs: number;
+  completeMs: number | null;
+  readonly input: MetaInput;
+  output: string | null;
+  /** dropped: its log slot was applied with another entry, so it never takes effect. */
+  fate: 'pending' | 'done' | 'dropped';
 }
 
 interface Params {
@@ -133,8 +190,6 @@ interface Params {
   appendEntriesMax: number;
   inFlightEntriesMax: number;
 }
-
-const encoder = new TextEncoder();
 
 export class Simulation {
   private readonly rng: Prng;
@@ -158,12 +213,17 @@ export class Simulation {
   private healed = false;
   private done = false;
   private nextCtx = 1;
-  private nextPayload = 1;
   private markerIndex = 0;
   private markerLastProposedMs = -1e9;
   private livenessMs: number | null = null;
   private convergenceMs: number | null = null;
   private readonly stats = emptyStats();
+  private readonly workload: MetaWorkload;
+  private nextOpId = 1;
+  private readonly history = new Map<number, HistoryOp>();
+  private readonly readOps = new Map<number, PendingRead>();
+  /** Op id -> the log index it was committed at (first apply of each index). */
+  private readonly committedOps = new Map<number, number>();
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new Prng(opts.seed);
@@ -176,6 +236,7 @@ export class Simulation {
     this.trace = new Trace(opts.traceLength ?? simDefaults.traceLength);
     this.bugs = new Set(opts.bug ? [opts.bug] : []);
     this.p = this.drawParams();
+    this.workload = new MetaWorkload(this.rng.fork(), range(1, this.voterCount + 1));
     const voters = range(1, this.voterCount);
     this.checker = new InvariantChecker(voters);
     for (let id = 1; id <= this.voterCount + 1; id++) this.addNode(id, id <= this.voterCount ? voters : []);
@@ -218,7 +279,7 @@ export class Simulation {
 
   private addNode(id: NodeId, initialVoters: readonly NodeId[]): void {
     const disk = new SimDisk();
-    const n: SimNode = { id, raft: null, inc: 0, disk, pending: [], syncScheduled: false, wasLeader: false, applied: 0, chain: 0 };
+    const n: SimNode = { id, raft: null, inc: 0, disk, pending: [], syncScheduled: false, wasLeader: false, applied: 0, chain: 0, meta: emptyState(), proposals: new Map(), waitingReads: [] };
     this.nodes.set(id, n);
     this.disks.set(id, disk);
     this.initialVoters.set(id, initialVoters);
@@ -231,9 +292,13 @@ export class Simulation {
     n.pending = [];
     n.syncScheduled = false;
     n.wasLeader = false;
+    n.proposals = new Map();
+    n.waitingReads = [];
     const s = n.disk.snapshot;
     n.applied = s?.index ?? 0;
-    n.chain = s === null ? 0 : decodeChain(s.data);
+    const image = s === null ? { chain: 0, state: emptyState() } : decodeSimSnapshot(s.data);
+    n.chain = image.chain;
+    n.meta = image.state;
     this.q.push(this.now + firstTickMs, { k: 'tick', node: n.id, inc: n.inc });
   }
 
@@ -252,6 +317,7 @@ export class Simulation {
         this.checker.violation ??= `exception: ${err instanceof Error ? err.message : String(err)}`;
       }
     }
+    if (this.checker.violation === null) this.checkHistory();
     if (this.checker.violation !== null) this.trace.note(this.now, 0, `VIOLATION ${this.checker.violation}`);
     return {
       seed: this.opts.seed, nodes: this.voterCount, steps: this.steps, events: this.events, simulatedMs: this.now,
@@ -349,19 +415,48 @@ export class Simulation {
     for (const r of out.reads) {
       const at = this.readsAt.get(r.ctx);
       this.readsAt.delete(r.ctx);
+      const read = this.readOps.get(r.ctx);
+      this.readOps.delete(r.ctx);
       if (r.index !== null && at !== undefined) {
         this.stats.readsServed++;
-        this.checker.onRead(n.id, r.index, at);
+        if (this.opts.readIndexCheck !== false) this.checker.onRead(n.id, r.index, at);
+      }
+      if (r.index !== null && read !== undefined) {
+        if (n.applied >= r.index) this.serveRead(n, read);
+        else n.waitingReads.push({ index: r.index, read });
       }
     }
   }
 
+  /** Answers a read from this node's MetaState (its applied index covers the read index). */
+  private serveRead(n: SimNode, read: PendingRead): void {
+    const output = readKey(n.meta, read.namespace, read.name);
+    this.history.set(read.opId, { id: read.opId, invokeMs: read.invokeMs, completeMs: this.now, input: { kind: 'read', namespace: read.namespace, name: read.name }, output, fate: 'done' });
+    this.stats.metaReads++;
+    this.workload.observe(read.namespace, read.name, n.meta);
+  }
+
+  private serveWaitingReads(n: SimNode): void {
+    if (n.waitingReads.length === 0) return;
+    const still: SimNode['waitingReads'] = [];
+    for (const w of n.waitingReads) {
+      if (n.applied >= w.index) this.serveRead(n, w.read);
+      else still.push(w);
+    }
+    n.waitingReads = still;
+  }
+
   private loadSnapshot(n: SimNode, s: Snapshot): void {
+    const image = decodeSimSnapshot(s.data);
     n.applied = s.index;
-    n.chain = decodeChain(s.data);
+    n.chain = image.chain;
+    n.meta = image.state;
+    // Operations proposed here and covered by the snapshot were never applied here: their answer is unknown.
+    for (const index of [...n.proposals.keys()]) if (index <= s.index) n.proposals.delete(index);
     this.stats.snapshotsInstalled++;
     this.trace.note(this.now, n.id, `installed snapshot at ${s.index}`);
-    this.checker.onSnapshotLoaded(n.id, s, n.chain);
+    this.checker.onSnapshotLoaded(n.id, s, n.chain, metaStateHash(n.meta));
+    this.serveWaitingReads(n);
   }
 
   private apply(n: SimNode, e: Entry, term: number): void {
@@ -371,15 +466,77 @@ export class Simulation {
     }
     n.applied = e.index;
     n.chain = chainNext(n.chain, e);
+    let proposal: Proposal | null = null;
+    let result: ApplyResult | null = null;
+    if (e.kind === 'normal') {
+      proposal = decodeProposal(e.data as Uint8Array);
+      if (proposal.command !== null) {
+        result = applyCommand(n.meta, proposal.command);
+        n.meta = result.state;
+      }
+    }
     if (e.index > this.checker.maxCommitted) {
       this.trace.note(this.now, n.id, `committed ${e.index}/${e.term} ${e.kind}`);
       if (e.kind === 'config') this.stats.configChangesCommitted++;
+      if (proposal !== null && proposal.opId !== 0) this.onFirstCommit(proposal.opId, e.index);
     }
-    this.checker.onApplied(n.id, e, n.chain, term, this.leaders());
-    if (this.markerIndex === 0 && e.data !== null && e.data[0] === 76 /* 'L' */) {
+    this.checker.onApplied(n.id, e, n.chain, term, this.leaders(), metaStateHash(n.meta));
+    if (this.markerIndex === 0 && proposal !== null && proposal.opId === 0) {
       this.markerIndex = e.index;
       this.livenessMs = this.now - this.faultMs;
     }
+    const mine = n.proposals.get(e.index);
+    if (mine !== undefined) {
+      n.proposals.delete(e.index);
+      if (proposal !== null && proposal.opId === mine) this.answer(n, mine, result as ApplyResult);
+      else this.drop(mine, e.index);
+    }
+    this.serveWaitingReads(n);
+  }
+
+  private onFirstCommit(opId: number, index: number): void {
+    const earlier = this.committedOps.get(opId);
+    if (earlier !== undefined) this.checker.violation ??= `duplicate: client operation ${opId} was committed at ${earlier} and again at ${index}`;
+    if (this.history.get(opId)?.fate === 'dropped') this.checker.violation ??= `client operation ${opId} was answered "not applied" but is committed at ${index}`;
+    this.committedOps.set(opId, index);
+  }
+
+  /** The proposing node applied its operation: the client gets the result. */
+  private answer(n: SimNode, opId: number, r: ApplyResult): void {
+    const op = this.history.get(opId) as HistoryOp;
+    op.completeMs = this.now;
+    op.output = resultKey(r);
+    op.fate = 'done';
+    if (r.ok) this.stats.metaOpsOk++;
+    else this.stats.metaOpsFailed++;
+    const c = (op.input as Extract<MetaInput, { kind: 'command' }>).command;
+    if (c.op === 'createStream') this.workload.observe(c.stream.namespace, c.stream.name, n.meta);
+    else this.workload.observe(c.namespace, c.name, n.meta);
+  }
+
+  /** The proposer's log slot for the operation was applied with another entry: it will never take effect. */
+  private drop(opId: number, index: number): void {
+    const op = this.history.get(opId) as HistoryOp;
+    op.fate = 'dropped';
+    this.stats.metaOpsDropped++;
+    const at = this.committedOps.get(opId);
+    if (at !== undefined) this.checker.violation ??= `client operation ${opId} is committed at ${at}, but its proposer applied another entry at its slot ${index}`;
+  }
+
+  /**
+   * The end of the run: every stream's history must be linearizable with
+   * apply() as the model. Unknown operations that no node ever applied (not
+   * in the committed log by the end of the run) are left out: no answer
+   * anyone observed can reflect them, so "never took effect" is the only
+   * reading. Those that were committed stay unknown: may take effect.
+   */
+  private checkHistory(): void {
+    const ops = [...this.history.values()].filter((o) => o.fate !== 'dropped');
+    this.stats.metaOpsUnknown += ops.filter((o) => o.fate === 'pending').length;
+    const v = checkMetaHistory(ops.filter((o) => o.fate === 'done' || this.committedOps.has(o.id)));
+    this.stats.linearizabilityChecksPassed += v.passed;
+    this.stats.linearizabilityTooComplex += v.tooComplex;
+    if (v.violation !== null) this.checker.violation ??= v.violation;
   }
 
   private leaders(): LeaderView[] {
@@ -450,11 +607,19 @@ export class Simulation {
   private propose(): void {
     const n = this.clientTarget();
     if (n === undefined) return;
-    const out = this.stepNode(n, { type: 'propose', data: encoder.encode(`p${this.nextPayload++}`) });
-    // Refused proposals are hashed but not kept: they would crowd the short trace.
+    const command = this.workload.nextCommand();
+    const opId = this.nextOpId++;
+    const data = encodeProposal({ opId, command });
+    const index = (n.raft as RaftNode).status().lastIndex + 1;
+    const out = this.stepNode(n, { type: 'propose', data });
+    // Refused proposals are hashed but not kept: they would crowd the short trace. They never enter the history.
     if (out.refused !== null) return this.trace.fold(this.now, n.id, 2);
+    if (!out.persist.entries.some((e) => e.index === index && e.data === data)) throw new Error(`node ${n.id} accepted a proposal but did not persist it at index ${index}`);
     this.stats.proposalsAccepted++;
-    this.trace.note(this.now, n.id, 'proposal accepted');
+    n.proposals.set(index, opId);
+    const input: MetaInput = { kind: 'command', command };
+    this.history.set(opId, { id: opId, invokeMs: this.now, completeMs: null, input, output: null, fate: 'pending' });
+    this.trace.note(this.now, n.id, `proposal accepted at ${index}: op ${opId} ${command.op}`);
   }
 
   private read(): void {
@@ -462,6 +627,8 @@ export class Simulation {
     if (n === undefined) return;
     const ctx = this.nextCtx++;
     this.readsAt.set(ctx, this.checker.maxCommitted);
+    const { namespace, name } = this.workload.nextRead();
+    this.readOps.set(ctx, { opId: this.nextOpId++, namespace, name, invokeMs: this.now });
     this.trace.note(this.now, n.id, `read ctx=${ctx} (committed ${this.checker.maxCommitted})`);
     this.stepNode(n, { type: 'read', ctx });
   }
@@ -472,6 +639,9 @@ export class Simulation {
     const n = this.rng.pick(up);
     n.raft = null;
     n.pending = [];
+    // Answers this node owed its clients are lost with it: those operations stay unknown.
+    n.proposals = new Map();
+    n.waitingReads = [];
     n.inc++;
     this.stats.crashes++;
     this.trace.note(this.now, n.id, 'crashed (unsynced writes lost)');
@@ -500,21 +670,32 @@ export class Simulation {
     const n = this.rng.pick(up);
     const snapAt = n.disk.snapshot?.index ?? 0;
     if (n.applied - snapAt < simDefaults.compactGapEntries) return;
-    const out = this.stepNode(n, { type: 'compact', index: n.applied, data: encodeChain(n.chain) });
+    const out = this.stepNode(n, { type: 'compact', index: n.applied, data: encodeSimSnapshot({ chain: n.chain, state: n.meta }) });
     if (out.refused === null) this.stats.compactions++;
     this.trace.note(this.now, n.id, out.refused === null ? `compacted to ${n.applied}` : `compaction refused: ${out.refused}`);
   }
 
+  /**
+   * A single-server change, sometimes followed at once by a second one: a
+   * correct core refuses the second while the first is uncommitted; the
+   * injected bug two-changes-at-once accepts it.
+   */
   private changeMembership(): void {
     const l = this.currentLeader();
     if (l === undefined) return;
+    if (this.proposeChange(l) && this.rng.chance(simDefaults.doubleChangeChance)) this.proposeChange(l);
+  }
+
+  private proposeChange(l: SimNode): boolean {
+    if (l.raft === null) return false;
     const voters = (l.raft as RaftNode).status().voters;
     const others = [...this.nodes.keys()].filter((id) => !voters.includes(id));
     const add = others.length > 0 && (voters.length <= 3 || this.rng.chance(0.5));
-    if (!add && voters.length <= 3) return;
+    if (!add && voters.length <= 3) return false;
     const node = add ? this.rng.pick(others) : this.rng.pick(voters);
     const out = this.stepNode(l, { type: 'change-membership', op: add ? 'add' : 'remove', node });
     this.trace.note(this.now, l.id, `${add ? 'add' : 'remove'} voter ${node}: ${out.refused ?? 'proposed'}`);
+    return out.refused === null;
   }
 
   private transfer(): void {
@@ -560,7 +741,7 @@ export class Simulation {
     } else if (this.now - this.markerLastProposedMs >= simDefaults.markerRetryMs) {
       const l = this.currentLeader();
       if (l !== undefined) {
-        const out = this.stepNode(l, { type: 'propose', data: encoder.encode(`L${this.opts.seed}`) });
+        const out = this.stepNode(l, { type: 'propose', data: encodeProposal({ opId: 0, command: null }) });
         if (out.refused === null) this.markerLastProposedMs = this.now;
       }
     }
@@ -572,16 +753,6 @@ function range(lo: number, hi: number): number[] {
   const out: number[] = [];
   for (let i = lo; i <= hi; i++) out.push(i);
   return out;
-}
-
-function encodeChain(chain: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, chain >>> 0);
-  return b;
-}
-
-function decodeChain(data: Uint8Array): number {
-  return new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
 }
 
 export function runSeed(opts: SimOptions): SeedResult {

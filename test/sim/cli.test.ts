@@ -10,6 +10,7 @@ test('npm run sim prints a summary with seeds, steps, steps/s and violations, an
   const r = sim('--seeds', '5', '--seed', '10');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^seeds 5, steps \d+, \d+ steps\/s, .*violations 0/);
+  assert.match(r.stdout, /\nMetaStore ops ok \d+, failed \d+, unknown \d+, not applied \d+, reads \d+; linearizability: \d+ stream histories passed, 0 too complex/);
 });
 
 test('--json prints one JSON object with the same fields', () => {
@@ -19,6 +20,9 @@ test('--json prints one JSON object with the same fields', () => {
   assert.equal(o.seeds, 3);
   assert.equal(o.violations, 0);
   assert.equal(typeof o.stepsPerSec, 'number');
+  const m = o.metaStore as Record<string, number>;
+  for (const k of ['opsOk', 'opsFailed', 'opsUnknown', 'opsDropped', 'reads', 'linearizabilityChecksPassed', 'tooComplex']) assert.equal(typeof m[k], 'number', k);
+  assert.ok(m.opsOk! + m.opsFailed! > 0 && m.linearizabilityChecksPassed! > 0);
 });
 
 test('on a violation it prints the seed, a replay command and the trace, and exits non-zero', () => {

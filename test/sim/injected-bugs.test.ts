@@ -12,6 +12,7 @@ const expected: Record<string, RegExp> = {
   'vote-twice': /election safety/,
   'forget-persist': /committed entry lost|leader completeness|state machine safety/,
   'stale-read': /stale read/,
+  'two-changes-at-once': /committed entry lost|election safety|leader completeness|state machine safety/,
 };
 
 for (const bug of Object.keys(expected) as InjectedBug[]) {
@@ -28,4 +29,16 @@ test(`commit-without-quorum does real damage: with the durable-quorum check off,
   let violation: string | null = null;
   for (; seed <= seedsToFindBugMax && violation === null; seed++) violation = runSeed({ seed, bug: 'commit-without-quorum', durableCheck: false }).violation;
   assert.match(String(violation), /leader completeness|state machine safety|committed/);
+});
+
+test(`two-changes-at-once does real damage: with the durable-quorum check off, two leaders of a term or a lost committed entry are caught within ${seedsToFindBugMax} seeds`, () => {
+  let violation: string | null = null;
+  for (let seed = 1; seed <= seedsToFindBugMax && violation === null; seed++) violation = runSeed({ seed, bug: 'two-changes-at-once', durableCheck: false }).violation;
+  assert.match(String(violation), /election safety|leader completeness|state machine safety/);
+});
+
+test(`the MetaStore linearizability check catches stale-read on its own (read-index check off) within ${seedsToFindBugMax} seeds`, () => {
+  let violation: string | null = null;
+  for (let seed = 1; seed <= seedsToFindBugMax && violation === null; seed++) violation = runSeed({ seed, bug: 'stale-read', readIndexCheck: false }).violation;
+  assert.match(String(violation), /^linearizability: .* on stream /);
 });
