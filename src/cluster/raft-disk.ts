@@ -238,7 +238,7 @@ export class RaftDisk {
     const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
     if (roll) {
       const cur = this.image;
-      records.unshift({ t: 'start', seq, last: cur.lastIndex(), lastTerm: cur.lastTerm(), snap: cur.snap, hs: cur.hardState });
+      records.unshift({ t: 'start', seq, last: cur.lastIndex(), lastTerm: cur.lastTerm() ?? 0, snap: cur.snap, hs: cur.hardState });
     }
     try {
       for (const r of records) next.apply(r);
