@@ -68,6 +68,14 @@ interface Segment {
   readonly startLast: number;
 }
 
+/** What open repaired (for the node's log): the torn tail cut from the last segment, files removed. */
+export interface RaftDiskRepair {
+  /** The last segment was cut back to `offset` (a frame whose write never completed), or null. */
+  readonly tornTail: { readonly file: string; readonly offset: number } | null;
+  /** Temp files, unreferenced snapshot files and an empty last segment that were removed. */
+  readonly removed: readonly string[];
+}
+
 export interface RaftDiskStatus {
   readonly segments: number;
   readonly activeSegmentBytes: number;
@@ -90,7 +98,7 @@ export class RaftDisk {
   ) {}
 
   /** Opens (creating when missing) the Raft folder `dir`; returns the disk and the state to start the RaftNode from. */
-  static open(dir: string, layer: FileLayer, options: RaftDiskOptions = {}): { disk: RaftDisk; durable: DurableState } {
+  static open(dir: string, layer: FileLayer, options: RaftDiskOptions = {}): { disk: RaftDisk; durable: DurableState; repair: RaftDiskRepair } {
     const segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_MAX;
     if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax < 1) throw new RangeError(`segmentBytesMax must be a positive integer, got ${segmentBytesMax}`);
     if (!layer.exists(dir)) {
@@ -195,7 +203,11 @@ export class RaftDisk {
     const activeFd = active === undefined ? null : layer.open(active.path, 'readwrite');
     const durable: DurableState = { hardState: image.hardState, snapshot, entries: image.entries };
     const disk = new RaftDisk(dir, layer, segmentBytesMax, image.withoutEntries(), segments, activeFd, active === undefined ? 0 : activeBytes);
-    return { disk, durable };
+    const repair: RaftDiskRepair = {
+      tornTail: torn === null ? null : { file: torn.path, offset: torn.validBytes },
+      removed: unlinks,
+    };
+    return { disk, durable, repair };
   }
 
   /** The error that made this disk unusable, or null. */
