@@ -316,8 +316,15 @@ export class RaftDisk {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.activeFd !== null && this.failure === null) this.layer.close(this.activeFd);
+    const fd = this.activeFd;
     this.activeFd = null;
+    if (fd === null) return;
+    try {
+      this.layer.close(fd);
+    } catch (e) {
+      // A failed disk's descriptor may be unusable; closing it must not hide the failure.
+      if (this.failure === null) throw e;
+    }
   }
 
   private usable(): void {

@@ -14,7 +14,7 @@ import { ENTRY_BYTES_MAX } from '../../src/cluster/raft-disk-limits.js';
 import { snapshotFileName } from '../../src/cluster/raft-disk-snapshot.js';
 import type { Entry, Persist } from '../../src/consensus/types.js';
 import { SimDisk } from '../../src/sim/sim-disk.js';
-import { nodeFileLayer } from '../../src/storage/file-layer.js';
+import { CountingFileLayer, nodeFileLayer } from '../../src/storage/file-layer.js';
 import { assertSameState } from './raft-disk-gen.js';
 
 function tmp(): { dir: string; done: () => void } {
@@ -295,6 +295,28 @@ test('an empty last segment (a roll whose first frame never landed) is removed a
     const r2 = RaftDisk.open(t.dir, nodeFileLayer);
     assert.equal(r2.repair.removed.length, 1);
     r2.disk.close();
+  } finally {
+    t.done();
+  }
+});
+
+test('one fsync per persist, whatever the number of entries; a roll adds only the directory sync', () => {
+  const t = tmp();
+  try {
+    const layer = new CountingFileLayer(nodeFileLayer);
+    const { disk } = RaftDisk.open(t.dir, layer, { segmentBytesMax: 4000 });
+    disk.persist(P({ entries: run(1, 2, 1), hardState: { term: 1, vote: 1 } }));
+    const seg = join(t.dir, segmentFileName(1));
+    layer.reset();
+    disk.persist(P({ entries: run(3, 40, 1), hardState: { term: 2, vote: 0 } }));
+    assert.deepEqual([...layer.fsyncsByPath.entries()], [[seg, 1]]);
+    layer.reset();
+    disk.persist(P({ hardState: { term: 2, vote: 2 } }));
+    assert.deepEqual([...layer.fsyncsByPath.entries()], [[seg, 1]]);
+    layer.reset();
+    disk.persist(P({ hardState: { term: 2, vote: 2 } }));
+    assert.equal(layer.fsyncsByPath.size, 0, 'an unchanged hard state writes nothing');
+    disk.close();
   } finally {
     t.done();
   }
