@@ -58,7 +58,7 @@ export function checkStreamConfig(s: StreamConfig): void {
 
 /** A stream incarnation: 16 lowercase hex digits (64 random bits). */
 export const INCARNATION_PATTERN = /^[0-9a-f]{16}$/;
-/** The incarnation of a stream created before incarnations existed (its folder has no @ suffix). */
+/** The incarnation of a stream created before incarnations existed (its shard folders sit right under the stream's folder). */
 export const LEGACY_INCARNATION = '';
 
 /** A fresh incarnation id (64 random bits; collisions between two lives of one name are not a practical concern). */

@@ -32,7 +32,7 @@ export interface StreamConfig {
   /**
    * Which life of this name the config is: 16 lowercase hex digits drawn at
    * create time (carried in the command, so every replica applies the same
-   * value). The stream's folder is <namespace>/<name>@<incarnation>, so a
+   * value). The stream's folder is <namespace>/<name>/<incarnation>, so a
    * delete followed by a re-create of the same name can never meet the old
    * files. '' only for streams created before incarnations existed (folder
    * <namespace>/<name>, kept as it was).

@@ -3,7 +3,8 @@
  * Create: MetaStore first, then shard handles. Delete: MetaStore first, then
  * ShardHandle.destroy(). A crash in between is repaired by reconcile at start.
  */
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StreamConfig } from '../metastore/types.js';
 import { asFields, int, oneOf, optInt, optNullableInt, optNullableStr, optStr, str, type Fields } from '../protocol/fields.js';
 import type { WireShardInfo, WireStreamInfo } from '../protocol/ops.js';
@@ -94,7 +95,10 @@ export async function deleteStream(ctx: NodeContext, header: unknown): Promise<R
     await ctx.meta.deleteStream(namespace, name);
     const routed = await ctx.router.remove(namespace, name)?.catch(() => undefined);
     if (routed !== undefined) await Promise.allSettled(routed.shards.map((s) => s.handle.destroy()));
-    if (config !== undefined) await rm(streamDir(ctx.config.dataDir, config), { recursive: true, force: true });
+    if (config !== undefined) {
+      await rm(streamDir(ctx.config.dataDir, config), { recursive: true, force: true });
+      if (config.incarnation !== '') await rmdir(join(ctx.config.dataDir, namespace, name)).catch(() => undefined); // only when no other life is left
+    }
     return { header: {} };
   });
 }

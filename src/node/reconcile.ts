@@ -6,15 +6,16 @@
  * across a crash.
  *
  * Only folders shaped like our own are touched:
- * <data-dir>/<namespace>/<stream>[@<incarnation>]/<shard> where namespace and
- * stream are valid names, incarnation 16 hex digits, shard a decimal number.
- * Anything else (names starting with "@" such as @meta, files such as LOCK)
- * is left alone.
+ * <data-dir>/<namespace>/<stream>/<incarnation>/<shard> (legacy streams:
+ * <data-dir>/<namespace>/<stream>/<shard>) where namespace and stream are
+ * valid names, incarnation 16 hex digits, shard a decimal number. Anything
+ * else (names starting with "@" such as @meta, files such as LOCK) is left
+ * alone.
  */
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StreamConfig } from '../metastore/types.js';
-import { INCARNATION_SEPARATOR, shardDir, streamFolderName } from './shard-opener.js';
+import { shardDir } from './shard-opener.js';
 
 const NAME = /^[A-Za-z0-9._-]{1,249}$/;
 const INCARNATION = /^[0-9a-f]{16}$/;
@@ -22,15 +23,6 @@ const SHARD = /^(0|[1-9][0-9]{0,8})$/;
 
 function isName(n: string): boolean {
   return NAME.test(n) && n !== '.' && n !== '..';
-}
-
-/** A stream folder's name and incarnation ('' for the legacy <name> folder), or null when it is not one of ours. */
-export function parseStreamFolder(folder: string): { name: string; incarnation: string } | null {
-  const at = folder.indexOf(INCARNATION_SEPARATOR);
-  if (at < 0) return isName(folder) ? { name: folder, incarnation: '' } : null;
-  const name = folder.slice(0, at);
-  const incarnation = folder.slice(at + 1);
-  return isName(name) && INCARNATION.test(incarnation) ? { name, incarnation } : null;
 }
 
 async function dirsIn(dir: string): Promise<string[]> {
@@ -55,12 +47,8 @@ export async function reconcileShardFolders(dataDir: string, streams: StreamConf
   const byKey = new Map(streams.map((s) => [`${s.namespace}/${s.name}`, s]));
   await mkdir(dataDir, { recursive: true });
   for (const ns of (await dirsIn(dataDir)).filter(isName)) {
-    for (const folder of await dirsIn(join(dataDir, ns))) {
-      const parsed = parseStreamFolder(folder);
-      if (parsed === null) continue;
-      const stream = byKey.get(`${ns}/${parsed.name}`);
-      const current = stream !== undefined && streamFolderName(stream.name, stream.incarnation) === folder ? stream : undefined;
-      await removeStale(join(dataDir, ns, folder), current, report);
+    for (const name of (await dirsIn(join(dataDir, ns))).filter(isName)) {
+      await removeStale(join(dataDir, ns, name), byKey.get(`${ns}/${name}`), report);
     }
     await rmdir(join(dataDir, ns)).catch(() => undefined); // only succeeds when empty
   }
@@ -79,16 +67,27 @@ export async function reconcileShardFolders(dataDir: string, streams: StreamConf
   return report;
 }
 
-async function removeStale(streamDir: string, stream: StreamConfig | undefined, report: ReconcileReport): Promise<void> {
-  if (stream === undefined) {
-    await rm(streamDir, { recursive: true, force: true });
-    report.removed.push(streamDir);
-    return;
-  }
-  for (const shard of (await dirsIn(streamDir)).filter((d) => SHARD.test(d))) {
-    if (Number(shard) >= stream.shards) {
-      await rm(join(streamDir, shard), { recursive: true, force: true });
-      report.removed.push(join(streamDir, shard));
+async function remove(dir: string, report: ReconcileReport): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  report.removed.push(dir);
+}
+
+/** Inside <ns>/<name>: keep the current life's folders only. */
+async function removeStale(nameDir: string, stream: StreamConfig | undefined, report: ReconcileReport): Promise<void> {
+  if (stream === undefined) return remove(nameDir, report);
+  for (const entry of await dirsIn(nameDir)) {
+    if (INCARNATION.test(entry)) {
+      if (entry !== stream.incarnation) await remove(join(nameDir, entry), report); // a deleted life
+      else await removeShardsPast(join(nameDir, entry), stream.shards, report);
+    } else if (SHARD.test(entry)) {
+      // A legacy (pre-incarnation) shard folder: the current life's only if the stream is legacy.
+      if (stream.incarnation !== '' || Number(entry) >= stream.shards) await remove(join(nameDir, entry), report);
     }
+  }
+}
+
+async function removeShardsPast(dir: string, shards: number, report: ReconcileReport): Promise<void> {
+  for (const shard of (await dirsIn(dir)).filter((d) => SHARD.test(d))) {
+    if (Number(shard) >= shards) await remove(join(dir, shard), report);
   }
 }

@@ -2,33 +2,27 @@
  * Where a stream's shards live on disk and how their handles are opened from
  * the node's settings and the stream's config.
  *
- * Folder layout: <data-dir>/<namespace>/<name>@<incarnation>/<shard>/. The
- * incarnation (src/metastore/stream-config.ts) is drawn at create time, so
- * every life of a name has folders of its own: a delete followed by a quick
- * re-create can never open, or remove, the other life's files. '@' never
- * occurs in a name, so the folder name parses back unambiguously. Streams
- * created before incarnations existed (incarnation '') keep
- * <namespace>/<name>/<shard>/.
+ * Folder layout: <data-dir>/<namespace>/<name>/<incarnation>/<shard>/. The
+ * incarnation (src/metastore/stream-config.ts, 16 hex digits) is drawn at
+ * create time, so every life of a name has folders of its own: a delete
+ * followed by a quick re-create can never open, or remove, the other life's
+ * files. It is a folder level of its own (not a suffix of the name's folder)
+ * so that a name of the longest allowed length (249) still fits a file
+ * name (255). A shard folder is a decimal number of at most 9 digits, so the
+ * two never collide. Streams created before incarnations existed
+ * (incarnation '') keep <namespace>/<name>/<shard>/.
  */
 import { join } from 'node:path';
 import type { StreamConfig } from '../metastore/types.js';
 import type { ShardHandleApi } from '../shard/types.js';
 import type { NodeContext } from './node-context.js';
 
-/** Separates a stream's name from its incarnation in the folder name. */
-export const INCARNATION_SEPARATOR = '@';
-
-/** The folder name of one life of a stream. */
-export function streamFolderName(name: string, incarnation: string): string {
-  return incarnation === '' ? name : `${name}${INCARNATION_SEPARATOR}${incarnation}`;
-}
-
-/** <data-dir>/<namespace>/<name>@<incarnation>/ */
+/** <data-dir>/<namespace>/<name>/<incarnation>/ (legacy: <data-dir>/<namespace>/<name>/) */
 export function streamDir(dataDir: string, stream: Pick<StreamConfig, 'namespace' | 'name' | 'incarnation'>): string {
-  return join(dataDir, stream.namespace, streamFolderName(stream.name, stream.incarnation));
+  return stream.incarnation === '' ? join(dataDir, stream.namespace, stream.name) : join(dataDir, stream.namespace, stream.name, stream.incarnation);
 }
 
-/** <data-dir>/<namespace>/<name>@<incarnation>/<shard>/ */
+/** <data-dir>/<namespace>/<name>/<incarnation>/<shard>/ */
 export function shardDir(dataDir: string, stream: Pick<StreamConfig, 'namespace' | 'name' | 'incarnation'>, shard: number): string {
   return join(streamDir(dataDir, stream), String(shard));
 }

@@ -67,7 +67,7 @@ export function sealedSegmentPaths(dir: string): string[] {
 
 export async function rebuildIndexes(dataDir: string, opts: RebuildIndexesOptions = {}): Promise<RebuildReport> {
   const shards = findShardDirs(dataDir);
-  const plan = shards.flatMap((s: ShardLocation) => sealedSegmentPaths(s.dir).map((path) => ({ shard: `${s.namespace}/${s.stream}/${s.shard}`, path })));
+  const plan = shards.flatMap((s: ShardLocation) => sealedSegmentPaths(s.dir).map((path) => ({ shard: `${s.namespace}/${s.stream}/${s.incarnation === '' ? '' : `${s.incarnation}/`}${s.shard}`, path })));
   const report: RebuildReport = { ok: true, dataDir, shards: shards.length, segments: plan.length, rebuilt: [], kept: 0, failed: [], warnings: [] };
   if (plan.length === 0) return report;
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), INDEX_REBUILD_THREADS_MAX, plan.length));

@@ -1,6 +1,6 @@
 /**
  * `nativelog verify`'s data check: finds every shard folder
- * (<data-dir>/<namespace>/<stream>@<incarnation>/<shard>/ holding segment files or a
+ * (<data-dir>/<namespace>/<stream>/<incarnation>/<shard>/ holding segment files or a
  * checkpoint) and verifies all their segments in parallel on a piscina pool
  * of stateless tasks (workers/verify-task.ts), then checks per shard that the
  * segments join up (no seq gap between one segment's last record and the
@@ -23,6 +23,8 @@ export interface ShardLocation {
   dir: string;
   namespace: string;
   stream: string;
+  /** The stream's incarnation folder ('' for a stream created before incarnations existed). */
+  incarnation: string;
   shard: string;
 }
 
@@ -62,15 +64,27 @@ function subdirs(dir: string): string[] {
   }).sort();
 }
 
-/** Shard folders: three levels down, holding a segment file or a checkpoint. */
+const INCARNATION = /^[0-9a-f]{16}$/;
+
+/**
+ * Shard folders holding a segment file or a checkpoint:
+ * <namespace>/<stream>/<incarnation>/<shard>, and the legacy
+ * <namespace>/<stream>/<shard> of streams created before incarnations.
+ */
 export function findShardDirs(dataDir: string): ShardLocation[] {
   const out: ShardLocation[] = [];
+  const consider = (dir: string, namespace: string, stream: string, incarnation: string, shard: string) => {
+    const names = readdirSync(dir);
+    if (segmentBases(names).length > 0 || names.includes(CHECKPOINT_FILE)) out.push({ dir, namespace, stream, incarnation, shard });
+  };
   for (const namespace of subdirs(dataDir)) {
     for (const stream of subdirs(join(dataDir, namespace))) {
-      for (const shard of subdirs(join(dataDir, namespace, stream))) {
-        const dir = join(dataDir, namespace, stream, shard);
-        const names = readdirSync(dir);
-        if (segmentBases(names).length > 0 || names.includes(CHECKPOINT_FILE)) out.push({ dir, namespace, stream, shard });
+      for (const entry of subdirs(join(dataDir, namespace, stream))) {
+        if (!INCARNATION.test(entry)) {
+          consider(join(dataDir, namespace, stream, entry), namespace, stream, '', entry);
+          continue;
+        }
+        for (const shard of subdirs(join(dataDir, namespace, stream, entry))) consider(join(dataDir, namespace, stream, entry, shard), namespace, stream, entry, shard);
       }
     }
   }

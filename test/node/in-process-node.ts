@@ -57,8 +57,9 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}, failOpe
   };
 }
 
-/** dir is <dataDir>/<namespace>/<name>@<incarnation>/<shard> (or the legacy <name>/<shard>). */
+/** dir is <dataDir>/<namespace>/<name>/<incarnation>/<shard> (or the legacy <name>/<shard>). */
 function isShardDir(dir: string, dataDir: string, namespace: string, name: string, shard: number): boolean {
-  const folder = basename(dirname(dir));
-  return basename(dir) === String(shard) && dirname(dirname(dir)) === join(dataDir, namespace) && (folder === name || folder.startsWith(`${name}@`));
+  if (basename(dir) !== String(shard)) return false;
+  const up = dirname(dir);
+  return up === join(dataDir, namespace, name) || (dirname(up) === join(dataDir, namespace, name) && /^[0-9a-f]{16}$/.test(basename(up)));
 }

@@ -36,13 +36,13 @@ test('createStream, listStreams, describeStream and deleteStream round trip, wit
   assert.equal(info.shards, 3);
   assert.equal(info.retentionMs, 60_000);
   assert.match(info.incarnation ?? '', /^[0-9a-f]{16}$/);
-  for (let s = 0; s < 3; s++) assert.ok(existsSync(join(t.dataDir, 'shop', `orders@${info.incarnation}`, String(s))));
+  for (let s = 0; s < 3; s++) assert.ok(existsSync(join(t.dataDir, 'shop', 'orders', info.incarnation!, String(s))));
   const listed = await client.listStreams({ namespace: 'shop' });
   assert.deepEqual(listed.map((s) => s.name), ['orders']);
   const d = await client.describeStream('orders', { namespace: 'shop' });
   assert.deepEqual(d.shardInfo.map((s) => [s.shard, s.startSeq, s.endSeq]), [[0, 0, 0], [1, 0, 0], [2, 0, 0]]);
   await client.deleteStream('orders', { namespace: 'shop' });
-  assert.equal(existsSync(join(t.dataDir, 'shop', `orders@${info.incarnation}`)), false);
+  assert.equal(existsSync(join(t.dataDir, 'shop', 'orders')), false);
   assert.deepEqual(await client.listStreams({ namespace: 'shop' }), []);
 });
 

@@ -25,6 +25,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type Client } from '../../../src/client/client.js';
+import { incarnationFolders } from '../harness/data-dir.js';
 import { NodeProcess } from '../harness/node-proc.js';
 import { appendRaw, bytesEqual, fetchChecked, isCode, text } from '../harness/records.js';
 import { Rng, withSeed } from '../harness/rng.js';
@@ -191,13 +192,16 @@ async function checkLife(client: Client, name: string, life: Life, when: string)
   }
 }
 
-/** Exactly one folder per live stream (no folder of a deleted life left behind). */
+/** Exactly one folder per live stream, holding exactly one life (no folder of a deleted life left behind). */
 function checkFolders(dataDir: string, lives: Map<string, Life>): void {
-  const folders = readdirSync(join(dataDir, NS)).sort();
-  const names = folders.map((f) => f.split('@')[0]!);
+  const names = readdirSync(join(dataDir, NS)).sort();
   const want = [...lives.keys()].sort();
   if (names.length !== want.length || names.some((n, k) => n !== want[k])) {
-    throw new Error(`the data dir holds stream folders ${JSON.stringify(folders)}; the live streams are ${JSON.stringify(want)}`);
+    throw new Error(`the data dir holds stream folders ${JSON.stringify(names)}; the live streams are ${JSON.stringify(want)}`);
+  }
+  for (const n of names) {
+    const inside = readdirSync(join(dataDir, NS, n));
+    if (inside.length !== 1 || incarnationFolders(dataDir, NS, n).length !== 1) throw new Error(`stream folder ${n} holds ${JSON.stringify(inside)}; one life expected`);
   }
 }
 

@@ -143,10 +143,12 @@ export async function runNames(seed: number): Promise<NamesStats> {
     for (const p of after.inside) {
       const parts = p.split('/');
       if (parts[0] === '@meta' || p === 'LOCK') continue; // the MetaStore and the node's lock file (docs/FORMAT.md section 13)
-      const [ns, stream, shard] = parts;
+      // <namespace>/<stream>/<incarnation>/<shard>/... (docs/FORMAT.md section 1)
+      const [ns, stream, incarnation, shard] = parts;
       if (!VALID.test(ns!) || ns === '.' || ns === '..') problems.push(`data dir entry ${show(p)} is not a valid namespace`);
       if (stream !== undefined && (!VALID.test(stream) || stream === '.' || stream === '..')) problems.push(`data dir entry ${show(p)} is not a valid stream`);
-      if (shard !== undefined && parts.length === 3 && !/^\d+$/.test(shard)) problems.push(`data dir entry ${show(p)} is not a shard folder`);
+      if (incarnation !== undefined && !/^[0-9a-f]{16}$/.test(incarnation)) problems.push(`data dir entry ${show(p)} is not a stream incarnation folder`);
+      if (shard !== undefined && parts.length === 4 && !/^\d+$/.test(shard)) problems.push(`data dir entry ${show(p)} is not a shard folder`);
     }
     const expected = new Set(['torture', ...BOUNDARY_VALID]);
     for (const p of after.inside) {
