@@ -13,6 +13,8 @@ export const OP = {
   APPEND: 6,
   FETCH: 7,
   SEQ_FOR_TIME: 8,
+  /** Peer links only (docs/CLUSTER.md): one message from the dialer to the acceptor; never answered. Ops 40-47 are kept for peer links. */
+  PEER_MESSAGE: 40,
 } as const;
 
 export type OpName = keyof typeof OP;
