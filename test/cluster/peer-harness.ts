@@ -136,7 +136,13 @@ export function gc(): void {
   gcFn();
 }
 
-export function memoryBytes(): number {
+/**
+ * Heap plus ArrayBuffer bytes still reachable: collects, lets V8 release the
+ * freed backing stores (that happens after the GC, off the call), collects again.
+ */
+export async function memoryBytes(): Promise<number> {
+  gc();
+  await sleep(100);
   gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
