@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OP } from '../../src/protocol/ops.js';
 import { FLAG_ERROR, encodeFrame } from '../../src/protocol/frame.js';
-import { node, peerHello, peerMsg, peerOf, rawConnect, waitFor } from './peer-harness.js';
+import { node, peerHello, peerMsg, peerOf, rawConnect, server, waitFor } from './peer-harness.js';
+import { FLAG_RESPONSE } from '../../src/protocol/frame.js';
 
 test('dialing the wrong node id is refused with the clear sentence on both sides', async () => {
   const a = await node(1);
@@ -99,5 +100,29 @@ test('no common peer protocol version, a bad hello, and bytes before the answer 
     assert.equal(a.got.length, 0);
   } finally {
     await a.t.close();
+  }
+});
+
+test('an acceptor that skips its checks is caught by the dialer (wrong id, other cluster)', async () => {
+  let answer: Record<string, unknown> = { version: 1, role: 'peer', peerVersion: 1, nodeId: 3, clusterId: null };
+  const liar = await server((s) => {
+    s.once('data', (chunk) => {
+      s.write(Buffer.concat(encodeFrame({ version: 1, flags: FLAG_RESPONSE, op: OP.HELLO, requestId: chunk.readUInt32LE(8), header: answer })));
+    });
+  });
+  const a = await node(1, { clusterId: 'alpha' });
+  try {
+    a.t.addPeer({ id: 2, host: '127.0.0.1', port: liar.port, address: `127.0.0.1:${liar.port}` });
+    await waitFor('wrong id caught', () => a.t.status()[0]!.lastError === `127.0.0.1:${liar.port} is node 3, not node 2`);
+    answer = { ...answer, nodeId: 2, clusterId: 'beta' };
+    await waitFor('other cluster caught', () => /cluster id mismatch/.test(a.t.status()[0]!.lastError ?? ''));
+    answer = { ...answer, peerVersion: 9, clusterId: 'alpha' };
+    await waitFor('unknown peer version caught', () => /peer protocol version 9/.test(a.t.status()[0]!.lastError ?? ''));
+    assert.equal(a.t.status()[0]!.connected, false);
+    answer = { ...answer, peerVersion: 1 };
+    await waitFor('an honest answer connects', () => a.t.status()[0]!.connected);
+  } finally {
+    await a.t.close();
+    await liar.close();
   }
 });
