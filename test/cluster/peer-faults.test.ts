@@ -122,7 +122,7 @@ async function cutOff(opts: { frameBytesMax?: number }, bad: (c: RawConn) => voi
     await waitFor('a good message first', () => a.got.length === 1);
     bad(raw);
     raw.send(peerMsg(2, 1, { n: 2 })); // after the violation: must never be delivered
-    await raw.closed;
+    await waitFor('the link closed', raw.isClosed, 3000);
     const err = raw.frames.find((f) => (f.frame.flags & FLAG_ERROR) !== 0);
     assert.ok(err !== undefined, 'an error frame before the close');
     assert.equal((err.header as { name: string }).name, 'PEER_BAD_MESSAGE');

@@ -86,7 +86,7 @@ test('no common peer protocol version, a bad hello, and bytes before the answer 
     for (const [extra, name, why] of cases) {
       const c = await rawConnect(a.port);
       c.send(peerHello(2, 1, extra));
-      await c.closed;
+      await waitFor('closed after refusal', c.isClosed, 3000);
       const f = c.frames[0]!;
       assert.equal(f.frame.op, OP.HELLO);
       assert.ok((f.frame.flags & FLAG_ERROR) !== 0);
@@ -95,7 +95,7 @@ test('no common peer protocol version, a bad hello, and bytes before the answer 
     }
     const c = await rawConnect(a.port);
     c.socket.write(Buffer.concat([...encodeFrame(peerHello(2, 1)), ...encodeFrame(peerMsg(2, 1, { n: 1 }))]));
-    await c.closed;
+    await waitFor('closed after refusal', c.isClosed, 3000);
     assert.match((c.frames[0]!.header as { message: string }).message, /sent \d+ bytes before the hello answer/);
     assert.equal(a.got.length, 0);
   } finally {
