@@ -57,6 +57,8 @@ export interface OutboundLinkStatus {
   dropped: number;
   reconnects: number;
   lastError: string | null;
+  /** Bytes written to the socket that Node has not yet handed to the kernel (at most its high-water mark plus one frame). */
+  writeBufferBytes: number;
 }
 
 export class OutboundLink {
@@ -87,7 +89,15 @@ export class OutboundLink {
   }
 
   status(): OutboundLinkStatus {
-    return { state: this.state, queued: this.queue.length, queuedBytes: this.queue.bytes, dropped: this.dropped, reconnects: this.reconnects, lastError: this.lastError };
+    return {
+      state: this.state,
+      queued: this.queue.length,
+      queuedBytes: this.queue.bytes,
+      dropped: this.dropped,
+      reconnects: this.reconnects,
+      lastError: this.lastError,
+      writeBufferBytes: this.socket?.writableLength ?? 0,
+    };
   }
 
   /** Queues a message; false when it was dropped (bound reached, too large, unencodable, or the link is closed). Never throws. */

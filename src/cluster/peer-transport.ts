@@ -73,6 +73,8 @@ export interface PeerLinkStatus {
   dropped: number;
   reconnects: number;
   lastError: string | null;
+  /** Bytes handed to the socket and not yet to the kernel (bounded by the socket's high-water mark plus one frame). */
+  writeBufferBytes: number;
 }
 
 export class PeerTransport {
@@ -245,6 +247,7 @@ export class PeerTransport {
           dropped: s.dropped,
           reconnects: s.reconnects,
           lastError: s.lastError,
+          writeBufferBytes: s.writeBufferBytes,
         };
       });
   }

@@ -69,6 +69,9 @@ test('a link reconnects after its peer goes away and comes back on the same port
     assert.match(down.lastError ?? '', /ECONNREFUSED|closed/);
     for (let n = 2; n <= 4; n++) assert.equal(a.t.send(2, { kind: 'test', body: { n } }), true);
     assert.equal(a.t.status()[0]!.queued, 3);
+    const redials = a.t.status()[0]!.reconnects;
+    await waitFor('more failed redials with messages queued', () => a.t.status()[0]!.reconnects >= redials + 2);
+    assert.equal(a.t.status()[0]!.queued, 3); // queued messages survive failed dials
     b = await node(2, {}, port);
     await waitFor('queued messages after the peer returned', () => b.got.length === 3, 3000);
     assert.deepEqual(b.got.map((g) => (g.msg.body as { n: number }).n), [2, 3, 4]);

@@ -85,7 +85,7 @@ test('a peer that stops reading after hello: writes pause on backpressure, the q
       s.pause();
     });
   });
-  const a = await node(1, { queueMessagesMax: 10_000, queueBytesMax: 4 * MiB, writeStallMsMax: 400 });
+  const a = await node(1, { queueMessagesMax: 10_000, queueBytesMax: 4 * MiB, writeStallMsMax: 1000 });
   const c = await node(3);
   try {
     mesh([a, c]);
@@ -101,10 +101,12 @@ test('a peer that stops reading after hello: writes pause on backpressure, the q
     await waitFor('the other peer still served', () => c.got.length === 1);
     const row = a.t.status()[0]!;
     assert.ok(row.queuedBytes <= 4 * MiB && row.dropped > 0, JSON.stringify(row));
+    // Backpressure: the socket's own buffer holds at most its high-water mark (16 KiB) plus one 50 KB frame.
+    assert.ok(row.writeBufferBytes > 0 && row.writeBufferBytes < 16 * 1024 + 51_000, JSON.stringify(row));
     const grown = (await memoryBytes()) - before;
     // Queue (4 MiB) + kernel/socket buffers; far below the 100 MB offered.
     assert.ok(grown < 24 * MiB, `memory grew by ${(grown / MiB).toFixed(1)} MiB`);
-    await waitFor('stall detected and redialed', () => /no write progress for 400 ms/.test(a.t.status()[0]!.lastError ?? '') && conns >= 2, 5000);
+    await waitFor('stall detected and redialed', () => /no write progress for 1000 ms/.test(a.t.status()[0]!.lastError ?? '') && conns >= 2, 5000);
   } finally {
     await Promise.all([a.t.close(), c.t.close()]);
     await stuck.close();
