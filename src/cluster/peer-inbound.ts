@@ -12,11 +12,8 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { HEADER_BYTES_MAX } from '../protocol/limits.js';
 import { OP } from '../protocol/ops.js';
 import type { NodeId } from './peer-address.js';
-import { PEER_KEEPALIVE_MS } from './peer-limits.js';
+import { PEER_CLOSE_LINGER_MS, PEER_KEEPALIVE_MS } from './peer-limits.js';
 import { checkPeerFrame, type KindCheck, type PeerMessage } from './peer-message.js';
-
-/** How long a closing link waits for its last error frame to be written before it destroys the socket. */
-export const PEER_CLOSE_LINGER_MS = 1000;
 
 export interface InboundLinkOptions {
   peerId: NodeId;

@@ -23,6 +23,8 @@ export const PEER_BACKOFF_MS_MAX = 1000;
 export const PEER_HANDSHAKE_MS_MAX = 2000;
 /** A connected link whose socket has not drained for this long is treated as dead and redialed. */
 export const PEER_WRITE_STALL_MS_MAX = 5000;
+/** A refused or cut-off peer socket is destroyed this long after its error frame, even if the other end never reads. */
+export const PEER_CLOSE_LINGER_MS = 1000;
 /** TCP keepalive probe delay on peer sockets. */
 export const PEER_KEEPALIVE_MS = 5000;
 /** Longest message kind name. */

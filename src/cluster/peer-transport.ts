@@ -30,11 +30,12 @@ import { HEADER_BYTES_MAX } from '../protocol/limits.js';
 import { OP } from '../protocol/ops.js';
 import { isNodeId, type NodeId, type PeerAddress } from './peer-address.js';
 import { isPeerHello, judgePeerHello, type AcceptPeer, type LocalIdentity } from './peer-hello.js';
-import { InboundLink, PEER_CLOSE_LINGER_MS } from './peer-inbound.js';
+import { InboundLink } from './peer-inbound.js';
 import { OutboundLink, type LinkBounds, type LinkState } from './peer-link.js';
 import {
   PEER_BACKOFF_MS_MAX,
   PEER_BACKOFF_MS_MIN,
+  PEER_CLOSE_LINGER_MS,
   PEER_FRAME_BYTES_MAX,
   PEER_HANDSHAKE_MS_MAX,
   PEER_QUEUE_BYTES_MAX,
