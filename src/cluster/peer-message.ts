@@ -32,10 +32,10 @@ export interface PeerEnvelope extends PeerMessage {
 
 /**
  * A shape check for one message kind: null when the body is acceptable, else
- * the reason. `from` is the authenticated sender (a check should compare any
- * sender field inside the body with it).
+ * the reason. `from` is the authenticated sender and `to` this node (a check
+ * should compare any sender or receiver field inside the body with them).
  */
-export type KindCheck = (body: unknown, from: NodeId) => string | null;
+export type KindCheck = (body: unknown, from: NodeId, to: NodeId) => string | null;
 
 /** Encodes one message as frame parts (for writev). */
 export function encodePeerMessage(version: number, seq: number, from: NodeId, to: NodeId, msg: PeerMessage): Uint8Array[] {
@@ -72,7 +72,7 @@ export function checkPeerFrame(frame: Frame, version: number, from: NodeId, to: 
   if (!('body' in e) || e.body === undefined) return { reason: 'the envelope has no body' };
   let why: string | null;
   try {
-    why = check(e.body, from);
+    why = check(e.body, from, to);
   } catch (err) {
     why = `the "${e.kind}" check failed: ${(err as Error).message}`;
   }
