@@ -5,7 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mesh, node, peerOf, sleep, waitFor, type Node } from './peer-harness.js';
+import { isPeerHello } from '../../src/cluster/peer-hello.js';
+import { PeerTransport } from '../../src/cluster/peer-transport.js';
+import { FLAG_RESPONSE, encodeFrame, unpackHeader } from '../../src/protocol/frame.js';
+import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { HEADER_BYTES_MAX } from '../../src/protocol/limits.js';
+import { OP } from '../../src/protocol/ops.js';
+import { FAST, kinds, mesh, node, peerOf, rawConnect, server, sleep, waitFor, type Node } from './peer-harness.js';
 
 async function closeAll(nodes: Node[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.t.close()));
@@ -92,4 +98,45 @@ test('send to an unknown node or after close drops without throwing', async () =
   await a.t.close();
   assert.equal(a.t.send(2, { kind: 'test', body: { n: 1 } }), false);
   assert.equal(a.t.status()[0]!.dropped, 1);
+});
+
+test('adopt(): a listener of its own (as the node will have) hands over peer hellos and keeps clients', async () => {
+  // Stands in for ServerConnection: decodes frames, and on a peer hello stops reading and calls adopt().
+  const got: { from: number; n: number }[] = [];
+  const t = new PeerTransport({ nodeId: 1, peers: [], kinds, onMessage: (from, m) => got.push({ from, n: (m.body as { n: number }).n }), log: () => undefined, ...FAST });
+  let clients = 0;
+  const srv = await server((socket) => {
+    const d = new FrameDecoder({ frameBytesMax: 1 << 20, headerBytesMax: HEADER_BYTES_MAX });
+    const onData = (chunk: Buffer): void => {
+      d.push(chunk);
+      for (let r = d.next(); r !== null; r = d.next()) {
+        if (!('frame' in r)) return void socket.destroy();
+        const header = unpackHeader(r.frame.header);
+        if (r.frame.op === OP.HELLO && isPeerHello(header)) {
+          socket.pause();
+          socket.off('data', onData);
+          return t.adopt(socket, header, r.frame.requestId, d.bufferedBytes);
+        }
+        clients++;
+        socket.write(Buffer.concat(encodeFrame({ version: 1, flags: FLAG_RESPONSE, op: r.frame.op, requestId: r.frame.requestId, header: { version: 1, nodeId: 1 } })));
+      }
+    };
+    socket.on('data', onData);
+  });
+  const b = await node(2);
+  try {
+    b.t.addPeer({ id: 1, host: '127.0.0.1', port: srv.port, address: `127.0.0.1:${srv.port}` });
+    for (let n = 0; n < 50; n++) b.t.send(1, { kind: 'test', body: { n } });
+    await waitFor('50 messages through the adopted socket', () => got.length === 50);
+    assert.deepEqual(got.map((g) => g.n), [...Array(50).keys()]);
+    assert.ok(got.every((g) => g.from === 2));
+    const client = await rawConnect(srv.port);
+    client.send({ version: 1, flags: 0, op: OP.HELLO, requestId: 9, header: { versions: [1] } });
+    await waitFor('client answered by the listener itself', () => client.frames.length === 1);
+    assert.equal(clients, 1);
+    client.socket.destroy();
+  } finally {
+    await Promise.all([t.close(), b.t.close()]);
+    await srv.close();
+  }
 });
