@@ -10,7 +10,7 @@ import { wireError } from '../protocol/errors.js';
 import { FLAG_ERROR, FLAG_RESPONSE, encodeFrame } from '../protocol/frame.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { HEADER_BYTES_MAX } from '../protocol/limits.js';
-import { OP } from '../protocol/ops.js';
+import { PEER_OP } from '../protocol/ops.js';
 import type { NodeId } from './peer-address.js';
 import { PEER_CLOSE_LINGER_MS, PEER_KEEPALIVE_MS } from './peer-limits.js';
 import { checkPeerFrame, type KindCheck, type PeerMessage } from './peer-message.js';
@@ -75,7 +75,7 @@ export class InboundLink {
     if (this.ended) return;
     this.o.log(`closing the peer link from node ${this.o.peerId}: ${reason}`);
     const err = wireError('PEER_BAD_MESSAGE', reason);
-    const parts = encodeFrame({ version: this.o.version, flags: FLAG_RESPONSE | FLAG_ERROR, op: OP.PEER_MESSAGE, requestId, header: err });
+    const parts = encodeFrame({ version: this.o.version, flags: FLAG_RESPONSE | FLAG_ERROR, op: PEER_OP.MESSAGE, requestId, header: err });
     this.end(reason, false);
     const s = this.socket;
     s.removeAllListeners('data');

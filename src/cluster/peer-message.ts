@@ -13,7 +13,7 @@
  * the receiving node, so a peer cannot speak for another.
  */
 import { encodeFrame, unpackHeader, type Frame } from '../protocol/frame.js';
-import { OP } from '../protocol/ops.js';
+import { PEER_OP } from '../protocol/ops.js';
 import { isNodeId, type NodeId } from './peer-address.js';
 import { PEER_ENVELOPE_VERSION, PEER_KIND_CHARS_MAX } from './peer-limits.js';
 
@@ -40,7 +40,7 @@ export type KindCheck = (body: unknown, from: NodeId, to: NodeId) => string | nu
 /** Encodes one message as frame parts (for writev). */
 export function encodePeerMessage(version: number, seq: number, from: NodeId, to: NodeId, msg: PeerMessage): Uint8Array[] {
   const envelope: PeerEnvelope = { v: PEER_ENVELOPE_VERSION, kind: msg.kind, from, to, body: msg.body };
-  return encodeFrame({ version, flags: 0, op: OP.PEER_MESSAGE, requestId: seq >>> 0, header: envelope });
+  return encodeFrame({ version, flags: 0, op: PEER_OP.MESSAGE, requestId: seq >>> 0, header: envelope });
 }
 
 export type InboundVerdict = { message: PeerMessage } | { reason: string };
@@ -52,7 +52,7 @@ export type InboundVerdict = { message: PeerMessage } | { reason: string };
 export function checkPeerFrame(frame: Frame, version: number, from: NodeId, to: NodeId, kinds: ReadonlyMap<string, KindCheck>): InboundVerdict {
   if (frame.version !== version) return { reason: `frame version ${frame.version}; this link speaks ${version}` };
   if (frame.flags !== 0) return { reason: `flags ${frame.flags} on a peer message (must be 0)` };
-  if (frame.op !== OP.PEER_MESSAGE) return { reason: `op ${frame.op} on a peer link (only ${OP.PEER_MESSAGE}, peer message, is allowed)` };
+  if (frame.op !== PEER_OP.MESSAGE) return { reason: `op ${frame.op} on a peer link (only ${PEER_OP.MESSAGE}, peer message, is allowed)` };
   if (frame.body.length !== 0) return { reason: `a peer message with a ${frame.body.length}-byte body (peer protocol 1 has none)` };
   let header: unknown;
   try {

@@ -13,8 +13,16 @@ export const OP = {
   APPEND: 6,
   FETCH: 7,
   SEQ_FOR_TIME: 8,
-  /** Peer links only (docs/CLUSTER.md): one message from the dialer to the acceptor; never answered. Ops 40-47 are kept for peer links. */
-  PEER_MESSAGE: 40,
+} as const;
+
+/**
+ * Ops of peer links between nodes (docs/CLUSTER.md, "Peer links"); 40-47 are
+ * kept for them. Apart from OP, which lists the client request ops: a client
+ * connection that sends one gets UNKNOWN_OP.
+ */
+export const PEER_OP = {
+  /** One message from the dialer to the acceptor; never answered. */
+  MESSAGE: 40,
 } as const;
 
 export type OpName = keyof typeof OP;

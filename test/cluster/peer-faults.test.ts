@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FLAG_ERROR, FLAG_RESPONSE, encodeFrame } from '../../src/protocol/frame.js';
-import { OP } from '../../src/protocol/ops.js';
+import { OP, PEER_OP } from '../../src/protocol/ops.js';
 import { memoryBytes, mesh, node, peerMsg, rawPeer, server, sleep, waitFor, type RawConn } from './peer-harness.js';
 
 const MiB = 1024 * 1024;
@@ -149,13 +149,13 @@ test('an unknown kind is cut off', () => cutOff({}, (r) => r.send(peerMsg(2, 1, 
 test('a body failing its kind check is cut off', () => cutOff({}, (r) => r.send(peerMsg(2, 1, { n: 'nine' })), /bad "test" message: body.n must be a number/));
 
 test('a wrong envelope version is cut off', () =>
-  cutOff({}, (r) => r.send({ version: 1, flags: 0, op: OP.PEER_MESSAGE, requestId: 3, header: { v: 2, kind: 'test', from: 2, to: 1, body: { n: 1 } } }), /envelope version 2/));
+  cutOff({}, (r) => r.send({ version: 1, flags: 0, op: PEER_OP.MESSAGE, requestId: 3, header: { v: 2, kind: 'test', from: 2, to: 1, body: { n: 1 } } }), /envelope version 2/));
 
 test('a frame that is not msgpack is cut off', () =>
   cutOff(
     {},
     (r) => {
-      const f = Buffer.concat(encodeFrame({ version: 1, flags: 0, op: OP.PEER_MESSAGE, requestId: 4, header: { v: 1 } }));
+      const f = Buffer.concat(encodeFrame({ version: 1, flags: 0, op: PEER_OP.MESSAGE, requestId: 4, header: { v: 1 } }));
       f.fill(0xc1, 16, 16 + f.readUInt32LE(12)); // 0xc1 is never valid msgpack
       r.socket.write(f);
     },

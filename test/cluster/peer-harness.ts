@@ -11,7 +11,7 @@ import { PeerTransport, type PeerTransportOptions } from '../../src/cluster/peer
 import type { PeerMessage } from '../../src/cluster/peer-message.js';
 import { encodeFrame, unpackHeader, type Frame, type OutFrame } from '../../src/protocol/frame.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { OP } from '../../src/protocol/ops.js';
+import { OP, PEER_OP } from '../../src/protocol/ops.js';
 
 export const kinds = {
   test: (body: unknown): string | null =>
@@ -113,7 +113,7 @@ export function peerHello(from: NodeId, to: NodeId, extra: Record<string, unknow
 }
 
 export function peerMsg(from: NodeId, to: NodeId, body: unknown, kind = 'test'): OutFrame {
-  return { version: 1, flags: 0, op: OP.PEER_MESSAGE, requestId: 2, header: { v: 1, kind, from, to, body } };
+  return { version: 1, flags: 0, op: PEER_OP.MESSAGE, requestId: 2, header: { v: 1, kind, from, to, body } };
 }
 
 /** A raw peer past a successful hello. */
