@@ -50,6 +50,12 @@ export const ERROR_CODES = {
   CONNECTION_LOST: { code: 91, name: 'CONNECTION_LOST', retriable: true, meaning: 'Client side: the connection closed with the request in flight; its outcome is unknown.' },
   CLIENT_CLOSED: { code: 92, name: 'CLIENT_CLOSED', retriable: false, meaning: 'Client side: the client, producer or consumer was closed.' },
   BAD_RESPONSE: { code: 93, name: 'BAD_RESPONSE', retriable: false, meaning: 'Client side: the node sent a response the client cannot understand.' },
+  // 100-119: peer links between nodes (docs/CLUSTER.md, "Peer links")
+  PEER_WRONG_NODE: { code: 100, name: 'PEER_WRONG_NODE', retriable: false, meaning: 'Peer hello: the node dialed is not the node id the dialer expects (details: {nodeId}); the acceptor answers and closes.' },
+  PEER_CLUSTER_MISMATCH: { code: 101, name: 'PEER_CLUSTER_MISMATCH', retriable: false, meaning: 'Peer hello: the two nodes carry different cluster ids (details: {clusterId}); the acceptor answers and closes.' },
+  PEER_UNSUPPORTED_VERSION: { code: 102, name: 'PEER_UNSUPPORTED_VERSION', retriable: false, meaning: 'Peer hello: no common peer protocol version (details: {supported}); the acceptor answers and closes.' },
+  PEER_REFUSED: { code: 103, name: 'PEER_REFUSED', retriable: true, meaning: 'Peer hello: the node does not take this peer (its policy refused it, e.g. a removed or wiped node, or the node is not in a cluster); the message says why.' },
+  PEER_BAD_MESSAGE: { code: 104, name: 'PEER_BAD_MESSAGE', retriable: false, meaning: 'A frame on a peer link failed the edge checks (frame, version, op, envelope shape, sender id, size); the receiver sends this and closes that link only.' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorName = keyof typeof ERROR_CODES;

@@ -15,6 +15,16 @@ export const OP = {
   SEQ_FOR_TIME: 8,
 } as const;
 
+/**
+ * Ops of peer links between nodes (docs/CLUSTER.md, "Peer links"); 40-47 are
+ * kept for them. Apart from OP, which lists the client request ops: a client
+ * connection that sends one gets UNKNOWN_OP.
+ */
+export const PEER_OP = {
+  /** One message from the dialer to the acceptor; never answered. */
+  MESSAGE: 40,
+} as const;
+
 export type OpName = keyof typeof OP;
 export type OpCode = (typeof OP)[OpName];
 
