@@ -32,7 +32,7 @@ function bools(m: Obj, keys: readonly string[]): string | null {
 }
 
 function voters(v: unknown, what: string): string | null {
-  if (!Array.isArray(v) || v.length > PEER_RAFT_VOTERS_MAX || !v.every(isNodeId)) return `${what} must be a list of at most ${PEER_RAFT_VOTERS_MAX} node ids`;
+  if (!Array.isArray(v) || v.length > PEER_RAFT_VOTERS_MAX || !v.every(isNodeId) || new Set(v).size !== v.length) return `${what} must be a list of at most ${PEER_RAFT_VOTERS_MAX} distinct node ids`;
   return null;
 }
 
@@ -65,6 +65,9 @@ const FIELDS: Record<MessageType, (m: Obj) => string | null> = {
     for (let i = 0; i < es.length; i++) {
       const why = entry(es[i], i);
       if (why !== null) return why;
+      // The core appends entries at prevIndex + 1, + 2, ...: a gap or a reordering is a bug or a hostile peer.
+      if ((es[i] as Obj)['index'] !== (m['prevIndex'] as number) + i + 1) return `entry ${i} has index ${String((es[i] as Obj)['index'])}, not prevIndex + ${i + 1}`;
+      if ((es[i] as Obj)['term'] as number > (m['term'] as number)) return `entry ${i} has a term above the message's`;
     }
     return null;
   },

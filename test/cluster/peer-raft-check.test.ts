@@ -27,7 +27,10 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ ...base, type: fc.constant('pre-vote-resp' as const), granted: fc.boolean() }),
   fc.record({ ...base, type: fc.constant('vote' as const), lastIndex: n, lastTerm: n, transfer: fc.boolean() }),
   fc.record({ ...base, type: fc.constant('vote-resp' as const), granted: fc.boolean() }),
-  fc.record({ ...base, type: fc.constant('append' as const), prevIndex: n, prevTerm: n, entries: fc.array(entryArb, { maxLength: 5 }), commit: n }),
+  fc
+    .record({ ...base, type: fc.constant('append' as const), prevIndex: n, prevTerm: n, entries: fc.array(entryArb, { maxLength: 5 }), commit: n })
+    // As the core sends them: entries at prevIndex + 1, + 2, ..., of terms up to the message's.
+    .map((m) => ({ ...m, entries: m.entries.map((e, i) => ({ ...e, index: m.prevIndex + i + 1, term: Math.min(e.term, m.term) })) })),
   fc.record({ ...base, type: fc.constant('append-resp' as const), success: fc.boolean(), index: n, hint: n }),
   fc.record({ ...base, type: fc.constant('heartbeat' as const), commit: n, seq: n }),
   fc.record({ ...base, type: fc.constant('heartbeat-resp' as const), seq: n, lastIndex: n }),
