@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, exitCodeOf, toMessage } from './cli-error.js';
 import { benchPlaceholder, registerBench } from './commands/bench.js';
+import { clusterCommand } from './commands/cluster.js';
 import { consumeCommand } from './commands/consume.js';
 import { produceCommand } from './commands/produce.js';
 import { startCommand } from './commands/start.js';
@@ -25,7 +26,7 @@ export async function buildProgram(withBench = false): Promise<Command> {
     .description('NativeLog: a distributed, replicated write-ahead log')
     .version(VERSION)
     .showSuggestionAfterError();
-  for (const c of [startCommand(), streamCommand(), produceCommand(), consumeCommand(), verifyCommand()]) program.addCommand(c);
+  for (const c of [startCommand(), streamCommand(), produceCommand(), consumeCommand(), clusterCommand(), verifyCommand()]) program.addCommand(c);
   if (withBench) await registerBench(program);
   else program.addCommand(benchPlaceholder());
   const configure = (cmd: Command): void => {

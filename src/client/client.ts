@@ -11,6 +11,7 @@ import { parseServers } from './server-address.js';
 import type {
   ClientApi,
   ConnectOptions,
+  ClusterStatus,
   ConsumerOptions,
   CreatedStream,
   CreateStreamOptions,
@@ -68,6 +69,12 @@ export class Client implements ClientApi {
     const seq = r.header['seq'];
     if (typeof seq !== 'number') throw clientError('BAD_RESPONSE', 'seqForTime: no seq in the answer.');
     return seq;
+  }
+
+  async clusterStatus(): Promise<ClusterStatus> {
+    const r = await this.connection.request(OP.CLUSTER_STATUS, {}, { retry: true });
+    if (!Array.isArray(r.header['nodes'])) throw clientError('BAD_RESPONSE', 'clusterStatus: no nodes array in the answer.');
+    return r.header as unknown as ClusterStatus;
   }
 
   producer(name: string, opts: ProducerOptions = {}): Producer {

@@ -158,6 +158,18 @@ export interface ConsumerApi extends AsyncIterable<ConsumedRecord> {
   close(): Promise<void>;
 }
 
+/** The cluster as the answering node sees it (a node without --peers is a cluster of one). */
+export interface ClusterStatus {
+  nodeId: number;
+  leader: number | null;
+  term: number;
+  role: string;
+  commit: number;
+  applied: number;
+  voters: number[];
+  nodes: { id: number; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
+}
+
 export interface ClientApi {
   createStream(name: string, opts?: CreateStreamOptions): Promise<CreatedStream>;
   deleteStream(name: string, opts?: StreamOptions): Promise<void>;
@@ -167,5 +179,7 @@ export interface ClientApi {
   seqForTime(name: string, shard: number, kind: 'append' | 'event', t: number, opts?: StreamOptions): Promise<number>;
   producer(name: string, opts?: ProducerOptions): ProducerApi;
   consumer(name: string, opts?: ConsumerOptions): ConsumerApi;
+  /** The cluster as the node this client talks to sees it. */
+  clusterStatus?(): Promise<ClusterStatus>;
   close(): Promise<void>;
 }

@@ -41,7 +41,7 @@ import type { PeerAddress } from './peer-address.js';
 import type { PeerMessage } from './peer-message.js';
 import { PeerTransport, type PeerLinkStatus } from './peer-transport.js';
 import { RaftDisk, raftDiskDir } from './raft-disk.js';
-import { NotLeaderError, OutcomeUnknownError, RaftDriver, RAFT_TICK_MS } from './raft-driver.js';
+import { NotLeaderError, OutcomeUnknownError, RaftDriver } from './raft-driver.js';
 import { checkRaftMessage } from './peer-raft-check.js';
 import { ReplicatedMetaStore, type AppliedOutcome } from './replicated-meta-store.js';
 
@@ -51,7 +51,7 @@ export const SUBMIT_TIMEOUT_MS = 10_000;
 export const FORWARD_TIMEOUT_MS = 5_000;
 /** Forwarded requests waiting for an answer on this node. */
 export const FORWARDS_PENDING_MAX = 4096;
-/** Raft timing: heartbeat every 2 ticks, election timeout 10-20 ticks (500-1000 ms with 50 ms ticks). */
+/** Raft timing: heartbeat every 2 ticks, election timeout 10-20 ticks (300-600 ms with CLUSTER_TICK_MS ticks). */
 export const RAFT_HEARTBEAT_TICKS = 2;
 export const RAFT_ELECTION_TICKS = 10;
 /** Commands in one append message, unacknowledged entries per follower, uncommitted proposals, pending reads. */
@@ -59,6 +59,9 @@ export const RAFT_APPEND_ENTRIES_MAX = 64;
 export const RAFT_IN_FLIGHT_ENTRIES_MAX = 256;
 export const RAFT_UNCOMMITTED_ENTRIES_MAX = 1024;
 export const RAFT_PENDING_READS_MAX = 1024;
+
+/** Real-time length of one Raft tick of the MetaStore group (loopback and LAN: failover well under 1 s). */
+export const CLUSTER_TICK_MS = 30;
 
 export const CLUSTER_DIR_NAME = '@cluster';
 const IDENTITY_FILE = 'node.json';
@@ -105,7 +108,7 @@ export class ClusterNode {
     private readonly opts: ClusterNodeOptions,
     private readonly disk: RaftDisk,
     durable: ReturnType<typeof RaftDisk.open>['durable'],
-    private readonly selfAddress: string,
+    private selfAddress: string,
   ) {
     const id = opts.nodeId;
     this.meta = new ReplicatedMetaStore({ submit: (data) => this.submit(data), current: () => this.current() });
@@ -142,14 +145,18 @@ export class ClusterNode {
       { send: (m: Message) => void this.transport.send(m.to, { kind: 'raft', body: m }) },
       this.meta,
       {
-        tickMs: opts.tickMs ?? RAFT_TICK_MS,
+        tickMs: opts.tickMs ?? CLUSTER_TICK_MS,
         onFatal: (err) => {
           this.fatal = err;
           opts.log(`the MetaStore's Raft group stopped on this node: ${err.message}; restart the node to recover from what is durable`);
         },
       },
     );
-    void selfAddress;
+  }
+
+  /** The address clients and peers reach this node at (known once the node listens). */
+  setSelfAddress(address: string): void {
+    this.selfAddress = address;
   }
 
   /** Opens the node's Raft state and starts its clock and links. */
@@ -212,7 +219,7 @@ export class ClusterNode {
       const s = this.driver.status();
       try {
         if (s.role === 'leader') return (await this.driver.propose(data)) as AppliedOutcome;
-        if (s.leaderId !== 0) {
+        if (s.leaderId !== 0 && this.linkUp(s.leaderId)) {
           const r = await this.rpc(s.leaderId, 'forward', { data });
           if (isObj(r.outcome)) return r.outcome as AppliedOutcome;
           throw remoteError(r.error as RemoteError);
@@ -221,7 +228,7 @@ export class ClusterNode {
         if (!(e instanceof NotLeaderError)) throw e; // OUTCOME_UNKNOWN and the rest: never retried (no double apply)
       }
       if (Date.now() >= deadline) throw new NotLeaderError(null, `no leader accepted the command within ${SUBMIT_TIMEOUT_MS} ms`);
-      await sleep(this.opts.tickMs ?? RAFT_TICK_MS);
+      await sleep(this.opts.tickMs ?? CLUSTER_TICK_MS);
     }
   }
 
@@ -231,7 +238,7 @@ export class ClusterNode {
       const s = this.driver.status();
       try {
         if (s.role === 'leader') return await this.driver.readBarrier();
-        if (s.leaderId !== 0) {
+        if (s.leaderId !== 0 && this.linkUp(s.leaderId)) {
           const r = await this.rpc(s.leaderId, 'read-index', {});
           if (isInt(r.index)) return await this.driver.waitApplied(r.index as number);
           throw remoteError(r.error as RemoteError);
@@ -240,8 +247,18 @@ export class ClusterNode {
         if (!(e instanceof NotLeaderError) && !(e instanceof OutcomeUnknownError)) throw e; // a read may be retried
       }
       if (Date.now() >= deadline) throw new NotLeaderError(null, `no leader confirmed a read within ${SUBMIT_TIMEOUT_MS} ms`);
-      await sleep(this.opts.tickMs ?? RAFT_TICK_MS);
+      await sleep(this.opts.tickMs ?? CLUSTER_TICK_MS);
     }
+  }
+
+  /**
+   * The link to a node is connected. A leader that was just killed is still
+   * this node's leader until the election timeout passes, but its link is
+   * already down: forwarding to it would only wait out FORWARD_TIMEOUT_MS
+   * and end OUTCOME_UNKNOWN, so the command waits for the next leader instead.
+   */
+  private linkUp(id: NodeId): boolean {
+    return this.transport.status().some((l) => l.id === id && l.connected);
   }
 
   private rpc(to: NodeId, kind: 'forward' | 'read-index', body: Record<string, unknown>): Promise<Record<string, unknown>> {

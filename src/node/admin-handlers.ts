@@ -64,7 +64,8 @@ export async function createStream(ctx: NodeContext, header: unknown): Promise<R
   return ctx.streamLocks.run(Router.key(namespace, name), async () => {
     const stream = await ctx.meta.createStream(dropUndefined(input));
     const routed = await ctx.router.open(stream);
-    const failedShards = failedShardsOf(routed.shards);
+    // In a cluster no shard serves yet (no replication): that is the cluster's rule, not a failure of this create.
+    const failedShards = ctx.cluster === undefined ? failedShardsOf(routed.shards) : [];
     for (const f of failedShards) ctx.deps.log(`stream ${namespace}/${name} shard ${f.shard} failed to open: ${f.error}`);
     return { header: { stream: streamInfo(stream), failedShards } };
   });
@@ -106,7 +107,22 @@ export async function deleteStream(ctx: NodeContext, header: unknown): Promise<R
 export async function listStreams(ctx: NodeContext, header: unknown): Promise<Reply> {
   const h = asFields(header);
   const ns = h['namespace'] === undefined || h['namespace'] === null ? undefined : str(h, 'namespace', NAME_FIELD_MAX);
+  await ctx.cluster?.meta.current(); // a follower lists what the leader had committed when the request came
   return { header: { streams: ctx.meta.listStreams(ns).map(streamInfo) } };
+}
+
+/**
+ * The cluster as this node sees it: {nodeId, leader, term, role, commit,
+ * applied, voters, nodes: [{id, address, up, voter, lastContactMs}]}. A node
+ * without --peers is a cluster of one that it leads.
+ */
+export async function clusterStatus(ctx: NodeContext, header: unknown): Promise<Reply> {
+  asFields(header);
+  if (ctx.cluster !== undefined) return { header: ctx.cluster.status() };
+  const self = ctx.config.nodeId;
+  return {
+    header: { nodeId: self, leader: self, term: 0, role: 'leader', commit: 0, applied: 0, voters: [self], nodes: [{ id: self, address: `${ctx.config.host}:${ctx.config.port}`, up: true, voter: true, lastContactMs: 0 }] },
+  };
 }
 
 export async function describeStream(ctx: NodeContext, header: unknown): Promise<Reply> {

@@ -6,6 +6,7 @@ import type { FsyncPolicy } from '../shard/types.js';
 import type { NodeConfig } from './config.js';
 import type { AnswerLease, MemoryBudget } from './memory-budget.js';
 import type { NodeDeps } from './node-deps.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { Router } from './router.js';
 
@@ -16,6 +17,8 @@ export interface NodeContext {
   router: Router;
   /** Admin operations (create, delete) on one stream run one at a time, keyed by Router.key. */
   streamLocks: KeyedLock;
+  /** This node's membership in a cluster (--peers); undefined for a node that runs alone. */
+  cluster?: ClusterNode;
   deps: NodeDeps;
   /** Node-wide budget for bytes held for clients (clientMemoryBytesMax; memory-budget.ts). */
   memory: MemoryBudget;

@@ -37,6 +37,8 @@ export interface RoutedStream {
 /** Finds a stream's config (the MetaStore) and opens its shard handles. */
 export interface StreamSource {
   lookup(namespace: string, name: string): StreamConfig | undefined;
+  /** Makes lookups current (a cluster follower may lag the leader); absent for a node alone. */
+  current?(): Promise<void>;
   /** Opens each shard; never rejects for one shard's failure (that shard comes back with its reason). */
   open(config: StreamConfig): Promise<OpenedShard[]>;
 }
@@ -76,7 +78,11 @@ export class Router {
    * shards opened now (once) if they are not yet.
    */
   async stream(namespace: string, name: string): Promise<RoutedStream> {
-    const config = this.source.lookup(namespace, name);
+    let config = this.source.lookup(namespace, name);
+    if (config === undefined && this.source.current !== undefined) {
+      await this.source.current(); // created through another node and not applied here yet?
+      config = this.source.lookup(namespace, name);
+    }
     if (config === undefined) throw new ProtocolError('UNKNOWN_STREAM', `Stream "${name}" does not exist in namespace "${namespace}".`);
     const e = this.entries.get(Router.key(namespace, name));
     if (e !== undefined && e.routed !== null && e.config.incarnation === config.incarnation) return e.routed;
@@ -90,6 +96,11 @@ export class Router {
   open(config: StreamConfig): Promise<RoutedStream> {
     const key = Router.key(config.namespace, config.name);
     const e = this.entries.get(key);
+    if (e !== undefined && e.config.incarnation !== config.incarnation && this.source.current !== undefined && e.routed !== null && e.routed.shards.every((s) => s.handle instanceof FailedShard)) {
+      // A cluster: the name was deleted and re-created through another node; the old life held nothing here.
+      this.remove(config.namespace, config.name);
+      return this.open(config);
+    }
     if (e !== undefined) {
       if (e.config.incarnation === config.incarnation) return e.routed !== null ? Promise.resolve(e.routed) : e.ready;
       // Another life of the name is still routed: its delete has not finished (admin operations on one
@@ -114,7 +125,7 @@ export class Router {
   }
 
   private route(config: StreamConfig, shard: number, o: OpenedShard): RoutedShard {
-    const handle = o.ok ? o.handle : new FailedShard(`Shard ${shard} of stream "${config.name}" in namespace "${config.namespace}" does not serve: it failed to open (${o.reason.replace(/\.$/, '')}).`);
+    const handle = o.ok ? o.handle : new FailedShard(`Shard ${shard} of stream "${config.name}" in namespace "${config.namespace}" does not serve: ${o.reason.replace(/\.$/, '')}.`);
     const signal = new AppendSignal();
     const unsubscribe = handle.onAppend((endSeq) => signal.notify(endSeq));
     return { handle, signal, readahead: new FetchReadahead(this.readaheadBudget), unsubscribe };

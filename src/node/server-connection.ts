@@ -23,6 +23,7 @@ import { HEADER_BYTES_MAX, PROTOCOL_VERSION } from '../protocol/limits.js';
 import { OP } from '../protocol/ops.js';
 import { dispatch } from './dispatch.js';
 import { negotiate } from './hello.js';
+import { isPeerHello } from '../cluster/peer-hello.js';
 import type { NodeContext } from './node-context.js';
 import { toWireError } from './protocol-error.js';
 import type { AnswerLease, ClientAccount } from './memory-budget.js';
@@ -49,10 +50,14 @@ export class ServerConnection {
   /** Answer bytes handed to the socket whose write callback has not come yet. */
   private unflushed = 0;
   private readonly wake = () => this.pump();
+  /** The socket was handed to the cluster's peer transport (a peer hello): this connection is done with it. */
+  private handedOff = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly ctx: NodeContext,
+    /** Called once if the connection turns out to be a peer link and leaves the node's client connections. */
+    private readonly onHandOff: () => void = () => undefined,
   ) {
     this.decoder = new FrameDecoder({ frameBytesMax: ctx.config.frameBytesMax, headerBytesMax: HEADER_BYTES_MAX });
     this.account = ctx.memory.account();
@@ -65,6 +70,7 @@ export class ServerConnection {
     socket.on('drain', () => this.pump());
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => {
+      if (this.handedOff) return;
       this.closed = true;
       this.releaseOnClose();
       this.notifyIdle();
@@ -106,6 +112,7 @@ export class ServerConnection {
   }
 
   private pump(): void {
+    if (this.handedOff) return;
     while (this.hasRoom()) {
       if (this.admitted === 0) {
         // A new frame: start it only with room in the budget, and reserve all of it.
@@ -119,6 +126,7 @@ export class ServerConnection {
       if ('error' in r) this.onProblem(r.error);
       else this.onFrame(r.frame);
     }
+    if (this.handedOff) return; // the peer transport owns the socket now: neither pause nor resume it
     this.syncRequestBytes();
     // Read on while the frame begun is not all here (its bytes are reserved); a new one needs room.
     const read = this.hasRoom() && (this.admitted > 0 || this.account.mayStart());
@@ -183,6 +191,7 @@ export class ServerConnection {
     } catch (err) {
       return this.sendError(frame.requestId, frame.op, wireError('BAD_REQUEST', `The hello header is not valid msgpack: ${(err as Error).message}`));
     }
+    if (isPeerHello(header)) return this.handOffToPeers(frame, header);
     try {
       const reply = negotiate(header, this.ctx.config);
       this.version = reply.version;
@@ -190,6 +199,29 @@ export class ServerConnection {
     } catch (err) {
       this.sendError(frame.requestId, frame.op, toWireError(err));
     }
+  }
+
+  /**
+   * A peer's hello (role 'peer'): one port serves clients and peers. The
+   * socket goes to the cluster's peer transport, which answers the hello (or
+   * refuses it and closes); this connection stops reading and writing it. A
+   * node without --peers refuses with one sentence.
+   */
+  private handOffToPeers(frame: Frame, header: unknown): void {
+    const cluster = this.ctx.cluster;
+    if (cluster === undefined || this.version !== 0 || this.inFlight > 0) {
+      this.sendError(frame.requestId, frame.op, wireError('PEER_REFUSED', cluster === undefined ? 'This node is not in a cluster (it runs without --peers), so it takes no peer links.' : 'A peer hello must be the first frame of its connection.'));
+      return this.end();
+    }
+    this.handedOff = true;
+    this.closed = true;
+    this.socket.pause();
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('drain');
+    const buffered = this.decoder.bufferedBytes;
+    this.releaseOnClose();
+    this.onHandOff();
+    cluster.adoptPeer(this.socket, header, frame.requestId, buffered);
   }
 
   private finish(bytes: number, held: number, respond: () => void): void {

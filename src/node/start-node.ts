@@ -22,7 +22,10 @@ import { reconcileShardFolders } from './reconcile.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Router, shardFailure } from './router.js';
 import { ServerConnection } from './server-connection.js';
-import { openStreamShards } from './shard-opener.js';
+import { openStreamShards, unservedShards } from './shard-opener.js';
+import { ClusterNode } from '../cluster/cluster-node.js';
+import { parsePeers, type PeerAddress } from '../cluster/peer-address.js';
+import { nodeFileLayer } from '../fs/file-layer.js';
 
 export interface RunningNode {
   host: string;
@@ -51,6 +54,7 @@ export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}
   }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  ctx.cluster?.setSelfAddress(`${config.host}:${port}`);
   let closing: Promise<void> | undefined;
   return {
     host: config.host,
@@ -64,9 +68,10 @@ export async function startNode(config: NodeConfig, deps: Partial<NodeDeps> = {}
 }
 
 async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeContext> {
-  checkSupported(config);
   const fsync = parseFsyncPolicy(config.fsync);
   const memory = new MemoryBudget(config.clientMemoryBytesMax);
+  const peers = config.peers.trim() === '' ? [] : parsePeers(config.peers, config.nodeId);
+  if (peers.length > 0) return openClusterContext(config, deps, fsync, memory, peers);
   const meta = await deps.openMetaStore(config.dataDir);
   const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), deps, closing: false, memory };
   ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) }, config.readaheadBytesMax);
@@ -92,13 +97,24 @@ async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeCont
 }
 
 /**
- * Settings that are accepted must work: clustering does not exist yet (issue
- * "A cluster"), so peers are refused instead of being stored and ignored.
+ * A member of a cluster (--peers): the MetaStore is the Raft-replicated one
+ * (src/cluster/cluster-node.ts). Records are not replicated yet, so no shard
+ * is opened: every shard answers SHARD_FAILED with CLUSTER_NO_RECORDS_REASON
+ * (a setting that does not work yet is refused, never silently ignored).
+ * No start-up reconcile either: this node's MetaStore state may lag the
+ * leader's until it has caught up, and it owns no shard folders anyway.
  */
-function checkSupported(config: NodeConfig): void {
-  if (config.peers.trim() !== '') {
-    throw new Error(`--peers is refused: clustering is not built yet, so a node runs alone (start it without --peers).`);
-  }
+async function openClusterContext(config: NodeConfig, deps: NodeDeps, fsync: NodeContext['fsync'], memory: MemoryBudget, peers: PeerAddress[]): Promise<NodeContext> {
+  const cluster = ClusterNode.open({ dataDir: config.dataDir, nodeId: config.nodeId, peers, layer: nodeFileLayer, log: deps.log }, `${config.host}:${config.port}`);
+  const meta = cluster.meta;
+  const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), cluster, deps, closing: false, memory };
+  ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: unservedShards, current: () => meta.current() }, config.readaheadBytesMax);
+  ctx.router.readaheadBudget.useNodeBudget(memory);
+  // A stream deleted through another node: stop routing it here.
+  meta.onApplied((cmd) => {
+    if (cmd.op === 'deleteStream') void ctx.router.remove(cmd.namespace, cmd.name)?.catch(() => undefined);
+  });
+  return ctx;
 }
 
 function accept(ctx: NodeContext, conns: Set<ServerConnection>, socket: Socket): void {
@@ -110,7 +126,7 @@ function accept(ctx: NodeContext, conns: Set<ServerConnection>, socket: Socket):
     socket.end(encodeFrameBytes({ version: PROTOCOL_VERSION, flags: FLAG_RESPONSE | FLAG_ERROR, op: 0, requestId: 0, header: why }));
     return;
   }
-  const conn = new ServerConnection(socket, ctx);
+  const conn = new ServerConnection(socket, ctx, () => conns.delete(conn));
   conns.add(conn);
   socket.on('close', () => conns.delete(conn));
 }
@@ -142,6 +158,7 @@ async function closeShards(ctx: NodeContext): Promise<void> {
   const handles = ctx.router.all().flatMap((s) => s.shards.map((sh) => sh.handle));
   const results = await Promise.allSettled(handles.map((h) => h.close()));
   await ctx.meta.close();
+  await ctx.cluster?.close();
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
 }

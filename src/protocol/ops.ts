@@ -13,6 +13,8 @@ export const OP = {
   APPEND: 6,
   FETCH: 7,
   SEQ_FOR_TIME: 8,
+  /** The cluster as this node sees it (leader, term, nodes); a node without --peers is a cluster of one. */
+  CLUSTER_STATUS: 9,
 } as const;
 
 /**
