@@ -92,7 +92,7 @@ type RemoteError = { code: string; message: string; leaderId: NodeId | null };
 interface Pending {
   resolve: (body: Record<string, unknown>) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout; // an interval (rpc checks the leader every tick)
 }
 
 export class ClusterNode {
@@ -111,7 +111,7 @@ export class ClusterNode {
     private selfAddress: string,
   ) {
     const id = opts.nodeId;
-    this.meta = new ReplicatedMetaStore({ submit: (data) => this.submit(data), current: () => this.current() });
+    this.meta = new ReplicatedMetaStore({ submit: (data, retryUnknown) => this.submit(data, retryUnknown), current: () => this.current() });
     this.transport = new PeerTransport({
       nodeId: id,
       clusterId: null,
@@ -202,7 +202,7 @@ export class ClusterNode {
     this.closed = true;
     await this.driver.stop();
     for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
+      clearInterval(p.timer);
       p.reject(new NotLeaderError(null, 'the node is stopping'));
     }
     this.pending.clear();
@@ -212,7 +212,13 @@ export class ClusterNode {
 
   // ------------------------------------------------------------ writes and reads
 
-  private async submit(data: Uint8Array): Promise<AppliedOutcome> {
+  /**
+   * retryUnknown: the command may be sent again after an OUTCOME_UNKNOWN
+   * (the caller can tell its own earlier success from the answer, as
+   * createStream can by the incarnation it drew); otherwise an unknown
+   * outcome is the answer.
+   */
+  private async submit(data: Uint8Array, retryUnknown: boolean): Promise<AppliedOutcome> {
     const deadline = Date.now() + SUBMIT_TIMEOUT_MS;
     for (;;) {
       if (this.closed) throw new NotLeaderError(null, 'the node is stopping');
@@ -225,7 +231,8 @@ export class ClusterNode {
           throw remoteError(r.error as RemoteError);
         }
       } catch (e) {
-        if (!(e instanceof NotLeaderError)) throw e; // OUTCOME_UNKNOWN and the rest: never retried (no double apply)
+        const again = e instanceof NotLeaderError || (retryUnknown && e instanceof OutcomeUnknownError);
+        if (!again || Date.now() >= deadline) throw e; // an unknown outcome is never retried blindly (no double apply)
       }
       if (Date.now() >= deadline) throw new NotLeaderError(null, `no leader accepted the command within ${SUBMIT_TIMEOUT_MS} ms`);
       await sleep(this.opts.tickMs ?? CLUSTER_TICK_MS);
@@ -265,13 +272,19 @@ export class ClusterNode {
     if (this.pending.size >= FORWARDS_PENDING_MAX) return Promise.reject(new NotLeaderError(null, `${FORWARDS_PENDING_MAX} forwarded requests are already waiting`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const started = Date.now();
+      // Checked every tick: the answer, or the leader gone (its link down, or another leader known), or the timeout.
+      const timer = setInterval(() => {
+        const gone = !this.linkUp(to) || this.driver.status().leaderId !== to;
+        if (!gone && Date.now() - started < FORWARD_TIMEOUT_MS) return;
+        clearInterval(timer);
         this.pending.delete(id);
-        reject(kind === 'forward' ? new OutcomeUnknownError(`Node ${to} did not answer a forwarded command within ${FORWARD_TIMEOUT_MS} ms; it may still take effect.`) : new OutcomeUnknownError(`Node ${to} did not answer a read-index request within ${FORWARD_TIMEOUT_MS} ms.`));
-      }, FORWARD_TIMEOUT_MS);
+        const why = gone ? `node ${to} stopped leading or its link went down before it answered` : `node ${to} did not answer within ${FORWARD_TIMEOUT_MS} ms`;
+        reject(new OutcomeUnknownError(kind === 'forward' ? `A forwarded command has no answer: ${why}; it may still take effect.` : `A read-index request has no answer: ${why}.`));
+      }, this.opts.tickMs ?? CLUSTER_TICK_MS);
       this.pending.set(id, { resolve, reject, timer });
       if (!this.transport.send(to, { kind, body: { ...body, id } })) {
-        clearTimeout(timer);
+        clearInterval(timer);
         this.pending.delete(id);
         reject(new NotLeaderError(null, `the link to node ${to} is full`)); // dropped: nothing was sent
       }
@@ -301,7 +314,7 @@ export class ClusterNode {
         const p = this.pending.get(b.id as number);
         if (p === undefined) return; // late answer after a timeout
         this.pending.delete(b.id as number);
-        clearTimeout(p.timer);
+        clearInterval(p.timer);
         p.resolve(b);
         return;
       }

@@ -37,8 +37,12 @@ export type AppliedOutcome =
   | { ok: true; stream: StreamConfig | null; placement: ShardPlacement | null }
   | { ok: false; code: MetaErrorCode; message: string };
 
-/** Proposes encoded command bytes on the leader and resolves with the outcome of applying them. */
-export type Submit = (data: Uint8Array) => Promise<AppliedOutcome>;
+/**
+ * Proposes encoded command bytes on the leader and resolves with the outcome
+ * of applying them. retryUnknown: the bytes may be proposed again after an
+ * unknown outcome (the command is recognisable when it already took effect).
+ */
+export type Submit = (data: Uint8Array, retryUnknown: boolean) => Promise<AppliedOutcome>;
 
 export interface ReplicatedMetaStoreOptions {
   submit: Submit;
@@ -103,7 +107,13 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
     validateName('namespace', input.namespace ?? 'default');
     validateName('stream', input.name);
     const stream = buildStreamConfig(input, (this.opts.now ?? Date.now)());
-    return (await this.run({ op: 'createStream', stream })).stream!;
+    // Safe to send again after an unknown outcome: if the first one took effect, the stream exists with
+    // the incarnation drawn here (64 random bits), and that is this request's success.
+    const outcome = await this.opts.submit(encodeCommand({ op: 'createStream', stream }), true);
+    if (outcome.ok) return outcome.stream!;
+    const now = this.getStream(stream.namespace, stream.name);
+    if (outcome.code === 'STREAM_EXISTS' && now !== undefined && now.incarnation === stream.incarnation) return now;
+    throw new MetaError(outcome.code, outcome.message);
   }
 
   async deleteStream(namespace: string, name: string): Promise<void> {
@@ -150,7 +160,7 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
   }
 
   private async run(command: MetaCommand): Promise<Extract<AppliedOutcome, { ok: true }>> {
-    const outcome = await this.opts.submit(encodeCommand(command));
+    const outcome = await this.opts.submit(encodeCommand(command), false);
     if (!outcome.ok) throw new MetaError(outcome.code, outcome.message);
     return outcome;
   }
