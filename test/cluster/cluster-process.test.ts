@@ -74,3 +74,42 @@ test('a data dir belongs to one node id: starting it as another node is refused 
     await c.stop();
   }
 });
+
+test('a leader partitioned into the minority (links blackholed, sockets open) cannot commit; the majority elects another and commits; after the heal the stranded write is nowhere', async () => {
+  const c = await ProcCluster.start(3, { proxied: true });
+  try {
+    const old = await c.leader(STEP_MS_MAX);
+    const others = [1, 2, 3].filter((id) => id !== old);
+    const oldClient = await c.client(old);
+    await oldClient.createStream('before');
+    c.partition([old]);
+    const stranded = oldClient.createStream('stranded').then(
+      () => 'acked',
+      (e: Error & { codeName?: string }) => e.codeName ?? e.message,
+    );
+    const maj = await c.client(others[0]!);
+    await maj.createStream('majority'); // waits for the majority's own leader
+    const s = await c.status(others[1]!);
+    assert.ok(s.leader !== null && s.leader !== old, `the majority leads without ${old}: ${JSON.stringify(s)}`);
+    const outcome = await stranded;
+    assert.notEqual(outcome, 'acked', 'a minority leader never acks a write');
+    c.heal();
+    // The old leader rejoins as a follower: it learns what the majority committed, and the stranded write is gone.
+    const deadline = Date.now() + STEP_MS_MAX;
+    let names: string[] = [];
+    while (Date.now() < deadline) {
+      names = (await oldClient.listStreams().catch(() => [])).map((x) => x.name);
+      if (names.includes('majority')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(names, ['before', 'majority']);
+    for (const id of others) {
+      const cl = await c.client(id);
+      assert.deepEqual((await cl.listStreams()).map((x) => x.name), ['before', 'majority']);
+      await cl.close();
+    }
+    await Promise.all([oldClient.close(), maj.close()]);
+  } finally {
+    await c.stop();
+  }
+});

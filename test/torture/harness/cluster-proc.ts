@@ -8,6 +8,7 @@
 import { connect, type Client } from '../../../src/client/client.js';
 import type { ClusterStatus } from '../../../src/client/types.js';
 import { NodeProcess } from './node-proc.js';
+import { TcpProxy } from './tcp-proxy.js';
 import { freePort, tempDir } from './tmp.js';
 
 /** Longest the harness waits for a leader or a catch-up. */
@@ -15,13 +16,16 @@ export const CLUSTER_WAIT_MS_MAX = 20_000;
 
 export class ProcCluster {
   readonly nodes = new Map<number, NodeProcess>();
+  /** With `proxied`: the proxy node `from` dials node `to` through, keyed `${from}>${to}`. */
+  readonly proxies = new Map<string, TcpProxy>();
   private constructor(
     readonly ports: Map<number, number>,
     readonly dirs: Map<number, string>,
     private readonly cleanup: () => void,
   ) {}
 
-  static async start(n: number): Promise<ProcCluster> {
+  /** proxied: every directed node-to-node link goes through a TcpProxy (partition() cuts them). */
+  static async start(n: number, opts: { proxied?: boolean } = {}): Promise<ProcCluster> {
     const ports = new Map<number, number>();
     const dirs = new Map<number, string>();
     const { dir, cleanup } = tempDir('cluster');
@@ -30,6 +34,9 @@ export class ProcCluster {
       dirs.set(id, `${dir}/n${id}`);
     }
     const c = new ProcCluster(ports, dirs, cleanup);
+    if (opts.proxied === true) {
+      for (const from of ports.keys()) for (const [to, port] of ports) if (from !== to) c.proxies.set(`${from}>${to}`, await TcpProxy.start(port));
+    }
     try {
       await Promise.all([...ports.keys()].map((id) => c.startNode(id)));
     } catch (e) {
@@ -44,7 +51,20 @@ export class ProcCluster {
   }
 
   peersOf(id: number): string {
-    return [...this.ports.keys()].filter((p) => p !== id).map((p) => `${p}@${this.address(p)}`).join(',');
+    const via = (to: number) => this.proxies.get(`${id}>${to}`);
+    return [...this.ports.keys()].filter((p) => p !== id).map((p) => `${p}@${via(p) === undefined ? this.address(p) : `127.0.0.1:${via(p)!.port}`}`).join(',');
+  }
+
+  /** Cuts every link between `group` and the other nodes, both ways (sockets stay open, bytes are dropped); heal() undoes it. */
+  partition(group: number[]): void {
+    for (const [key, proxy] of this.proxies) {
+      const [from, to] = key.split('>').map(Number) as [number, number];
+      if (group.includes(from) !== group.includes(to)) proxy.mode = 'blackhole';
+    }
+  }
+
+  heal(): void {
+    for (const proxy of this.proxies.values()) proxy.mode = 'pass';
   }
 
   async startNode(id: number): Promise<NodeProcess> {
@@ -87,6 +107,7 @@ export class ProcCluster {
   async stop(): Promise<void> {
     await Promise.allSettled([...this.nodes.values()].map((n) => n.kill9()));
     this.nodes.clear();
+    await Promise.allSettled([...this.proxies.values()].map((p) => p.close()));
     this.cleanup();
   }
 }
