@@ -3,8 +3,8 @@
  * (issue 13, findings 5 and "settings that are accepted must work"):
  * a node whose shard cannot be opened starts anyway, shows the shard as
  * failed with its reason, answers that shard's requests with SHARD_FAILED,
- * and serves every other shard; --peers and --replicas > 1 are refused with
- * one clear sentence instead of being stored and ignored.
+ * and serves every other shard; --replicas > 1 is refused with
+ * one clear sentence instead of being stored and ignored; a bad --peers is refused at start.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,12 +76,13 @@ test('a shard that cannot be opened at start is marked failed (describe shows wh
   }
 });
 
-test('--peers is refused at start and --replicas above 1 at stream create, each with one clear sentence; nothing is stored', async () => {
+test('a bad --peers is refused at start and --replicas above 1 at stream create, each with one clear sentence; nothing is stored', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nl-cli-refused-'));
   try {
-    const peers = await cliWithin(['start', '--port', '0', '--data-dir', join(dir, 'p'), '--peers', '2@127.0.0.1:7071'], REFUSAL_WAIT_MS);
+    const peers = await cliWithin(['start', '--port', '0', '--data-dir', join(dir, 'p'), '--node-id', '1', '--peers', '2@127.0.0.1:7071,1@127.0.0.1:7072'], REFUSAL_WAIT_MS);
     assert.notEqual(peers.code, 0);
-    assert.match(peers.stderr, /--peers is refused: clustering is not built yet/i);
+    assert.match(peers.stderr, /--peers entry "1@127.0.0.1:7072" names this node \(1\)/, peers.stderr);
+    assert.equal(peers.stderr.trim().split('\n').length, 1, peers.stderr);
     assert.doesNotMatch(peers.stdout.toString(), /listening on/);
 
     const a = await startNode(join(dir, 'n'));

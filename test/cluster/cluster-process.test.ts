@@ -113,3 +113,19 @@ test('a leader partitioned into the minority (links blackholed, sockets open) ca
     await c.stop();
   }
 });
+
+test('a cluster stores no records yet: produce and consume get SHARD_FAILED with the sentence that says why, and the node keeps serving', async () => {
+  const c = await ProcCluster.start(3);
+  try {
+    await c.leader(STEP_MS_MAX);
+    const cl = await c.client(2);
+    await cl.createStream('r', { shards: 1 });
+    await assert.rejects(cl.producer('r', { shard: 0 }).send({ value: 'x' }), (e: Error & { codeName?: string }) => e.codeName === 'SHARD_FAILED' && /a cluster stores no records yet/.test(e.message));
+    const d = await cl.describeStream('r');
+    assert.match(d.shardInfo[0]!.failed ?? '', /replication .* is not built/);
+    assert.deepEqual((await cl.listStreams()).map((s) => s.name), ['r']);
+    await cl.close();
+  } finally {
+    await c.stop();
+  }
+});
