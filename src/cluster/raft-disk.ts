@@ -37,7 +37,7 @@ import type { FileLayer } from '../fs/file-layer.js';
 import { RaftDiskError, corrupt } from './raft-disk-error.js';
 import { encodeFrame, nextValidFrame, scanSegment } from './raft-disk-frame.js';
 import { LogImage } from './raft-disk-image.js';
-import { readAll, replaceAtomically, writeAll } from './raft-disk-io.js';
+import { readWholeFile, writeFileAtomic, writeFully } from '../fs/file-layer.js';
 import { ENTRY_BYTES_MAX, FRAME_BYTES_MAX, SEGMENT_BYTES_MAX, SNAPSHOT_BYTES_MAX, VOTERS_MAX } from './raft-disk-limits.js';
 import { decodeRecords, encodeRecords, type DiskRecord } from './raft-disk-records.js';
 import { decodeSnapshot, encodeSnapshot, parseSnapshotFileName, snapshotFileName } from './raft-disk-snapshot.js';
@@ -130,7 +130,7 @@ export class RaftDisk {
     segSeqs.forEach((seq, i) => {
       const path = join(dir, segmentFileName(seq));
       const last = i === segSeqs.length - 1;
-      const bytes = readAll(layer, path);
+      const bytes = readExisting(layer, path);
       const scan = scanSegment(bytes);
       if (scan.badReason !== null) {
         if (!last) throw corrupt(path, scan.validBytes, `${scan.badReason} (in a sealed segment)`);
@@ -174,7 +174,7 @@ export class RaftDisk {
     if (image.snap !== null && snapName !== null) {
       const path = join(dir, snapName);
       if (!snapFiles.includes(snapName)) throw corrupt(path, 0, 'the snapshot the log references is missing');
-      const bytes = readAll(layer, path);
+      const bytes = readExisting(layer, path);
       if (bytes.length > SNAPSHOT_BYTES_MAX) throw corrupt(path, 0, `the file is ${bytes.length} bytes, past SNAPSHOT_BYTES_MAX`);
       snapshot = decodeSnapshot(bytes, path);
       if (snapshot.index !== image.snap.index || snapshot.term !== image.snap.term) {
@@ -266,7 +266,7 @@ export class RaftDisk {
     let step = 'write the snapshot';
     try {
       const oldSnap = this.image.snap;
-      if (p.snapshot !== null && snapBytes !== null) replaceAtomically(this.layer, this.dir, snapshotFileName(p.snapshot.index), snapBytes);
+      if (p.snapshot !== null && snapBytes !== null) writeFileAtomic(this.layer, this.dir, snapshotFileName(p.snapshot.index), snapBytes);
       if (roll) {
         step = 'start a segment';
         const path = join(this.dir, segmentFileName(seq));
@@ -276,13 +276,13 @@ export class RaftDisk {
         this.activeBytes = 0;
         this.segments.push({ seq, path, startLast: this.image.lastIndex() });
         if (old !== null) this.layer.close(old);
-        writeAll(this.layer, fd, frame, 0);
+        writeFully(this.layer, fd, frame, 0, frame.length, 0);
         step = 'fsync the new segment';
         this.layer.fsync(fd);
         this.layer.syncDir(this.dir);
       } else {
         step = 'write the log';
-        writeAll(this.layer, this.activeFd as number, frame, this.activeBytes);
+        writeFully(this.layer, this.activeFd as number, frame, 0, frame.length, this.activeBytes);
         step = 'fsync the log';
         this.layer.fsync(this.activeFd as number);
       }
@@ -352,4 +352,11 @@ function checkEntry(e: Entry): void {
     throw new RaftDiskError('RAFT_DISK_TOO_LARGE', `${what} holds ${e.data.length} bytes, past ENTRY_BYTES_MAX (${ENTRY_BYTES_MAX}).`);
   }
   if (e.voters !== null) checkVoters(e.voters, what);
+}
+
+/** The whole content of a file open() listed (it exists; a vanished one is an I/O error). */
+function readExisting(layer: FileLayer, path: string): Uint8Array {
+  const bytes = readWholeFile(layer, path);
+  if (bytes === null) throw Object.assign(new Error(`ENOENT: ${path} vanished while the Raft disk opened`), { code: 'ENOENT' });
+  return bytes;
 }

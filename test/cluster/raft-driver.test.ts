@@ -11,13 +11,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import type { Message, RaftConfig, Snapshot } from '../../src/consensus/index.js';
-import { MemoryDisk } from './memory-disk.js';
+import type { Message, Snapshot } from '../../src/consensus/index.js';
+import { MemoryDisk, TEST_TICK_MS, TEST_WAIT_MS_MAX, sleep, testRaftConfig, until } from './memory-disk.js';
 import { NotLeaderError, OutcomeUnknownError, RaftDriver, type RaftApplication } from '../../src/cluster/raft-driver.js';
 
-const TICK_MS = 10;
-const WAIT_MS_MAX = 8_000;
+const TICK_MS = TEST_TICK_MS;
+const WAIT_MS_MAX = TEST_WAIT_MS_MAX;
 
 class ListApp implements RaftApplication {
   applied: string[] = [];
@@ -48,10 +47,7 @@ class Cluster {
   }
 
   boot(id: number): void {
-    const cfg: RaftConfig = {
-      id, initialVoters: this.ids, heartbeatTicks: 2, electionTicks: 10, appendEntriesMax: 64, inFlightEntriesMax: 256,
-      uncommittedEntriesMax: 1024, pendingReadsMax: 1024, randomInt: (n) => randomInt(n),
-    };
+    const cfg = testRaftConfig(id, this.ids);
     const app = new ListApp();
     const disk = this.disks.get(id)!;
     const d = new RaftDriver(cfg, disk.entries.length > 0 || disk.snapshot !== null || disk.hardState.term > 0 ? disk.durable() : null, disk, { send: (m) => this.deliver(m) }, app, { tickMs: TICK_MS, compactEveryEntries: this.compactEvery });
@@ -81,17 +77,7 @@ class Cluster {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS_MAX;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(TICK_MS);
-  }
-}
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -153,7 +139,7 @@ test('a restarted node is rebuilt from what was persisted and catches up (throug
 test('a failed persist stops the group on that node: waiters reject, later calls reject, onFatal is called once', async () => {
   const disk = new MemoryDisk();
   let fatal = 0;
-  const cfg: RaftConfig = { id: 1, initialVoters: [1], heartbeatTicks: 2, electionTicks: 10, appendEntriesMax: 64, inFlightEntriesMax: 256, uncommittedEntriesMax: 1024, pendingReadsMax: 16, randomInt: (n) => randomInt(n) };
+  const cfg = testRaftConfig(1, [1], { pendingReadsMax: 16 });
   const d = new RaftDriver(cfg, null, disk, { send: () => undefined }, new ListApp(), { tickMs: TICK_MS, onFatal: () => fatal++ });
   d.start();
   try {

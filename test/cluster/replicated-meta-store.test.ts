@@ -11,14 +11,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import type { Message, RaftConfig } from '../../src/consensus/index.js';
+import type { Message } from '../../src/consensus/index.js';
 import { NotLeaderError, RaftDriver } from '../../src/cluster/raft-driver.js';
 import { ReplicatedMetaStore, type AppliedOutcome } from '../../src/cluster/replicated-meta-store.js';
-import { MemoryDisk } from './memory-disk.js';
+import { MemoryDisk, TEST_TICK_MS, TEST_WAIT_MS_MAX, sleep, testRaftConfig, until } from './memory-disk.js';
 
-const TICK_MS = 10;
-const WAIT_MS_MAX = 8_000;
+const TICK_MS = TEST_TICK_MS;
+const WAIT_MS_MAX = TEST_WAIT_MS_MAX;
 
 class MetaCluster {
   drivers = new Map<number, RaftDriver>();
@@ -34,7 +33,7 @@ class MetaCluster {
   }
 
   boot(id: number): void {
-    const cfg: RaftConfig = { id, initialVoters: this.ids, heartbeatTicks: 2, electionTicks: 10, appendEntriesMax: 64, inFlightEntriesMax: 256, uncommittedEntriesMax: 1024, pendingReadsMax: 1024, randomInt: (n) => randomInt(n) };
+    const cfg = testRaftConfig(id, this.ids);
     const store = new ReplicatedMetaStore({ submit: (data) => this.submit(id, data), current: () => this.current(id) });
     const disk = this.disks.get(id)!;
     const durable = disk.hardState.term > 0 ? disk.durable() : null;
@@ -93,17 +92,7 @@ class MetaCluster {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS_MAX;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(TICK_MS);
-  }
-}
 
 test('admin operations through any node: the same answers and the same state on every node; conditional commands fail alike', async () => {
   const c = new MetaCluster([1, 2, 3]);
