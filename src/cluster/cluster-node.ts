@@ -104,6 +104,8 @@ export interface ClusterStatus {
   applied: number;
   voters: NodeId[];
   nodes: { id: NodeId; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
+  /** The cluster this node belongs to; null before bootstrap (or, on a joining node, before it is added). */
+  clusterId: string | null;
 }
 
 type RemoteError = { code: string; message: string; leaderId: NodeId | null };
@@ -235,10 +237,11 @@ export class ClusterNode {
       commit: s.commit,
       applied: s.applied,
       voters: [...s.voters],
+      clusterId: this.transport.clusterId,
       nodes: ids.map((id) => {
         if (id === this.opts.nodeId) return { id, address: this.selfAddress, up: this.fatal === null, voter: s.voters.includes(id), lastContactMs: 0 };
         const l = links.get(id);
-        return { id, address: l?.address ?? '', up: l !== undefined && l.connected && l.inbound, voter: s.voters.includes(id), lastContactMs: l?.lastContactMs ?? null };
+        return { id, address: l?.address ?? this.meta.members().get(id) ?? '', up: l !== undefined && l.connected && l.inbound, voter: s.voters.includes(id), lastContactMs: l?.lastContactMs ?? null };
       }),
     };
   }
