@@ -39,7 +39,7 @@ import { readWholeFile, writeFileAtomic } from '../fs/file-layer.js';
 import { MetaError, type AnyCommand, type NodeId } from '../metastore/types.js';
 import { isMemberAddress } from '../metastore/command-codec.js';
 import type { RemotePeer } from './peer-hello.js';
-import type { PeerAddress } from './peer-address.js';
+import { parseHostPort, type PeerAddress } from './peer-address.js';
 import type { PeerMessage } from './peer-message.js';
 import { PeerTransport, type PeerLinkStatus } from './peer-transport.js';
 import { RaftDisk, raftDiskDir } from './raft-disk.js';
@@ -158,7 +158,8 @@ export class ClusterNode {
       log: opts.log,
     });
     // A joining node starts with no voters: it never campaigns and waits for the leader's log (its config entries).
-    this.joining = durable === null && opts.join != null;
+    const fresh = durable.snapshot === null && durable.entries.length === 0 && durable.hardState.term === 0;
+    this.joining = fresh && opts.join != null;
     const voters = this.joining ? [] : [id, ...opts.peers.map((p) => p.id)].sort((a, b) => a - b);
     const cfg: RaftConfig = {
       id,
@@ -370,8 +371,17 @@ export class ClusterNode {
     }
   }
 
+  /** Reacts to an applied membership command; never throws into the apply path (a throw there would stop the group). */
   private onMemberCommand(cmd: AnyCommand, outcome: AppliedOutcome): void {
     if (!outcome.ok) return;
+    try {
+      this.reactToMember(cmd);
+    } catch (e) {
+      this.opts.log(`could not follow the applied ${cmd.op}: ${(e as Error).message}`);
+    }
+  }
+
+  private reactToMember(cmd: AnyCommand): void {
     if (cmd.op === 'addMember') this.ensurePeer(cmd.node, cmd.address);
     else if (cmd.op === 'removeMember') this.dropPeer(cmd.node);
     else if (cmd.op === 'initCluster') this.adoptClusterId(cmd.clusterId);
@@ -389,7 +399,14 @@ export class ClusterNode {
   private ensurePeer(node: NodeId, address: string): void {
     if (node === this.opts.nodeId || this.closed) return;
     if (this.transport.status().some((l) => l.id === node)) return; // --peers routes (a proxy, say) stay as configured
-    this.transport.addPeer({ id: node, address } as PeerAddress);
+    let at: ReturnType<typeof parseHostPort>;
+    try {
+      at = parseHostPort(address, `the address of node ${node}`);
+    } catch (e) {
+      this.opts.log(`member ${node} has an address this node cannot dial (${(e as Error).message}); not dialing it`);
+      return;
+    }
+    this.transport.addPeer({ id: node, ...at });
   }
 
   private dropPeer(node: NodeId): void {
