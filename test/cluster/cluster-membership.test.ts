@@ -96,13 +96,19 @@ test('a 4th node joins under admin load and has every stream; a node is removed 
     const gone = [2, 3].find((id) => id !== leader)!;
     const r = await cli4.clusterRemoveNode!(gone);
     assert.deepEqual(r.members.map((m) => m.node), [1, 2, 3, 4].filter((id) => id !== gone));
-    await c.kill9(gone);
+    // The removed node keeps running: its links are dropped and its hellos refused; the other three go on.
     const rest = [1, 2, 3, 4].filter((id) => id !== gone);
-    await until('three voters everywhere', async () => {
+    await until('three voters everywhere, the removed node nowhere up', async () => {
       const ss = await Promise.all(rest.map((id) => (id === 4 ? statusAt(`127.0.0.1:${port4}`) : c.status(id))));
-      return ss.every((s) => s.voters.length === 3 && !s.voters.includes(gone) && s.leader !== null) ? true : null;
+      return ss.every((s) => s.voters.length === 3 && !s.voters.includes(gone) && s.leader !== null && !s.nodes.some((n) => n.id === gone && n.up)) ? true : null;
     });
     await cli4.createStream('after-remove');
+    const refusedBy = await until('a member refused the removed node by one sentence', async () => {
+      const logs = [...rest.filter((id) => id !== 4).map((id) => c.nodes.get(id)!.stderrLines), n4.stderrLines];
+      return logs.some((lines) => lines.some((l) => l.includes(`refused the peer hello of node ${gone}`) && l.includes(`node ${gone} is not a member of the cluster`))) ? true : null;
+    });
+    assert.ok(refusedBy);
+    await c.kill9(gone);
     const c1 = await c.client(1);
     clients.push(c1);
     assert.ok((await c1.listStreams()).some((s) => s.name === 'after-remove'));
