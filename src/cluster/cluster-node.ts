@@ -433,21 +433,24 @@ export class ClusterNode {
 
   /**
    * Peer policy on top of the transport's node id and cluster id checks:
-   * once this node knows its cluster id, a node that dials it without one is
-   * refused (a wiped data dir, or a node of a cluster that has not
-   * bootstrapped yet); links this node dials are allowed, so a lagging node
-   * still receives the log that carries the id. Once membership is recorded
-   * here (this node is a member), a node that is neither a member nor a
-   * voter is refused.
+   * once this node knows its cluster id, a node that is not a voter and
+   * dials it without one is refused (a node of a cluster that has not
+   * bootstrapped yet, a removed node's wiped dir). A voter without one is
+   * let in: an initial voter that starts after the others bootstrapped has
+   * no id until it applies initCluster, and it needs its link to the leader
+   * to answer appends (refusing it would stall it for good). Links this
+   * node dials are allowed. Once membership is recorded here (this node is
+   * a member), a node that is neither a member nor a voter is refused.
    */
   private acceptPeer(remote: RemotePeer): string | null {
     const cid = this.transport.clusterId;
-    if (remote.direction === 'inbound' && cid !== null && remote.clusterId === null) {
+    const voter = this.driver.status().voters.includes(remote.nodeId);
+    if (remote.direction === 'inbound' && cid !== null && remote.clusterId === null && !voter) {
       return `node ${remote.nodeId} has no cluster id but node ${this.opts.nodeId} belongs to cluster "${cid}"; a new or wiped node joins with --join`;
     }
     const members = this.meta.members();
     if (!members.has(this.opts.nodeId)) return null;
-    if (members.has(remote.nodeId) || this.driver.status().voters.includes(remote.nodeId)) return null;
+    if (members.has(remote.nodeId) || voter) return null;
     return `node ${remote.nodeId} is not a member of the cluster of node ${this.opts.nodeId} (removed, or never added); a new node joins with --join`;
   }
 

@@ -166,3 +166,34 @@ async function statusAt(address: string) {
     await cl.close();
   }
 }
+
+test('an initial voter that starts after the others bootstrapped (no cluster id yet) is let in, catches up and takes the id', async () => {
+  const { dir, cleanup } = tempDir('late');
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const peers = (id: number) => [1, 2, 3].filter((p) => p !== id).map((p) => `${p}@127.0.0.1:${ports[p - 1]}`).join(',');
+  const procs: NodeProcess[] = [];
+  const clients: Client[] = [];
+  try {
+    procs.push(...(await Promise.all([1, 2].map((id) => NodeProcess.start(`${dir}/n${id}`, { 'node-id': id, peers: peers(id) }, ports[id - 1])))));
+    const id = await until('nodes 1 and 2 bootstrapped', async () => {
+      const ss = await Promise.all([1, 2].map((n) => statusAt(`127.0.0.1:${ports[n - 1]}`)));
+      return ss[0]!.clusterId && ss.every((s) => s.clusterId === ss[0]!.clusterId) ? ss[0]!.clusterId : null;
+    });
+    const c1 = await connectTo(`127.0.0.1:${ports[0]}`);
+    clients.push(c1);
+    await c1.createStream('before-3');
+    procs.push(await NodeProcess.start(`${dir}/n3`, { 'node-id': 3, peers: peers(3) }, ports[2]));
+    const s3 = await until('node 3 caught up and took the cluster id', async () => {
+      const s = await statusAt(`127.0.0.1:${ports[2]}`);
+      return s.clusterId === id && s.leader !== null ? s : null;
+    });
+    assert.equal(s3.clusterId, id);
+    const c3 = await connectTo(`127.0.0.1:${ports[2]}`);
+    clients.push(c3);
+    assert.deepEqual((await c3.listStreams()).map((s) => s.name), ['before-3']);
+  } finally {
+    await Promise.allSettled(clients.map((x) => x.close()));
+    await Promise.allSettled(procs.map((n) => n.kill9()));
+    cleanup();
+  }
+});
