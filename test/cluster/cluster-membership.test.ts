@@ -92,9 +92,25 @@ test('a 4th node joins under admin load and has every stream; a node is removed 
     assert.ok(ls.nodes.find((n) => n.id === 4)?.up, `the leader sees node 4 up: ${JSON.stringify(ls.nodes)}`);
     assert.deepEqual(ls.voters, [1, 2, 3, 4]);
 
+    // Node 4 restarted with --join and its data dir just rejoins: no new join request, still a voter, has everything.
+    await cli4.close();
+    clients.splice(clients.indexOf(cli4), 1);
+    await n4.kill9();
+    extra.splice(extra.indexOf(n4), 1);
+    const n4b = await NodeProcess.start(`${dir}/n4`, { 'node-id': 4, join: c.address(2) }, port4);
+    extra.push(n4b);
+    await until('node 4 back as a voter, caught up', async () => {
+      const [l, s4] = await Promise.all([c.status(leader), statusAt(`127.0.0.1:${port4}`)]);
+      return s4.voters.length === 4 && s4.leader === l.leader && s4.applied >= l.commit - 1 && l.nodes.find((n) => n.id === 4)?.up ? true : null;
+    });
+    assert.ok(!n4b.stderrLines.some((l) => /joined cluster|join through/.test(l)), `a restarted joined node sends no join request: ${n4b.stderrLines.join(' | ')}`);
+    const cli4b = await connectTo(`127.0.0.1:${port4}`);
+    clients.push(cli4b);
+    assert.equal((await cli4b.listStreams()).length, created.length);
+
     // Remove a follower other than node 1 through node 4.
     const gone = [2, 3].find((id) => id !== leader)!;
-    const r = await cli4.clusterRemoveNode!(gone);
+    const r = await cli4b.clusterRemoveNode!(gone);
     assert.deepEqual(r.members.map((m) => m.node), [1, 2, 3, 4].filter((id) => id !== gone));
     // The removed node keeps running: its links are dropped and its hellos refused; the other three go on.
     const rest = [1, 2, 3, 4].filter((id) => id !== gone);
@@ -102,9 +118,9 @@ test('a 4th node joins under admin load and has every stream; a node is removed 
       const ss = await Promise.all(rest.map((id) => (id === 4 ? statusAt(`127.0.0.1:${port4}`) : c.status(id))));
       return ss.every((s) => s.voters.length === 3 && !s.voters.includes(gone) && s.leader !== null && !s.nodes.some((n) => n.id === gone && n.up)) ? true : null;
     });
-    await cli4.createStream('after-remove');
+    await cli4b.createStream('after-remove');
     const refusedBy = await until('a member refused the removed node by one sentence', async () => {
-      const logs = [...rest.filter((id) => id !== 4).map((id) => c.nodes.get(id)!.stderrLines), n4.stderrLines];
+      const logs = [...rest.filter((id) => id !== 4).map((id) => c.nodes.get(id)!.stderrLines), n4b.stderrLines];
       return logs.some((lines) => lines.some((l) => l.includes(`refused the peer hello of node ${gone}`) && l.includes(`node ${gone} is not a member of the cluster`))) ? true : null;
     });
     assert.ok(refusedBy);
@@ -112,7 +128,7 @@ test('a 4th node joins under admin load and has every stream; a node is removed 
     const c1 = await c.client(1);
     clients.push(c1);
     assert.ok((await c1.listStreams()).some((s) => s.name === 'after-remove'));
-    await assert.rejects(cli4.clusterRemoveNode!(7), /Node 7 is not a member of the cluster/);
+    await assert.rejects(cli4b.clusterRemoveNode!(7), /Node 7 is not a member of the cluster/);
     await assert.rejects(c1.clusterRemoveNode!(gone), new RegExp(`Node ${gone} is not a member of the cluster`));
     // The CLI's remove-node says the same sentence and fails.
     const cli = spawnSync(process.execPath, [CLI_MAIN, 'cluster', 'remove-node', '9', '--server', c.address(1)], { encoding: 'utf8', timeout: STEP_MS_MAX });
