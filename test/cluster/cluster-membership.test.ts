@@ -33,7 +33,7 @@ async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs 
   }
 }
 
-test('a 4th node joins under admin load and has every stream; a node is removed and three go on; removing a non-member is refused; one cluster id; another cluster is refused', async () => {
+test('a 4th node joins under admin load and has every stream; a restarted joined node rejoins; a node is removed and three go on; removing a non-member is refused; one cluster id; another cluster is refused; removing the leader leaves two that go on', async () => {
   const c = await ProcCluster.start(3);
   const { dir, cleanup } = tempDir('join');
   const extra: NodeProcess[] = [];
@@ -160,6 +160,24 @@ test('a 4th node joins under admin load and has every stream; a node is removed 
     assert.ok(!s5.nodes.find((n) => n.id === 1)?.up, `the other cluster never sees node 1 up: ${JSON.stringify(s5.nodes)}`);
     // This cluster still works.
     await c1.createStream('still-here');
+
+    // Removing the leader itself (through another member): the other two elect a leader and go on.
+    const addrOf = (id: number) => (id === 4 ? `127.0.0.1:${port4}` : c.address(id));
+    const lead = await until('a leader among the three', async () => {
+      const s = await statusAt(addrOf(rest[0]!));
+      return s.leader !== null && rest.includes(s.leader) ? s.leader : null;
+    });
+    const via = rest.find((id) => id !== lead)!;
+    const viaClient = await connectTo(addrOf(via));
+    clients.push(viaClient);
+    const left = await viaClient.clusterRemoveNode!(lead);
+    assert.deepEqual(left.members.map((m) => m.node), rest.filter((id) => id !== lead));
+    const two = rest.filter((id) => id !== lead);
+    await until('the two left agree on a leader among them', async () => {
+      const ss = await Promise.all(two.map((id) => statusAt(addrOf(id))));
+      return ss.every((s) => s.voters.length === 2 && s.leader !== null && two.includes(s.leader) && s.leader === ss[0]!.leader) ? true : null;
+    });
+    await viaClient.createStream('after-leader-removed');
   } finally {
     stopLoad();
     await Promise.allSettled(clients.map((x) => x.close()));
