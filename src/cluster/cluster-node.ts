@@ -306,6 +306,9 @@ export class ClusterNode {
       if (isVoter) await this.configChange('remove', node);
       if (this.meta.members().has(node)) await this.meta.runClusterCommand({ op: 'removeMember', node });
     }
+    // A leader that just removed itself may have had its command forwarded to its successor: the answer is read
+    // only once this node applied everything committed so far.
+    await this.current();
     return { clusterId: this.meta.clusterId(), members: [...this.meta.members()].map(([n, a]) => ({ node: n, address: a })).sort((a, b) => a.node - b.node) };
   }
 
@@ -326,7 +329,8 @@ export class ClusterNode {
 
   /**
    * The first leader (and any later one, harmlessly) records the cluster id
-   * and the initial voters with their addresses. Each command is
+   * and the initial voters with their addresses (those of its --peers that
+   * are still voters, so a removed node never comes back). Each command is
    * conditional (initCluster once; addMember with the same address is no
    * change), so two leaders doing it, or a leader doing it again, agree.
    */
@@ -339,8 +343,10 @@ export class ClusterNode {
         await this.meta.runClusterCommand({ op: 'initCluster', clusterId: randomBytes(CLUSTER_ID_BYTES).toString('hex') }).catch(ignoreMetaError);
       }
       const members = this.meta.members();
+      // Only initial voters that are still voters: a removed one must never come back from a later leader's --peers.
+      const voters = this.driver.status().voters;
       // Peers first, this node last: acceptPeer counts membership as set up once this node is a member.
-      for (const p of this.opts.peers) if (!members.has(p.id)) await this.meta.runClusterCommand({ op: 'addMember', node: p.id, address: p.address }).catch(ignoreMetaError);
+      for (const p of this.opts.peers) if (!members.has(p.id) && voters.includes(p.id)) await this.meta.runClusterCommand({ op: 'addMember', node: p.id, address: p.address }).catch(ignoreMetaError);
       if (!this.meta.members().has(this.opts.nodeId) && !this.selfAddress.endsWith(':0')) {
         await this.meta.runClusterCommand({ op: 'addMember', node: this.opts.nodeId, address: this.selfAddress }).catch(ignoreMetaError);
       }

@@ -178,6 +178,9 @@ test('a 4th node joins under admin load and has every stream; a restarted joined
       return ss.every((s) => s.voters.length === 2 && s.leader !== null && two.includes(s.leader) && s.leader === ss[0]!.leader) ? true : null;
     });
     await viaClient.createStream('after-leader-removed');
+    // The new leader's bootstrap (its --peers) must not bring back a removed node.
+    await assert.rejects(viaClient.clusterRemoveNode!(gone), new RegExp(`Node ${gone} is not a member of the cluster`));
+    await assert.rejects(viaClient.clusterRemoveNode!(lead), new RegExp(`Node ${lead} is not a member of the cluster`));
   } finally {
     stopLoad();
     await Promise.allSettled(clients.map((x) => x.close()));
