@@ -15,6 +15,18 @@
  *   forward-result     body: {id, outcome} | {id, error: {code, message, leaderId}}
  *   read-index         body: {id}               a follower asks the leader for a read index
  *   read-index-result  body: {id, index} | {id, error: {...}}
+ *   member-change      body: {id, op: 'add'|'remove', node, address}   a membership change for the leader
+ *   member-change-result body: {id, answer: {clusterId, members}} | {id, error: {...}}
+ *
+ * Membership (docs/CLUSTER.md "Membership"): changeMember(op, node, address)
+ * from any node (the CLUSTER_JOIN / CLUSTER_REMOVE_NODE handlers call it);
+ * the leader records addMember then changes the Raft config (add), or
+ * changes the config then removeMember (remove). The first leader records
+ * the cluster id (initCluster) and the initial voters. Every node dials the
+ * members it applies, drops removed ones, persists the cluster id in
+ * node.json and hands it to the transport; acceptPeer refuses non-members.
+ * A node opened with `join` and empty Raft state has no voters and asks the
+ * member at `join` to add it (opts.requestJoin) once setSelfAddress is called.
  *
  * Writes through any node: a follower forwards the encoded command to the
  * leader it knows and answers with the leader's applied outcome; while no
@@ -27,7 +39,7 @@
  * read-index round) and waits until this node applied it.
  *
  * Identity: <data-dir>/@cluster/node.json holds the node id the data dir
- * belongs to; starting it with another --node-id is refused (a data dir
+ * belongs to and, once known, its cluster id; starting it with another --node-id is refused (a data dir
  * holds one node's Raft state: reusing it under another id would make two
  * voters of one disk).
  */
