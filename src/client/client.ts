@@ -11,6 +11,7 @@ import { parseServers } from './server-address.js';
 import type {
   ClientApi,
   ConnectOptions,
+  ClusterMembers,
   ClusterStatus,
   ConsumerOptions,
   CreatedStream,
@@ -77,6 +78,17 @@ export class Client implements ClientApi {
     return r.header as unknown as ClusterStatus;
   }
 
+  /** Not retried: a lost answer may hide a change that took effect (the CLI says so). */
+  async clusterJoin(node: number, address: string): Promise<ClusterMembers> {
+    const r = await this.connection.request(OP.CLUSTER_JOIN, { node, address });
+    return membersAnswer(r.header, 'clusterJoin');
+  }
+
+  async clusterRemoveNode(node: number): Promise<ClusterMembers> {
+    const r = await this.connection.request(OP.CLUSTER_REMOVE_NODE, { node });
+    return membersAnswer(r.header, 'clusterRemoveNode');
+  }
+
   producer(name: string, opts: ProducerOptions = {}): Producer {
     return new Producer(this, name, opts);
   }
@@ -109,4 +121,14 @@ function streamInfo(raw: unknown): StreamInfo {
     createdAt: s.createdAt,
     ...(typeof s.incarnation === 'string' ? { incarnation: s.incarnation } : {}),
   };
+}
+
+function membersAnswer(h: Record<string, unknown>, what: string): ClusterMembers {
+  const members = h['members'];
+  const clusterId = h['clusterId'];
+  if (!Array.isArray(members) || !(clusterId === null || typeof clusterId === 'string')) throw clientError('BAD_RESPONSE', `${what}: no clusterId and members in the answer.`);
+  for (const m of members) {
+    if (typeof m !== 'object' || m === null || typeof m.node !== 'number' || typeof m.address !== 'string') throw clientError('BAD_RESPONSE', `${what}: a member without node and address.`);
+  }
+  return { clusterId, members };
 }

@@ -158,6 +158,12 @@ export interface ConsumerApi extends AsyncIterable<ConsumedRecord> {
   close(): Promise<void>;
 }
 
+/** The cluster's id and members after a membership change (as applied on the leader). */
+export interface ClusterMembers {
+  clusterId: string | null;
+  members: { node: number; address: string }[];
+}
+
 /** The cluster as the answering node sees it (a node without --peers is a cluster of one). */
 export interface ClusterStatus {
   nodeId: number;
@@ -168,6 +174,8 @@ export interface ClusterStatus {
   applied: number;
   voters: number[];
   nodes: { id: number; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
+  /** The cluster id (null before bootstrap, and on a node that runs alone); absent from older nodes. */
+  clusterId?: string | null;
 }
 
 export interface ClientApi {
@@ -181,5 +189,9 @@ export interface ClientApi {
   consumer(name: string, opts?: ConsumerOptions): ConsumerApi;
   /** The cluster as the node this client talks to sees it. */
   clusterStatus?(): Promise<ClusterStatus>;
+  /** Asks the cluster to add `node` as a voter, reachable at `address` (what `start --join` sends). */
+  clusterJoin?(node: number, address: string): Promise<ClusterMembers>;
+  /** Removes voter `node` from the cluster. */
+  clusterRemoveNode?(node: number): Promise<ClusterMembers>;
   close(): Promise<void>;
 }

@@ -15,6 +15,18 @@
  *   forward-result     body: {id, outcome} | {id, error: {code, message, leaderId}}
  *   read-index         body: {id}               a follower asks the leader for a read index
  *   read-index-result  body: {id, index} | {id, error: {...}}
+ *   member-change      body: {id, op: 'add'|'remove', node, address}   a membership change for the leader
+ *   member-change-result body: {id, answer: {clusterId, members}} | {id, error: {...}}
+ *
+ * Membership (docs/CLUSTER.md "Membership"): changeMember(op, node, address)
+ * from any node (the CLUSTER_JOIN / CLUSTER_REMOVE_NODE handlers call it);
+ * the leader records addMember then changes the Raft config (add), or
+ * changes the config then removeMember (remove). The first leader records
+ * the cluster id (initCluster) and the initial voters. Every node dials the
+ * members it applies, drops removed ones, persists the cluster id in
+ * node.json and hands it to the transport; acceptPeer refuses non-members.
+ * A node opened with `join` and empty Raft state has no voters and asks the
+ * member at `join` to add it (opts.requestJoin) once setSelfAddress is called.
  *
  * Writes through any node: a follower forwards the encoded command to the
  * leader it knows and answers with the leader's applied outcome; while no
@@ -27,17 +39,19 @@
  * read-index round) and waits until this node applied it.
  *
  * Identity: <data-dir>/@cluster/node.json holds the node id the data dir
- * belongs to; starting it with another --node-id is refused (a data dir
+ * belongs to and, once known, its cluster id; starting it with another --node-id is refused (a data dir
  * holds one node's Raft state: reusing it under another id would make two
  * voters of one disk).
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import type { Message, RaftConfig } from '../consensus/index.js';
 import type { FileLayer } from '../fs/file-layer.js';
 import { readWholeFile, writeFileAtomic } from '../fs/file-layer.js';
-import type { NodeId } from '../metastore/types.js';
-import type { PeerAddress } from './peer-address.js';
+import { MetaError, type AnyCommand, type NodeId } from '../metastore/types.js';
+import { isMemberAddress } from '../metastore/command-codec.js';
+import type { RemotePeer } from './peer-hello.js';
+import { parseHostPort, type PeerAddress } from './peer-address.js';
 import type { PeerMessage } from './peer-message.js';
 import { PeerTransport, type PeerLinkStatus } from './peer-transport.js';
 import { RaftDisk, raftDiskDir } from './raft-disk.js';
@@ -51,6 +65,13 @@ export const SUBMIT_TIMEOUT_MS = 10_000;
 export const FORWARD_TIMEOUT_MS = 5_000;
 /** Forwarded requests waiting for an answer on this node. */
 export const FORWARDS_PENDING_MAX = 4096;
+/** A membership change (through any node) gives up after this long. */
+export const MEMBER_CHANGE_TIMEOUT_MS = 15_000;
+/** A joining node retries its join request with this backoff (doubling). */
+export const JOIN_BACKOFF_MS_MIN = 200;
+export const JOIN_BACKOFF_MS_MAX = 5_000;
+/** Random bytes of a cluster id (hex: twice as many characters). */
+export const CLUSTER_ID_BYTES = 16;
 /** Raft timing: heartbeat every 2 ticks, election timeout 10-20 ticks (300-600 ms with CLUSTER_TICK_MS ticks). */
 export const RAFT_HEARTBEAT_TICKS = 2;
 export const RAFT_ELECTION_TICKS = 10;
@@ -74,6 +95,16 @@ export interface ClusterNodeOptions {
   layer: FileLayer;
   log: (line: string) => void;
   tickMs?: number;
+  /** A member's host:port to ask to add this node (`--join`); ignored when the data dir already has Raft state. */
+  join?: string | null;
+  /** Sends the join request (a client op, CLUSTER_JOIN) to `member`; resolves with the member's answer. */
+  requestJoin?: (member: string, node: NodeId, address: string) => Promise<JoinAnswer>;
+}
+
+/** The answer to a join request: the cluster's id and members, as applied on the leader once the new voter's config entry was. */
+export interface JoinAnswer {
+  clusterId: string | null;
+  members: { node: NodeId; address: string }[];
 }
 
 export interface ClusterStatus {
@@ -85,6 +116,8 @@ export interface ClusterStatus {
   applied: number;
   voters: NodeId[];
   nodes: { id: NodeId; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
+  /** The cluster this node belongs to; null before bootstrap (or, on a joining node, before it is added). */
+  clusterId: string | null;
 }
 
 type RemoteError = { code: string; message: string; leaderId: NodeId | null };
@@ -103,18 +136,22 @@ export class ClusterNode {
   private nextId = 1;
   private closed = false;
   private fatal: Error | null = null;
+  private readonly joining: boolean;
+  private joinStarted = false;
+  private bootstrapping = false;
 
   private constructor(
     private readonly opts: ClusterNodeOptions,
     private readonly disk: RaftDisk,
     durable: ReturnType<typeof RaftDisk.open>['durable'],
     private selfAddress: string,
+    private readonly identity: Identity,
   ) {
     const id = opts.nodeId;
     this.meta = new ReplicatedMetaStore({ submit: (data, retryUnknown) => this.submit(data, retryUnknown), current: () => this.current() });
     this.transport = new PeerTransport({
       nodeId: id,
-      clusterId: null,
+      clusterId: identity.clusterId,
       peers: opts.peers,
       kinds: {
         raft: checkRaftMessage,
@@ -122,11 +159,20 @@ export class ClusterNode {
         'forward-result': (b) => (isObj(b) && isInt(b.id) && (isObj(b.outcome) || isObj(b.error)) ? null : 'needs id and outcome or error'),
         'read-index': (b) => (isObj(b) && isInt(b.id) ? null : 'needs id'),
         'read-index-result': (b) => (isObj(b) && isInt(b.id) && (isInt(b.index) || isObj(b.error)) ? null : 'needs id and index or error'),
+        'member-change': (b) =>
+          isObj(b) && isInt(b.id) && (b.op === 'add' || b.op === 'remove') && isInt(b.node) && (b.node as number) >= 1 && (b.op === 'remove' || isMemberAddress(b.address))
+            ? null
+            : 'needs id, op add|remove, node and (add) address',
+        'member-change-result': (b) => (isObj(b) && isInt(b.id) && (isObj(b.answer) || isObj(b.error)) ? null : 'needs id and answer or error'),
       },
+      acceptPeer: (remote) => this.acceptPeer(remote),
       onMessage: (from, msg) => this.onPeer(from, msg),
       log: opts.log,
     });
-    const voters = [id, ...opts.peers.map((p) => p.id)].sort((a, b) => a - b);
+    // A joining node starts with no voters: it never campaigns and waits for the leader's log (its config entries).
+    const fresh = durable.snapshot === null && durable.entries.length === 0 && durable.hardState.term === 0;
+    this.joining = fresh && opts.join != null;
+    const voters = this.joining ? [] : [id, ...opts.peers.map((p) => p.id)].sort((a, b) => a - b);
     const cfg: RaftConfig = {
       id,
       initialVoters: voters,
@@ -146,6 +192,9 @@ export class ClusterNode {
       this.meta,
       {
         tickMs: opts.tickMs ?? CLUSTER_TICK_MS,
+        onChange: (st) => {
+          if (st.role === 'leader') void this.bootstrap();
+        },
         onFatal: (err) => {
           this.fatal = err;
           opts.log(`the MetaStore's Raft group stopped on this node: ${err.message}; restart the node to recover from what is durable`);
@@ -154,16 +203,28 @@ export class ClusterNode {
     );
   }
 
-  /** The address clients and peers reach this node at (known once the node listens). */
+  /** The address clients and peers reach this node at (known once the node listens); starts a pending join. */
   setSelfAddress(address: string): void {
     this.selfAddress = address;
+    if (this.joining && !this.joinStarted) {
+      this.joinStarted = true;
+      void this.joinLoop();
+    }
+  }
+
+  /** The cluster id this node belongs to (null until bootstrap or join). */
+  get clusterId(): string | null {
+    return this.transport.clusterId;
   }
 
   /** Opens the node's Raft state and starts its clock and links. */
   static open(opts: ClusterNodeOptions, selfAddress: string): ClusterNode {
-    checkIdentity(opts.layer, opts.dataDir, opts.nodeId);
+    const identity = checkIdentity(opts.layer, opts.dataDir, opts.nodeId);
     const { disk, durable } = RaftDisk.open(raftDiskDir(opts.dataDir), opts.layer);
-    const node = new ClusterNode(opts, disk, durable, selfAddress);
+    const node = new ClusterNode(opts, disk, durable, selfAddress, identity);
+    node.meta.onApplied((cmd, outcome) => node.onMemberCommand(cmd, outcome));
+    node.meta.onRestored(() => node.syncMembers());
+    node.syncMembers(); // a snapshot restored by the driver's constructor
     node.driver.start();
     return node;
   }
@@ -189,10 +250,11 @@ export class ClusterNode {
       commit: s.commit,
       applied: s.applied,
       voters: [...s.voters],
+      clusterId: this.transport.clusterId,
       nodes: ids.map((id) => {
         if (id === this.opts.nodeId) return { id, address: this.selfAddress, up: this.fatal === null, voter: s.voters.includes(id), lastContactMs: 0 };
         const l = links.get(id);
-        return { id, address: l?.address ?? '', up: l !== undefined && l.connected && l.inbound, voter: s.voters.includes(id), lastContactMs: l?.lastContactMs ?? null };
+        return { id, address: l?.address ?? this.meta.members().get(id) ?? '', up: l !== undefined && l.connected && l.inbound, voter: s.voters.includes(id), lastContactMs: l?.lastContactMs ?? null };
       }),
     };
   }
@@ -208,6 +270,206 @@ export class ClusterNode {
     this.pending.clear();
     await this.transport.close();
     this.disk.close();
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /**
+   * Adds (`op` 'add', with the address members dial it at) or removes one
+   * voter, from any node: on the leader it runs here, elsewhere it is
+   * forwarded to the leader (peer kind member-change). Resolves once the
+   * change is applied on the leader, with the cluster id and members then.
+   * A NOT_LEADER answer (leadership moved, nothing decided) is retried until
+   * MEMBER_CHANGE_TIMEOUT_MS; every step is idempotent, so a retry after a
+   * partly done change finishes it.
+   */
+  async changeMember(op: 'add' | 'remove', node: NodeId, address = ''): Promise<JoinAnswer> {
+    const deadline = Date.now() + MEMBER_CHANGE_TIMEOUT_MS;
+    for (;;) {
+      if (this.closed) throw new NotLeaderError(null, 'the node is stopping');
+      const s = this.driver.status();
+      try {
+        if (s.role === 'leader') return await this.leaderChange(op, node, address);
+        if (s.leaderId !== 0 && this.linkUp(s.leaderId)) {
+          const r = await this.rpc(s.leaderId, 'member-change', { op, node, address }, MEMBER_CHANGE_TIMEOUT_MS);
+          if (isObj(r.answer)) return r.answer as unknown as JoinAnswer;
+          throw remoteError(r.error as RemoteError);
+        }
+      } catch (e) {
+        if (!(e instanceof NotLeaderError)) throw e;
+      }
+      if (Date.now() >= deadline) throw new NotLeaderError(null, `no leader completed the membership change within ${MEMBER_CHANGE_TIMEOUT_MS} ms`);
+      await sleep(this.opts.tickMs ?? CLUSTER_TICK_MS);
+    }
+  }
+
+  /** On the leader: record the member, then the Raft config change (add); the config change, then forget the member (remove). */
+  private async leaderChange(op: 'add' | 'remove', node: NodeId, address: string): Promise<JoinAnswer> {
+    if (this.driver.status().role !== 'leader') throw new NotLeaderError(null, 'not the leader');
+    await this.driver.readBarrier(); // decide on everything committed so far
+    const voters = (): readonly NodeId[] => this.driver.status().voters;
+    if (op === 'add') {
+      await this.meta.runClusterCommand({ op: 'addMember', node, address }).catch(conflictAsInvalid);
+      if (!voters().includes(node)) await this.configChange('add', node);
+    } else {
+      const isVoter = voters().includes(node);
+      if (!isVoter && !this.meta.members().has(node)) throw invalid(`Node ${node} is not a member of the cluster; nothing to remove.`);
+      if (isVoter && voters().length === 1) throw invalid(`Node ${node} is the cluster's last voter; it cannot be removed.`);
+      if (isVoter) await this.configChange('remove', node);
+      if (this.meta.members().has(node)) await this.meta.runClusterCommand({ op: 'removeMember', node });
+    }
+    // A leader that just removed itself may have had its command forwarded to its successor: the answer is read
+    // only once this node applied everything committed so far.
+    await this.current();
+    return { clusterId: this.meta.clusterId(), members: [...this.meta.members()].map(([n, a]) => ({ node: n, address: a })).sort((a, b) => a.node - b.node) };
+  }
+
+  /** One Raft config change; the core refuses a second change while one is uncommitted: retried until it can go. */
+  private async configChange(op: 'add' | 'remove', node: NodeId): Promise<void> {
+    const deadline = Date.now() + MEMBER_CHANGE_TIMEOUT_MS;
+    for (;;) {
+      try {
+        return await this.driver.changeMembership(op, node);
+      } catch (e) {
+        const busy = e instanceof NotLeaderError && /in progress|has not committed/.test(e.message);
+        if (!busy || Date.now() >= deadline) throw e;
+        if (/already a voter/.test((e as Error).message)) return;
+      }
+      await sleep(this.opts.tickMs ?? CLUSTER_TICK_MS);
+    }
+  }
+
+  /**
+   * The first leader (and any later one, harmlessly) records the cluster id
+   * and the initial voters with their addresses (those of its --peers that
+   * are still voters, so a removed node never comes back). Each command is
+   * conditional (initCluster once; addMember with the same address is no
+   * change), so two leaders doing it, or a leader doing it again, agree.
+   */
+  private async bootstrap(): Promise<void> {
+    if (this.bootstrapping || this.closed) return;
+    this.bootstrapping = true;
+    try {
+      await this.driver.readBarrier();
+      if (this.meta.clusterId() === null) {
+        await this.meta.runClusterCommand({ op: 'initCluster', clusterId: randomBytes(CLUSTER_ID_BYTES).toString('hex') }).catch(ignoreMetaError);
+      }
+      const members = this.meta.members();
+      // Only initial voters that are still voters: a removed one must never come back from a later leader's --peers.
+      const voters = this.driver.status().voters;
+      // Peers first, this node last: acceptPeer counts membership as set up once this node is a member.
+      for (const p of this.opts.peers) if (!members.has(p.id) && voters.includes(p.id)) await this.meta.runClusterCommand({ op: 'addMember', node: p.id, address: p.address }).catch(ignoreMetaError);
+      if (!this.meta.members().has(this.opts.nodeId) && !this.selfAddress.endsWith(':0')) {
+        await this.meta.runClusterCommand({ op: 'addMember', node: this.opts.nodeId, address: this.selfAddress }).catch(ignoreMetaError);
+      }
+    } catch (e) {
+      if (!(e instanceof NotLeaderError) && !(e instanceof OutcomeUnknownError)) this.opts.log(`cluster bootstrap on the new leader failed: ${(e as Error).message}`);
+    } finally {
+      this.bootstrapping = false;
+    }
+  }
+
+  /** A new node (`--join`, no Raft state yet) asks a member to add it, with backoff, until it is added. */
+  private async joinLoop(): Promise<void> {
+    const member = this.opts.join!;
+    let wait = JOIN_BACKOFF_MS_MIN;
+    while (!this.closed) {
+      try {
+        if (this.opts.requestJoin === undefined) throw new Error('no way to send a join request');
+        const a = await this.opts.requestJoin(member, this.opts.nodeId, this.selfAddress);
+        if (a.clusterId !== null) this.adoptClusterId(a.clusterId);
+        for (const m of a.members) this.ensurePeer(m.node, m.address);
+        this.opts.log(`node ${this.opts.nodeId} joined cluster ${a.clusterId ?? '?'} through ${member}`);
+        return;
+      } catch (e) {
+        this.opts.log(`join through ${member} failed (${(e as Error).message}); retrying in ${wait} ms`);
+      }
+      await sleep(wait);
+      wait = Math.min(wait * 2, JOIN_BACKOFF_MS_MAX);
+    }
+  }
+
+  /** Reacts to an applied membership command; never throws into the apply path (a throw there would stop the group). */
+  private onMemberCommand(cmd: AnyCommand, outcome: AppliedOutcome): void {
+    if (!outcome.ok) return;
+    try {
+      this.reactToMember(cmd);
+    } catch (e) {
+      this.opts.log(`could not follow the applied ${cmd.op}: ${(e as Error).message}`);
+    }
+  }
+
+  private reactToMember(cmd: AnyCommand): void {
+    if (cmd.op === 'addMember') this.ensurePeer(cmd.node, cmd.address);
+    else if (cmd.op === 'removeMember') this.dropPeer(cmd.node);
+    else if (cmd.op === 'initCluster') this.adoptClusterId(cmd.clusterId);
+  }
+
+  /** After a snapshot: dial every member, drop links of nodes that are no members any more, take the cluster id. */
+  private syncMembers(): void {
+    const members = this.meta.members();
+    for (const [node, address] of members) this.ensurePeer(node, address);
+    if (members.has(this.opts.nodeId)) for (const l of this.transport.status()) if (!members.has(l.id)) this.dropPeer(l.id);
+    const id = this.meta.clusterId();
+    if (id !== null) this.adoptClusterId(id);
+  }
+
+  private ensurePeer(node: NodeId, address: string): void {
+    if (node === this.opts.nodeId || this.closed) return;
+    if (this.transport.status().some((l) => l.id === node)) return; // --peers routes (a proxy, say) stay as configured
+    let at: ReturnType<typeof parseHostPort>;
+    try {
+      at = parseHostPort(address, `the address of node ${node}`);
+    } catch (e) {
+      this.opts.log(`member ${node} has an address this node cannot dial (${(e as Error).message}); not dialing it`);
+      return;
+    }
+    this.transport.addPeer({ id: node, ...at });
+  }
+
+  private dropPeer(node: NodeId): void {
+    if (node === this.opts.nodeId) {
+      this.opts.log(`node ${node} (this node) was removed from the cluster; it no longer takes part`);
+      return;
+    }
+    this.transport.removePeer(node);
+  }
+
+  private adoptClusterId(id: string): void {
+    if (this.identity.clusterId === id) {
+      this.transport.setClusterId(id);
+      return;
+    }
+    if (this.identity.clusterId !== null) {
+      this.opts.log(`this data dir belongs to cluster "${this.identity.clusterId}" but the log says "${id}"; keeping the data dir's`);
+      return;
+    }
+    this.identity.clusterId = id;
+    writeIdentity(this.opts.layer, this.opts.dataDir, this.identity);
+    this.transport.setClusterId(id);
+  }
+
+  /**
+   * Peer policy on top of the transport's node id and cluster id checks:
+   * once this node knows its cluster id, a node that is not a voter and
+   * dials it without one is refused (a node of a cluster that has not
+   * bootstrapped yet, a removed node's wiped dir). A voter without one is
+   * let in: an initial voter that starts after the others bootstrapped has
+   * no id until it applies initCluster, and it needs its link to the leader
+   * to answer appends (refusing it would stall it for good). Links this
+   * node dials are allowed. Once membership is recorded here (this node is
+   * a member), a node that is neither a member nor a voter is refused.
+   */
+  private acceptPeer(remote: RemotePeer): string | null {
+    const cid = this.transport.clusterId;
+    const voter = this.driver.status().voters.includes(remote.nodeId);
+    if (remote.direction === 'inbound' && cid !== null && remote.clusterId === null && !voter) {
+      return `node ${remote.nodeId} has no cluster id but node ${this.opts.nodeId} belongs to cluster "${cid}"; a new or wiped node joins with --join`;
+    }
+    const members = this.meta.members();
+    if (!members.has(this.opts.nodeId)) return null;
+    if (members.has(remote.nodeId) || voter) return null;
+    return `node ${remote.nodeId} is not a member of the cluster of node ${this.opts.nodeId} (removed, or never added); a new node joins with --join`;
   }
 
   // ------------------------------------------------------------ writes and reads
@@ -268,19 +530,22 @@ export class ClusterNode {
     return this.transport.status().some((l) => l.id === id && l.connected);
   }
 
-  private rpc(to: NodeId, kind: 'forward' | 'read-index', body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private rpc(to: NodeId, kind: 'forward' | 'read-index' | 'member-change', body: Record<string, unknown>, timeoutMs = FORWARD_TIMEOUT_MS): Promise<Record<string, unknown>> {
     if (this.pending.size >= FORWARDS_PENDING_MAX) return Promise.reject(new NotLeaderError(null, `${FORWARDS_PENDING_MAX} forwarded requests are already waiting`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const started = Date.now();
       // Checked every tick: the answer, or the leader gone (its link down, or another leader known), or the timeout.
       const timer = setInterval(() => {
-        const gone = !this.linkUp(to) || this.driver.status().leaderId !== to;
-        if (!gone && Date.now() - started < FORWARD_TIMEOUT_MS) return;
+        // A membership change that removes the leader itself is answered after the leader stepped down: for
+        // those only a dead link counts as gone.
+        const gone = !this.linkUp(to) || (kind !== 'member-change' && this.driver.status().leaderId !== to);
+        if (!gone && Date.now() - started < timeoutMs) return;
         clearInterval(timer);
         this.pending.delete(id);
-        const why = gone ? `node ${to} stopped leading or its link went down before it answered` : `node ${to} did not answer within ${FORWARD_TIMEOUT_MS} ms`;
-        reject(new OutcomeUnknownError(kind === 'forward' ? `A forwarded command has no answer: ${why}; it may still take effect.` : `A read-index request has no answer: ${why}.`));
+        const why = gone ? `node ${to} stopped leading or its link went down before it answered` : `node ${to} did not answer within ${timeoutMs} ms`;
+        const what = kind === 'forward' ? 'A forwarded command' : kind === 'member-change' ? 'A forwarded membership change' : 'A read-index request';
+        reject(new OutcomeUnknownError(`${what} has no answer: ${why}${kind === 'read-index' ? '' : '; it may still take effect'}.`));
       }, this.opts.tickMs ?? CLUSTER_TICK_MS);
       this.pending.set(id, { resolve, reject, timer });
       if (!this.transport.send(to, { kind, body: { ...body, id } })) {
@@ -309,8 +574,15 @@ export class ClusterNode {
           (e: unknown) => this.reply(from, 'read-index-result', { id: b.id, error: toRemote(e) }),
         );
         return;
+      case 'member-change':
+        this.leaderChange(b.op as 'add' | 'remove', b.node as NodeId, (b.address as string | undefined) ?? '').then(
+          (answer) => this.reply(from, 'member-change-result', { id: b.id, answer }),
+          (e: unknown) => this.reply(from, 'member-change-result', { id: b.id, error: toRemote(e) }),
+        );
+        return;
       case 'forward-result':
-      case 'read-index-result': {
+      case 'read-index-result':
+      case 'member-change-result': {
         const p = this.pending.get(b.id as number);
         if (p === undefined) return; // late answer after a timeout
         this.pending.delete(b.id as number);
@@ -326,24 +598,56 @@ export class ClusterNode {
   }
 }
 
-function checkIdentity(layer: FileLayer, dataDir: string, nodeId: NodeId): void {
+interface Identity {
+  nodeId: NodeId;
+  /** The cluster this data dir belongs to; null until bootstrap or join. */
+  clusterId: string | null;
+}
+
+function identityPath(dataDir: string): { dir: string; file: string } {
   const dir = join(dataDir, CLUSTER_DIR_NAME);
+  return { dir, file: join(dir, IDENTITY_FILE) };
+}
+
+function writeIdentity(layer: FileLayer, dataDir: string, identity: Identity): void {
+  writeFileAtomic(layer, identityPath(dataDir).dir, IDENTITY_FILE, new TextEncoder().encode(`${JSON.stringify({ v: 1, ...identity })}\n`));
+}
+
+/** Reads (or creates) <data-dir>/@cluster/node.json: {v: 1, nodeId, clusterId}; refuses a data dir of another node. */
+function checkIdentity(layer: FileLayer, dataDir: string, nodeId: NodeId): Identity {
+  const { dir, file } = identityPath(dataDir);
   layer.mkdirp(dir);
-  const bytes = readWholeFile(layer, join(dir, IDENTITY_FILE));
+  const bytes = readWholeFile(layer, file);
   if (bytes === null) {
-    writeFileAtomic(layer, dir, IDENTITY_FILE, new TextEncoder().encode(`${JSON.stringify({ v: 1, nodeId })}\n`));
-    return;
+    const fresh = { nodeId, clusterId: null };
+    writeIdentity(layer, dataDir, fresh);
+    return fresh;
   }
   let stored: unknown;
   try {
     stored = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    throw new Error(`${join(dir, IDENTITY_FILE)} is not valid JSON; the data dir's cluster identity is damaged.`);
+    throw new Error(`${file} is not valid JSON; the data dir's cluster identity is damaged.`);
   }
   const id = isObj(stored) ? stored.nodeId : undefined;
   if (id !== nodeId) {
     throw new Error(`The data dir ${dataDir} belongs to node ${String(id)}, not node ${nodeId}: start it with --node-id ${String(id)}, or use another --data-dir.`);
   }
+  const clusterId = isObj(stored) && typeof stored.clusterId === 'string' ? stored.clusterId : null;
+  return { nodeId, clusterId };
+}
+
+function invalid(message: string): MetaError {
+  return new MetaError('INVALID_ARGUMENT', message);
+}
+
+function conflictAsInvalid(e: unknown): never {
+  if (e instanceof MetaError && e.code === 'CONFLICT') throw invalid(e.message);
+  throw e;
+}
+
+function ignoreMetaError(e: unknown): void {
+  if (!(e instanceof MetaError)) throw e;
 }
 
 function toRemote(e: unknown): RemoteError {

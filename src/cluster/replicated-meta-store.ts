@@ -26,9 +26,9 @@ import { decodeCommand, encodeCommand } from '../metastore/command-codec.js';
 import { validateName } from '../metastore/names.js';
 import { placementKey } from '../metastore/placement.js';
 import { decodeSnapshot, encodeSnapshot } from '../metastore/snapshot.js';
-import { apply, emptyState, sortedStreams, stateFromSnapshot, streamKey, type MetaState } from '../metastore/state-machine.js';
+import { apply, emptyState, sortedMembers, sortedStreams, stateFromSnapshot, streamKey, type MetaState } from '../metastore/state-machine.js';
 import { buildStreamConfig } from '../metastore/stream-config.js';
-import { MetaError, type CreateStreamInput, type MetaCommand, type MetaErrorCode, type MetaStoreApi, type NodeId, type ShardPlacement, type ShardRef, type StreamConfig } from '../metastore/types.js';
+import { MetaError, type AnyCommand, type ClusterCommand, type CreateStreamInput, type MetaErrorCode, type MetaStoreApi, type NodeId, type ShardPlacement, type ShardRef, type StreamConfig } from '../metastore/types.js';
 import type { Snapshot } from '../consensus/index.js';
 import type { RaftApplication } from './raft-driver.js';
 
@@ -54,7 +54,8 @@ export interface ReplicatedMetaStoreOptions {
 export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
   private state: MetaState = emptyState();
   private appliedIndex = 0;
-  private readonly listeners = new Set<(cmd: MetaCommand, outcome: AppliedOutcome) => void>();
+  private readonly restoreListeners = new Set<() => void>();
+  private readonly listeners = new Set<(cmd: AnyCommand, outcome: AppliedOutcome) => void>();
 
   constructor(private readonly opts: ReplicatedMetaStoreOptions) {}
 
@@ -62,7 +63,7 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
 
   apply(index: number, data: Uint8Array): AppliedOutcome {
     let outcome: AppliedOutcome;
-    let command: MetaCommand | null = null;
+    let command: AnyCommand | null = null;
     try {
       command = decodeCommand(data, `Raft index ${index}`);
       const r = apply(this.state, command);
@@ -83,16 +84,27 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
 
   restore(snapshot: Snapshot): void {
     const s = decodeSnapshot(snapshot.data, `Raft snapshot at index ${snapshot.index}`);
-    this.state = stateFromSnapshot(s.streams, s.placements);
+    this.state = stateFromSnapshot(s.streams, s.placements, { members: s.members, clusterId: s.clusterId });
     this.appliedIndex = snapshot.index;
+    for (const l of this.restoreListeners) l();
+  }
+
+  /** Called after a snapshot replaced the state (a lagging node caught up by snapshot). */
+  onRestored(listener: () => void): () => void {
+    this.restoreListeners.add(listener);
+    return () => this.restoreListeners.delete(listener);
   }
 
   snapshotData(): Uint8Array {
-    return encodeSnapshot({ lastIndex: this.appliedIndex, streams: sortedStreams(this.state), placements: [...this.state.placements.values()].sort(byKey) });
+    return encodeSnapshot({
+      lastIndex: this.appliedIndex, streams: sortedStreams(this.state), placements: [...this.state.placements.values()].sort(byKey),
+      members: sortedMembers(this.state),
+      clusterId: this.state.clusterId ?? null,
+    });
   }
 
   /** Called after every applied command (on every node): the node reacts to streams created or deleted elsewhere. */
-  onApplied(listener: (cmd: MetaCommand, outcome: AppliedOutcome) => void): () => void {
+  onApplied(listener: (cmd: AnyCommand, outcome: AppliedOutcome) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -146,6 +158,21 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
     return sortedStreams(this.state, namespace);
   }
 
+  /** Cluster members (node id -> the address members dial it at), as applied on this node. */
+  members(): ReadonlyMap<NodeId, string> {
+    return this.state.members ?? new Map<NodeId, string>();
+  }
+
+  /** The cluster id as applied on this node (null until initCluster is applied). */
+  clusterId(): string | null {
+    return this.state.clusterId ?? null;
+  }
+
+  /** Proposes a membership-record command (addMember, removeMember, initCluster); throws MetaError when it fails. */
+  async runClusterCommand(command: ClusterCommand): Promise<void> {
+    await this.run(command);
+  }
+
   getPlacement(namespace: string, name: string, shard: number): ShardPlacement | undefined {
     return this.state.placements.get(placementKey(namespace, name, shard));
   }
@@ -159,7 +186,7 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
     this.listeners.clear();
   }
 
-  private async run(command: MetaCommand): Promise<Extract<AppliedOutcome, { ok: true }>> {
+  private async run(command: AnyCommand): Promise<Extract<AppliedOutcome, { ok: true }>> {
     const outcome = await this.opts.submit(encodeCommand(command), false);
     if (!outcome.ok) throw new MetaError(outcome.code, outcome.message);
     return outcome;

@@ -20,3 +20,9 @@ export const SNAPSHOT_BYTES_MAX = 256 * 1024 * 1024;
 export const SNAPSHOT_EVERY_COMMANDS = 1000;
 /** Most segments the MetaStore lists for one shard (retention trims the oldest; past it openSegment fails). */
 export const SEGMENTS_PER_SHARD_MAX = 100_000;
+/** Most cluster members the MetaStore records (addMember past it fails). */
+export const MEMBERS_MAX = 64;
+/** Longest member address (host:port), in characters. */
+export const MEMBER_ADDRESS_CHARS_MAX = 261;
+/** Longest cluster id, in characters (the peer hello carries it: at most its 128). */
+export const CLUSTER_ID_CHARS_MAX = 128;

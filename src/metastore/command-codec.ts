@@ -4,9 +4,9 @@
  * (another version, a bug) fail as META_CORRUPT instead of being applied.
  */
 import { Packr } from 'msgpackr';
-import { COMMAND_BYTES_MAX } from './bounds.js';
+import { CLUSTER_ID_CHARS_MAX, COMMAND_BYTES_MAX, MEMBER_ADDRESS_CHARS_MAX } from './bounds.js';
 import { LEGACY_INCARNATION } from './stream-config.js';
-import { MetaError, type MetaCommand, type StreamConfig } from './types.js';
+import { MetaError, type AnyCommand, type ClusterCommand, type MetaCommand, type StreamConfig } from './types.js';
 
 export interface LogEntry {
   /** 1-based position of the command in the replicated log. */
@@ -68,6 +68,19 @@ export function isShardPlacement(v: unknown): boolean {
   return v.segments.every((s) => isObject(s) && isInt(s.baseSeq) && (s.endSeq === null || isInt(s.endSeq)) && isInt(s.epoch) && Array.isArray(s.replicas) && s.replicas.every(isInt));
 }
 
+function isMemberId(v: unknown): boolean {
+  return isInt(v) && (v as number) >= 1;
+}
+
+/** host:port, bounded (MEMBER_ADDRESS_CHARS_MAX). */
+export function isMemberAddress(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 3 && v.length <= MEMBER_ADDRESS_CHARS_MAX && /^[^\s]+:\d{1,5}$/.test(v);
+}
+
+export function isClusterId(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= CLUSTER_ID_CHARS_MAX;
+}
+
 export function isMetaCommand(v: unknown): v is MetaCommand {
   if (!isObject(v)) return false;
   switch (v.op) {
@@ -88,6 +101,21 @@ export function isMetaCommand(v: unknown): v is MetaCommand {
   }
 }
 
+/** A cluster membership command's shape (addMember, removeMember, initCluster). */
+export function isClusterCommand(v: unknown): v is ClusterCommand {
+  if (!isObject(v)) return false;
+  switch (v.op) {
+    case 'addMember':
+      return isMemberId(v.node) && isMemberAddress(v.address);
+    case 'removeMember':
+      return isMemberId(v.node);
+    case 'initCluster':
+      return isClusterId(v.clusterId);
+    default:
+      return false;
+  }
+}
+
 /** Decodes an entry whose CRC already passed; throws META_CORRUPT when it is not a valid entry. */
 export function decodeEntry(bytes: Uint8Array, where: string): LogEntry {
   let value: unknown;
@@ -103,7 +131,7 @@ export function decodeEntry(bytes: Uint8Array, where: string): LogEntry {
 }
 
 /** One MetaCommand as the bytes of a Raft entry (msgpackr); bounded by COMMAND_BYTES_MAX. */
-export function encodeCommand(command: MetaCommand): Uint8Array {
+export function encodeCommand(command: AnyCommand): Uint8Array {
   const bytes = packr.pack(command);
   if (bytes.length > COMMAND_BYTES_MAX) {
     throw new MetaError('INVALID_ARGUMENT', `The command is ${bytes.length} bytes encoded, more than the ${COMMAND_BYTES_MAX} allowed.`);
@@ -112,13 +140,13 @@ export function encodeCommand(command: MetaCommand): Uint8Array {
 }
 
 /** The MetaCommand in a committed Raft entry; throws META_CORRUPT when the bytes are not one. */
-export function decodeCommand(bytes: Uint8Array, where: string): MetaCommand {
+export function decodeCommand(bytes: Uint8Array, where: string): AnyCommand {
   let value: unknown;
   try {
     value = packr.unpack(bytes);
   } catch {
     throw new MetaError('META_CORRUPT', `The MetaStore command at ${where} cannot be decoded.`);
   }
-  if (!isMetaCommand(value)) throw new MetaError('META_CORRUPT', `The MetaStore entry at ${where} is not a valid command.`);
+  if (!isMetaCommand(value) && !isClusterCommand(value)) throw new MetaError('META_CORRUPT', `The MetaStore entry at ${where} is not a valid command.`);
   return value;
 }

@@ -2,7 +2,8 @@
  * MetaStore snapshots (<data-dir>/@meta/snapshot): the whole state as of a
  * log index. Layout: magic "NLMSNAP1" (8 bytes), payloadLength u32 LE,
  * payloadCrc u32 LE, then the msgpackr payload { lastIndex, streams,
- * placements } (placements: one ShardPlacement per shard; absent in
+ * placements, members, clusterId } (members and clusterId: absent in
+ * snapshots written before clusters existed, read as none; placements: one ShardPlacement per shard; absent in
  * snapshots written before placements existed, read as initial placements).
  * Written atomically (temp, fsync, rename, fsync dir), so a damaged snapshot
  * is corruption (META_CORRUPT), never a torn write.
@@ -12,7 +13,7 @@ import { Packr } from 'msgpackr';
 import { crc32 } from '../record/crc32.js';
 import { SNAPSHOT_BYTES_MAX } from './bounds.js';
 import { replaceFileAtomically } from './durable-fs.js';
-import { isMetaCommand, isShardPlacement } from './command-codec.js';
+import { isClusterCommand, isClusterId, isMetaCommand, isShardPlacement } from './command-codec.js';
 import { MetaError, type ShardPlacement, type StreamConfig } from './types.js';
 
 export interface Snapshot {
@@ -21,6 +22,10 @@ export interface Snapshot {
   streams: StreamConfig[];
   /** Every shard's sequencer, epoch and segments (placement.ts); undefined in older snapshots. */
   placements?: ShardPlacement[];
+  /** Cluster members by node id (addMember); undefined in older snapshots (read as none). */
+  members?: { node: number; address: string }[];
+  /** The cluster id (initCluster); undefined in older snapshots, null while not set. */
+  clusterId?: string | null;
 }
 
 const MAGIC = Buffer.from('NLMSNAP1', 'latin1');
@@ -46,6 +51,8 @@ function isSnapshot(v: unknown): v is Snapshot {
   const s = v as Record<string, unknown>;
   if (!Number.isSafeInteger(s.lastIndex) || (s.lastIndex as number) < 0 || !Array.isArray(s.streams)) return false;
   if (s.placements !== undefined && (!Array.isArray(s.placements) || !s.placements.every(isShardPlacement))) return false;
+  if (s.members !== undefined && (!Array.isArray(s.members) || !s.members.every((m) => isClusterCommand({ op: 'addMember', ...(m as object) })))) return false;
+  if (s.clusterId !== undefined && s.clusterId !== null && !isClusterId(s.clusterId)) return false;
   return s.streams.every((stream) => isMetaCommand({ op: 'createStream', stream }));
 }
 

@@ -6,16 +6,24 @@
  * fails if the stream exists, delete and setRetention fail if it does not;
  * a failed command leaves the state unchanged.
  */
-import { STREAMS_MAX } from './bounds.js';
+import { MEMBERS_MAX, STREAMS_MAX } from './bounds.js';
 import { checkStreamConfig } from './stream-config.js';
 import { applyPlacement, checkPlacement, initialPlacements, placementKey, type PlacementCommand } from './placement.js';
-import { MetaError, type MetaCommand, type ShardPlacement, type StreamConfig } from './types.js';
+import { MetaError, type AnyCommand, type MetaCommand, type NodeId, type ShardPlacement, type StreamConfig } from './types.js';
 
 export interface MetaState {
   /** Streams keyed by streamKey(namespace, name). Never mutated: apply builds a new map. */
   readonly streams: ReadonlyMap<string, StreamConfig>;
   /** Every shard of every stream, keyed by placementKey(namespace, name, shard) (placement.ts). Never mutated. */
   readonly placements: ReadonlyMap<string, ShardPlacement>;
+  /**
+   * Cluster members and the address other members dial each at (addMember,
+   * removeMember). Optional so older states and the simulator's images stay
+   * valid: undefined reads as none. Never mutated.
+   */
+  readonly members?: ReadonlyMap<NodeId, string>;
+  /** The cluster id (initCluster, set once); undefined or null: not set yet. */
+  readonly clusterId?: string | null;
 }
 
 export type ApplyResult =
@@ -36,9 +44,22 @@ export function emptyState(): MetaState {
  * on an invalid or duplicate entry. A snapshot written before placements
  * existed has none: every shard then gets the initial placement.
  */
-export function stateFromSnapshot(streams: readonly StreamConfig[], placements: readonly ShardPlacement[] | undefined): MetaState {
+export function stateFromSnapshot(
+  streams: readonly StreamConfig[],
+  placements: readonly ShardPlacement[] | undefined,
+  cluster?: { members?: readonly { node: NodeId; address: string }[] | undefined; clusterId?: string | null | undefined },
+): MetaState {
+  const withCluster = (st: MetaState): MetaState => {
+    if (cluster === undefined || (cluster.members === undefined && cluster.clusterId === undefined)) return st;
+    const members = new Map<NodeId, string>();
+    for (const m of cluster.members ?? []) {
+      if (members.has(m.node)) throw new MetaError('META_CORRUPT', `Member ${m.node} appears twice in the snapshot.`);
+      members.set(m.node, m.address);
+    }
+    return { ...st, members, clusterId: cluster.clusterId ?? null };
+  };
   const base = stateFromStreams(streams);
-  if (placements === undefined) return base;
+  if (placements === undefined) return withCluster(base);
   const map = new Map<string, ShardPlacement>();
   for (const p of placements) {
     const key = placementKey(p.namespace, p.name, p.shard);
@@ -47,7 +68,7 @@ export function stateFromSnapshot(streams: readonly StreamConfig[], placements: 
     map.set(key, Object.freeze({ ...p, segments: Object.freeze(p.segments.map((s) => Object.freeze({ ...s, replicas: Object.freeze([...s.replicas]) }))) }));
   }
   for (const key of base.placements.keys()) if (!map.has(key)) throw new MetaError('META_CORRUPT', `The snapshot has no placement for shard ${key}.`);
-  return { streams: base.streams, placements: map };
+  return withCluster({ streams: base.streams, placements: map });
 }
 
 /** Builds a state from a list of streams (a snapshot without placements); throws MetaError on an invalid or duplicate entry. */
@@ -94,7 +115,7 @@ function applyCreate(state: MetaState, stream: StreamConfig): ApplyResult {
   streams.set(key, stored);
   const placements = new Map(state.placements);
   for (const p of initialPlacements(stored)) placements.set(placementKey(p.namespace, p.name, p.shard), p);
-  return { ok: true, state: { streams, placements }, stream: stored };
+  return { ok: true, state: { ...state, streams, placements }, stream: stored };
 }
 
 function applyDelete(state: MetaState, namespace: string, name: string): ApplyResult {
@@ -105,7 +126,7 @@ function applyDelete(state: MetaState, namespace: string, name: string): ApplyRe
   streams.delete(key);
   const placements = new Map(state.placements);
   for (let shard = 0; shard < old.shards; shard++) placements.delete(placementKey(namespace, name, shard));
-  return { ok: true, state: { streams, placements }, stream: null };
+  return { ok: true, state: { ...state, streams, placements }, stream: null };
 }
 
 function applyPlacementCommand(state: MetaState, cmd: PlacementCommand): ApplyResult {
@@ -114,7 +135,7 @@ function applyPlacementCommand(state: MetaState, cmd: PlacementCommand): ApplyRe
   if (next instanceof MetaError) return fail(state, next);
   const placements = new Map(state.placements);
   placements.set(key, next);
-  return { ok: true, state: { streams: state.streams, placements }, stream: null, placement: next };
+  return { ok: true, state: { ...state, placements }, stream: null, placement: next };
 }
 
 function applySetRetention(state: MetaState, cmd: Extract<MetaCommand, { op: 'setRetention' }>): ApplyResult {
@@ -130,11 +151,35 @@ function applySetRetention(state: MetaState, cmd: Extract<MetaCommand, { op: 'se
   const stored = Object.freeze(next);
   const streams = new Map(state.streams);
   streams.set(key, stored);
-  return { ok: true, state: { streams, placements: state.placements }, stream: stored };
+  return { ok: true, state: { ...state, streams }, stream: stored };
+}
+
+function applyAddMember(state: MetaState, node: NodeId, address: string): ApplyResult {
+  const members = state.members ?? new Map<NodeId, string>();
+  const old = members.get(node);
+  if (old === address) return { ok: true, state, stream: null };
+  if (old !== undefined) return fail(state, new MetaError('CONFLICT', `Node ${node} is already a member at ${old}, not ${address}; remove it first.`));
+  if (members.size >= MEMBERS_MAX) return fail(state, new MetaError('INVALID_ARGUMENT', `Cannot add node ${node}: the limit of ${MEMBERS_MAX} members is reached.`));
+  const next = new Map(members);
+  next.set(node, address);
+  return { ok: true, state: { ...state, members: next }, stream: null };
+}
+
+function applyRemoveMember(state: MetaState, node: NodeId): ApplyResult {
+  const members = state.members ?? new Map<NodeId, string>();
+  if (!members.has(node)) return fail(state, new MetaError('INVALID_ARGUMENT', `Node ${node} is not a member of the cluster.`));
+  const next = new Map(members);
+  next.delete(node);
+  return { ok: true, state: { ...state, members: next }, stream: null };
+}
+
+/** Members sorted by node id. */
+export function sortedMembers(state: MetaState): { node: NodeId; address: string }[] {
+  return [...(state.members ?? new Map<NodeId, string>()).entries()].sort((a, b) => a[0] - b[0]).map(([node, address]) => ({ node, address }));
 }
 
 /** Applies one command. Pure: the input state is never changed. */
-export function apply(state: MetaState, command: MetaCommand): ApplyResult {
+export function apply(state: MetaState, command: AnyCommand): ApplyResult {
   switch (command.op) {
     case 'createStream':
       return applyCreate(state, command.stream);
@@ -146,6 +191,13 @@ export function apply(state: MetaState, command: MetaCommand): ApplyResult {
     case 'openSegment':
     case 'sealSegment':
       return applyPlacementCommand(state, command);
+    case 'addMember':
+      return applyAddMember(state, command.node, command.address);
+    case 'removeMember':
+      return applyRemoveMember(state, command.node);
+    case 'initCluster':
+      if (typeof state.clusterId === 'string') return fail(state, new MetaError('CONFLICT', `The cluster id is already set ("${state.clusterId}").`));
+      return { ok: true, state: { ...state, clusterId: command.clusterId }, stream: null };
     default:
       return fail(state, new MetaError('INVALID_ARGUMENT', `Unknown MetaStore command ${JSON.stringify((command as { op: unknown }).op)}.`));
   }

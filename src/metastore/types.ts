@@ -95,6 +95,22 @@ export type MetaCommand =
   /** Seals the active segment (the one at baseSeq) at endSeq, if `epoch` is the shard's epoch. */
   | ({ op: 'sealSegment'; epoch: number; baseSeq: number; endSeq: number } & ShardRef);
 
+/**
+ * Cluster membership commands (issue 14), only ever in the Raft log of a
+ * cluster (never in a single node's command log); kept apart from
+ * MetaCommand, whose commands all name a stream.
+ */
+export type ClusterCommand =
+  /** Records a cluster member and the address other members dial it at; fails if the node is a member with another address (same address: no change). */
+  | { op: 'addMember'; node: NodeId; address: string }
+  /** Forgets a member (its links are dropped and its hellos refused); fails if it is not a member. */
+  | { op: 'removeMember'; node: NodeId }
+  /** Sets the cluster id, once (drawn at random by the first leader); fails if one is set. */
+  | { op: 'initCluster'; clusterId: string };
+
+/** Any command the state machine applies. */
+export type AnyCommand = MetaCommand | ClusterCommand;
+
 export type MetaErrorCode = 'INVALID_NAME' | 'INVALID_ARGUMENT' | 'STREAM_EXISTS' | 'UNKNOWN_STREAM' | 'UNKNOWN_SHARD' | 'STALE_EPOCH' | 'CONFLICT' | 'META_CORRUPT';
 
 export class MetaError extends Error {

@@ -10,12 +10,17 @@ import { asFields, int, oneOf, optInt, optNullableInt, optNullableStr, optStr, s
 import type { WireShardInfo, WireStreamInfo } from '../protocol/ops.js';
 import type { NodeContext, Reply } from './node-context.js';
 import { ProtocolError } from './protocol-error.js';
+import { NODE_ID_MAX } from '../cluster/peer-limits.js';
+import { MEMBER_ADDRESS_CHARS_MAX } from '../metastore/bounds.js';
 import { Router, shardFailure, type RoutedShard } from './router.js';
 import { streamDir } from './shard-opener.js';
 
 const NAME_FIELD_MAX = 1024;
 const SCHEMA_FIELD_MAX = 64 * 1024;
 const SHARDS_FIELD_MAX = 1_000_000;
+/** Largest node id and longest address a membership request may carry. */
+const NODE_ID_FIELD_MAX = NODE_ID_MAX;
+const ADDRESS_FIELD_MAX = MEMBER_ADDRESS_CHARS_MAX;
 
 export function streamRef(h: Fields): { namespace: string; name: string } {
   return { namespace: optStr(h, 'namespace', 'default', NAME_FIELD_MAX), name: str(h, 'name', NAME_FIELD_MAX) };
@@ -123,6 +128,27 @@ export async function clusterStatus(ctx: NodeContext, header: unknown): Promise<
   return {
     header: { nodeId: self, leader: self, term: 0, role: 'leader', commit: 0, applied: 0, voters: [self], nodes: [{ id: self, address: `${ctx.config.host}:${ctx.config.port}`, up: true, voter: true, lastContactMs: 0 }] },
   };
+}
+
+/** CLUSTER_JOIN {node, address}: adds a voter through this node (forwarded to the leader). */
+export async function clusterJoin(ctx: NodeContext, header: unknown): Promise<Reply> {
+  const h = asFields(header);
+  const node = int(h, 'node', 1, NODE_ID_FIELD_MAX);
+  const address = str(h, 'address', ADDRESS_FIELD_MAX);
+  if (ctx.cluster === undefined) throw notACluster();
+  if (node === ctx.cluster.nodeId) throw new ProtocolError('INVALID_ARGUMENT', `Node ${node} is the node you asked; it is a member already.`);
+  return { header: { ...(await ctx.cluster.changeMember('add', node, address)) } };
+}
+
+/** CLUSTER_REMOVE_NODE {node}: removes a voter through this node (forwarded to the leader). */
+export async function clusterRemoveNode(ctx: NodeContext, header: unknown): Promise<Reply> {
+  const node = int(asFields(header), 'node', 1, NODE_ID_FIELD_MAX);
+  if (ctx.cluster === undefined) throw notACluster();
+  return { header: { ...(await ctx.cluster.changeMember('remove', node)) } };
+}
+
+function notACluster(): ProtocolError {
+  return new ProtocolError('INVALID_ARGUMENT', 'This node runs alone (started without --peers or --join); it has no cluster to change.');
 }
 
 export async function describeStream(ctx: NodeContext, header: unknown): Promise<Reply> {

@@ -3,7 +3,7 @@
  */
 import { unpackHeader, type Frame } from '../protocol/frame.js';
 import { OP } from '../protocol/ops.js';
-import { clusterStatus, createStream, deleteStream, describeStream, listStreams, seqForTime } from './admin-handlers.js';
+import { clusterJoin, clusterRemoveNode, clusterStatus, createStream, deleteStream, describeStream, listStreams, seqForTime } from './admin-handlers.js';
 import { append, fetch } from './data-handlers.js';
 import type { ClientAccount } from './memory-budget.js';
 import type { NodeContext, Reply } from './node-context.js';
@@ -33,6 +33,10 @@ export async function dispatch(ctx: NodeContext, frame: Frame, client?: ClientAc
       return fetch(ctx, header, client ?? ctx.memory.account());
     case OP.CLUSTER_STATUS:
       return clusterStatus(ctx, header);
+    case OP.CLUSTER_JOIN:
+      return clusterJoin(ctx, header);
+    case OP.CLUSTER_REMOVE_NODE:
+      return clusterRemoveNode(ctx, header);
     case OP.SEQ_FOR_TIME:
       return seqForTime(ctx, header);
     default:

@@ -23,7 +23,8 @@ import { KeyedLock } from './keyed-lock.js';
 import { Router, shardFailure } from './router.js';
 import { ServerConnection } from './server-connection.js';
 import { openStreamShards, unservedShards } from './shard-opener.js';
-import { ClusterNode } from '../cluster/cluster-node.js';
+import { ClusterNode, type JoinAnswer } from '../cluster/cluster-node.js';
+import { connect } from '../client/client.js';
 import { parsePeers, type PeerAddress } from '../cluster/peer-address.js';
 import { nodeFileLayer } from '../fs/file-layer.js';
 
@@ -71,7 +72,7 @@ async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeCont
   const fsync = parseFsyncPolicy(config.fsync);
   const memory = new MemoryBudget(config.clientMemoryBytesMax);
   const peers = config.peers.trim() === '' ? [] : parsePeers(config.peers, config.nodeId);
-  if (peers.length > 0) return openClusterContext(config, deps, fsync, memory, peers);
+  if (peers.length > 0 || config.join.trim() !== '') return openClusterContext(config, deps, fsync, memory, peers);
   const meta = await deps.openMetaStore(config.dataDir);
   const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), deps, closing: false, memory };
   ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) }, config.readaheadBytesMax);
@@ -105,7 +106,8 @@ async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeCont
  * leader's until it has caught up, and it owns no shard folders anyway.
  */
 async function openClusterContext(config: NodeConfig, deps: NodeDeps, fsync: NodeContext['fsync'], memory: MemoryBudget, peers: PeerAddress[]): Promise<NodeContext> {
-  const cluster = ClusterNode.open({ dataDir: config.dataDir, nodeId: config.nodeId, peers, layer: nodeFileLayer, log: deps.log }, `${config.host}:${config.port}`);
+  const join = config.join.trim() === '' ? null : config.join.trim();
+  const cluster = ClusterNode.open({ dataDir: config.dataDir, nodeId: config.nodeId, peers, layer: nodeFileLayer, log: deps.log, join, requestJoin }, `${config.host}:${config.port}`);
   const meta = cluster.meta;
   const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), cluster, deps, closing: false, memory };
   ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: unservedShards, current: () => meta.current() }, config.readaheadBytesMax);
@@ -115,6 +117,16 @@ async function openClusterContext(config: NodeConfig, deps: NodeDeps, fsync: Nod
     if (cmd.op === 'deleteStream') void ctx.router.remove(cmd.namespace, cmd.name)?.catch(() => undefined);
   });
   return ctx;
+}
+
+/** A join request to a member, as a client (op CLUSTER_JOIN); the member forwards it to the leader. */
+async function requestJoin(member: string, node: number, address: string): Promise<JoinAnswer> {
+  const client = await connect(member);
+  try {
+    return await client.clusterJoin(node, address);
+  } finally {
+    await client.close();
+  }
 }
 
 function accept(ctx: NodeContext, conns: Set<ServerConnection>, socket: Socket): void {

@@ -15,6 +15,15 @@ export const OP = {
   SEQ_FOR_TIME: 8,
   /** The cluster as this node sees it (leader, term, nodes); a node without --peers is a cluster of one. */
   CLUSTER_STATUS: 9,
+  /**
+   * Adds a node as a voter ({node, address}: the address members dial it at);
+   * any member takes it and forwards it to the leader. Answers once the new
+   * config entry is applied on the leader: {clusterId, members: [{node, address}]}.
+   * Sent by a node started with --join.
+   */
+  CLUSTER_JOIN: 10,
+  /** Removes a voter ({node}); any member takes it. Answers {clusterId, members} once applied on the leader. */
+  CLUSTER_REMOVE_NODE: 11,
 } as const;
 
 /**
