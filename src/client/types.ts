@@ -176,6 +176,8 @@ export interface ClusterStatus {
   nodes: { id: number; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
   /** The cluster id (null before bootstrap, and on a node that runs alone); absent from older nodes. */
   clusterId?: string | null;
+  /** Whose view `nodes[].up` is: the leader's id (a voter is up while the leader hears from it), or null (the answering node's own links: no leader reachable). */
+  livenessFrom?: number | null;
 }
 
 export interface ClientApi {

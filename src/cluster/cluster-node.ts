@@ -81,6 +81,11 @@ export const RAFT_IN_FLIGHT_ENTRIES_MAX = 256;
 export const RAFT_UNCOMMITTED_ENTRIES_MAX = 1024;
 export const RAFT_PENDING_READS_MAX = 1024;
 
+/** A voter the leader has not heard from for this long is down (liveness for placement and `cluster status`). */
+export const NODE_LIVENESS_TIMEOUT_MS = 1500;
+/** How long `cluster status` on a follower waits for the leader's liveness view before showing its own. */
+export const LIVENESS_ASK_TIMEOUT_MS = 1000;
+
 /** Real-time length of one Raft tick of the MetaStore group (loopback and LAN: failover well under 1 s). */
 export const CLUSTER_TICK_MS = 30;
 
@@ -118,6 +123,8 @@ export interface ClusterStatus {
   nodes: { id: NodeId; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
   /** The cluster this node belongs to; null before bootstrap (or, on a joining node, before it is added). */
   clusterId: string | null;
+  /** Whose view `nodes[].up` is: the leader's id (liveness as the leader sees it), or null (this node's own links). */
+  livenessFrom?: NodeId | null;
 }
 
 type RemoteError = { code: string; message: string; leaderId: NodeId | null };
@@ -158,6 +165,8 @@ export class ClusterNode {
         forward: (b) => (isObj(b) && isInt(b.id) && b.data instanceof Uint8Array ? null : 'needs id and data bytes'),
         'forward-result': (b) => (isObj(b) && isInt(b.id) && (isObj(b.outcome) || isObj(b.error)) ? null : 'needs id and outcome or error'),
         'read-index': (b) => (isObj(b) && isInt(b.id) ? null : 'needs id'),
+        liveness: (b) => (isObj(b) && isInt(b.id) ? null : 'needs id'),
+        'liveness-result': (b) => (isObj(b) && isInt(b.id) && (Array.isArray(b.nodes) || isObj(b.error)) ? null : 'needs id and nodes or error'),
         'read-index-result': (b) => (isObj(b) && isInt(b.id) && (isInt(b.index) || isObj(b.error)) ? null : 'needs id and index or error'),
         'member-change': (b) =>
           isObj(b) && isInt(b.id) && (b.op === 'add' || b.op === 'remove') && isInt(b.node) && (b.node as number) >= 1 && (b.op === 'remove' || isMemberAddress(b.address))
@@ -238,9 +247,47 @@ export class ClusterNode {
     this.transport.adopt(...args);
   }
 
-  status(): ClusterStatus {
+  /**
+   * Node liveness (for placement and `cluster status`), as the leader sees it:
+   * a voter is up while the leader heard from it within
+   * NODE_LIVENESS_TIMEOUT_MS. Followers answer the leader's heartbeats every
+   * 2 ticks, so a live one is heard from every ~60 ms; a dead, paused or
+   * partitioned one falls silent (a partition keeps sockets open, so "the
+   * link is connected" is no evidence). Only the leader hears from everyone:
+   * a follower asks it (status()) and marks the liveness it reports as the
+   * leader's; with no leader reachable it reports its own links.
+   */
+  liveness(): Map<NodeId, { up: boolean; lastContactMs: number | null }> {
+    const out = new Map<NodeId, { up: boolean; lastContactMs: number | null }>();
+    out.set(this.opts.nodeId, { up: this.fatal === null, lastContactMs: 0 });
+    for (const l of this.transport.status()) out.set(l.id, { up: l.lastContactMs !== null && l.lastContactMs <= NODE_LIVENESS_TIMEOUT_MS, lastContactMs: l.lastContactMs });
+    return out;
+  }
+
+  /** The cluster status, with node liveness from the leader when this node follows one it can reach. */
+  async status(): Promise<ClusterStatus> {
+    const local = this.localStatus();
+    if (local.role === 'leader' || local.leader === null || !this.linkUp(local.leader)) return { ...local, livenessFrom: local.role === 'leader' ? this.opts.nodeId : null };
+    try {
+      const r = await this.rpc(local.leader, 'liveness', {}, LIVENESS_ASK_TIMEOUT_MS);
+      const seen = new Map((r.nodes as { id: number; up: boolean; lastContactMs: number | null }[]).map((n) => [n.id, n]));
+      return {
+        ...local,
+        livenessFrom: local.leader,
+        nodes: local.nodes.map((n) => {
+          const l = seen.get(n.id);
+          return l === undefined ? n : { ...n, up: l.up, lastContactMs: l.lastContactMs };
+        }),
+      };
+    } catch {
+      return { ...local, livenessFrom: null };
+    }
+  }
+
+  private localStatus(): ClusterStatus {
     const s = this.driver.status();
     const links = new Map<NodeId, PeerLinkStatus>(this.transport.status().map((l) => [l.id, l]));
+    const live = this.liveness();
     const ids = [...new Set([this.opts.nodeId, ...s.voters, ...links.keys()])].sort((a, b) => a - b);
     return {
       nodeId: this.opts.nodeId,
@@ -254,7 +301,7 @@ export class ClusterNode {
       nodes: ids.map((id) => {
         if (id === this.opts.nodeId) return { id, address: this.selfAddress, up: this.fatal === null, voter: s.voters.includes(id), lastContactMs: 0 };
         const l = links.get(id);
-        return { id, address: l?.address ?? this.meta.members().get(id) ?? '', up: l !== undefined && l.connected && l.inbound, voter: s.voters.includes(id), lastContactMs: l?.lastContactMs ?? null };
+        return { id, address: l?.address ?? this.meta.members().get(id) ?? '', up: live.get(id)?.up ?? false, voter: s.voters.includes(id), lastContactMs: l?.lastContactMs ?? null };
       }),
     };
   }
@@ -530,7 +577,7 @@ export class ClusterNode {
     return this.transport.status().some((l) => l.id === id && l.connected);
   }
 
-  private rpc(to: NodeId, kind: 'forward' | 'read-index' | 'member-change', body: Record<string, unknown>, timeoutMs = FORWARD_TIMEOUT_MS): Promise<Record<string, unknown>> {
+  private rpc(to: NodeId, kind: 'forward' | 'read-index' | 'member-change' | 'liveness', body: Record<string, unknown>, timeoutMs = FORWARD_TIMEOUT_MS): Promise<Record<string, unknown>> {
     if (this.pending.size >= FORWARDS_PENDING_MAX) return Promise.reject(new NotLeaderError(null, `${FORWARDS_PENDING_MAX} forwarded requests are already waiting`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -568,6 +615,9 @@ export class ClusterNode {
           (e: unknown) => this.reply(from, 'forward-result', { id: b.id, error: toRemote(e) }),
         );
         return;
+      case 'liveness':
+        this.reply(from, 'liveness-result', { id: b.id, nodes: [...this.liveness()].map(([id, l]) => ({ id, up: l.up, lastContactMs: l.lastContactMs })) });
+        return;
       case 'read-index':
         this.driver.readIndex().then(
           (index) => this.reply(from, 'read-index-result', { id: b.id, index }),
@@ -581,6 +631,7 @@ export class ClusterNode {
         );
         return;
       case 'forward-result':
+      case 'liveness-result':
       case 'read-index-result':
       case 'member-change-result': {
         const p = this.pending.get(b.id as number);

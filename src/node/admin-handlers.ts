@@ -123,7 +123,7 @@ export async function listStreams(ctx: NodeContext, header: unknown): Promise<Re
  */
 export async function clusterStatus(ctx: NodeContext, header: unknown): Promise<Reply> {
   asFields(header);
-  if (ctx.cluster !== undefined) return { header: ctx.cluster.status() };
+  if (ctx.cluster !== undefined) return { header: await ctx.cluster.status() };
   const self = ctx.config.nodeId;
   return {
     header: { nodeId: self, leader: self, term: 0, role: 'leader', commit: 0, applied: 0, voters: [self], nodes: [{ id: self, address: `${ctx.config.host}:${ctx.config.port}`, up: true, voter: true, lastContactMs: 0 }] },

@@ -91,6 +91,16 @@ test('a leader partitioned into the minority (links blackholed, sockets open) ca
     await maj.createStream('majority'); // waits for the majority's own leader
     const s = await c.status(others[1]!);
     assert.ok(s.leader !== null && s.leader !== old, `the majority leads without ${old}: ${JSON.stringify(s)}`);
+    // Liveness through the leader: the cut node is down in a follower's status (its sockets are still open).
+    const liveBy = Date.now() + STEP_MS_MAX;
+    let seen = s;
+    while (Date.now() < liveBy && (seen.nodes.find((n) => n.id === old)?.up !== false || seen.livenessFrom !== seen.leader)) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await c.status(others[1]!);
+    }
+    assert.equal(seen.nodes.find((n) => n.id === old)?.up, false, `node ${old} is down as the leader sees it: ${JSON.stringify(seen)}`);
+    assert.equal(seen.livenessFrom, seen.leader);
+    assert.ok(seen.nodes.filter((n) => n.id !== old).every((n) => n.up), 'the majority is up');
     const outcome = await stranded;
     assert.notEqual(outcome, 'acked', 'a minority leader never acks a write');
     c.heal();
