@@ -27,6 +27,13 @@ export interface ProducerBatch {
 export type ProducerCheck =
   | { kind: 'new' }
   | { kind: 'duplicate'; firstSeq: number; lastSeq: number; appendTime: number }
+  /**
+   * A retry of a batch of which only a prefix is stored, at the very end of
+   * the log (a kill -9 cut its write between pages; recovery kept the whole
+   * records): the first `skip` records are there from seq `firstSeq` on, the
+   * rest is to be appended right after them.
+   */
+  | { kind: 'extend'; skip: number; firstSeq: number }
   | { kind: 'out-of-order'; lastProducerSeq: number };
 
 export class ProducerTable {
@@ -42,7 +49,14 @@ export class ProducerTable {
     return this.producers.size;
   }
 
-  check(producerId: number, pFirst: number, pLast: number): ProducerCheck {
+  /**
+   * tailSeq: the seq of the log's last record (endSeq - 1). A batch lying
+   * within a remembered batch is a retry (duplicate). A batch that starts
+   * inside the producer's last batch and runs past it, when that batch ends
+   * the log, is the retry of a batch a kill cut short: 'extend' (the store
+   * appends the rest and then merges the two with mergeLast).
+   */
+  check(producerId: number, pFirst: number, pLast: number, tailSeq: number): ProducerCheck {
     const batches = this.producers.get(producerId);
     if (batches === undefined || batches.length === 0) return { kind: 'new' };
     for (const b of batches) {
@@ -52,8 +66,21 @@ export class ProducerTable {
       }
     }
     const last = batches[batches.length - 1]!;
+    const lastSeq = last.seqFirst + (last.producerSeqLast - last.producerSeqFirst);
+    if (pFirst >= last.producerSeqFirst && pFirst <= last.producerSeqLast && pLast > last.producerSeqLast && lastSeq === tailSeq) {
+      return { kind: 'extend', skip: last.producerSeqLast - pFirst + 1, firstSeq: last.seqFirst + (pFirst - last.producerSeqFirst) };
+    }
     if (pFirst !== last.producerSeqLast + 1) return { kind: 'out-of-order', lastProducerSeq: last.producerSeqLast };
     return { kind: 'new' };
+  }
+
+  /** Joins the producer's last two remembered batches (an 'extend' completed the first with the second). */
+  mergeLast(producerId: number): void {
+    const batches = this.producers.get(producerId);
+    if (batches === undefined || batches.length < 2) return;
+    const tail = batches.pop()!;
+    const prev = batches[batches.length - 1]!;
+    batches[batches.length - 1] = { ...prev, producerSeqLast: tail.producerSeqLast };
   }
 
   /** Remembers an appended batch. */

@@ -279,6 +279,7 @@ export class ShardStore implements ShardStoreApi {
     if (this.batchProducerId !== 0) {
       const dup = this.checkProducer();
       if (dup !== null) return dup;
+      if (this.extend !== null) return this.appendRest(bytes, start, end, absStart);
     }
     const now = this.cfg.now();
     this.maybeRollBefore(n, now);
@@ -653,8 +654,38 @@ export class ShardStore implements ShardStoreApi {
     this.batchProducerSeqLast = pLast;
   }
 
+  /** Set by checkProducer when the batch completes a torn prefix at the log's tail (ProducerCheck 'extend'). */
+  private extend: { skip: number; firstSeq: number } | null = null;
+
+  /**
+   * A retried batch whose first `skip` records are already the end of the
+   * log (a kill -9 cut the original write; recovery kept its whole records):
+   * only the rest is appended, right after them, and the answer covers the
+   * whole batch (its seqs are contiguous: nothing came after the prefix).
+   */
+  private appendRest(bytes: Uint8Array, start: number, end: number, absStart: number): AppendResult {
+    const { skip, firstSeq } = this.extend!;
+    this.extend = null;
+    const count = this.batchCount;
+    const dv = this.viewDv;
+    let pos = absStart;
+    for (let k = 0; k < skip; k++) pos += dv.getUint32(pos, true);
+    // Invariant (checked by the producer table against the tail): the prefix ends the log, so the rest lands right after it.
+    if (this.active.meta.endSeq !== firstSeq + skip) {
+      throw new StorageError('BAD_RECORD', `a torn batch's stored prefix does not end the log (next seq ${this.active.meta.endSeq}, expected ${firstSeq + skip}); nothing was written`);
+    }
+    const producerId = this.batchProducerId;
+    const rest = this.append(bytes, start + (pos - absStart), end);
+    this.producers.mergeLast(producerId); // a later retry of the whole batch is then a plain duplicate
+    return { firstSeq, lastSeq: firstSeq + count - 1, count, appendTime: rest.appendTime, duplicate: false };
+  }
+
   private checkProducer(): AppendResult | null {
-    const c = this.producers.check(this.batchProducerId, this.batchProducerSeqFirst, this.batchProducerSeqLast);
+    const c = this.producers.check(this.batchProducerId, this.batchProducerSeqFirst, this.batchProducerSeqLast, this.active.meta.endSeq - 1);
+    if (c.kind === 'extend') {
+      this.extend = { skip: c.skip, firstSeq: c.firstSeq };
+      return null;
+    }
     if (c.kind === 'duplicate') {
       return { firstSeq: c.firstSeq, lastSeq: c.lastSeq, count: this.batchCount, appendTime: c.appendTime, duplicate: true };
     }

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
 import { ProducerTable } from '../../src/storage/producer-state.js';
 import { StorageError } from '../../src/storage/types.js';
 import { batch, manualClock, openStore, rec, tempDir } from './helpers.js';
@@ -23,7 +25,7 @@ test('a retry of one of the last 5 batches returns the original seqs with duplic
     }
     assert.equal(s.describe().endSeq, end);
     assert.throws(() => s.append(pbatch(P, 0, 3)), isCode('OUT_OF_ORDER_SEQUENCE'), 'batch 0 is older than the 5 remembered');
-    assert.throws(() => s.append(pbatch(P, 16, 3)), isCode('OUT_OF_ORDER_SEQUENCE'), 'overlaps the last batch');
+    assert.throws(() => s.append(pbatch(P, 13, 3)), isCode('OUT_OF_ORDER_SEQUENCE'), 'overlaps an earlier batch and the last one');
     s.close();
   } finally {
     cleanup();
@@ -101,9 +103,9 @@ test('the number of tracked producers is bounded: the least recently used is evi
   t.record(1, { producerSeqFirst: 1, producerSeqLast: 1, seqFirst: 10, appendTime: 0 }); // 1 is now most recent
   t.record(4, { producerSeqFirst: 0, producerSeqLast: 0, seqFirst: 11, appendTime: 0 }); // evicts 2
   assert.equal(t.size, 3);
-  assert.equal(t.check(2, 0, 0).kind, 'new');
-  assert.equal(t.check(1, 0, 0).kind, 'duplicate');
-  assert.equal(t.check(3, 0, 0).kind, 'duplicate');
+  assert.equal(t.check(2, 0, 0, 11).kind, 'new');
+  assert.equal(t.check(1, 0, 0, 11).kind, 'duplicate');
+  assert.equal(t.check(3, 0, 0, 11).kind, 'duplicate');
 });
 
 test('the producer bound applies through the store (producersMax) and evicted producers are accepted as new', () => {
@@ -116,6 +118,55 @@ test('the producer bound applies through the store (producersMax) and evicted pr
     assert.equal(s.append(pbatch(1, 0, 1)).duplicate, false, 'producer 1 was evicted');
     assert.equal(s.append(pbatch(3, 0, 1)).duplicate, true);
     s.close();
+  } finally {
+    cleanup();
+  }
+});
+
+/** A kill -9 cut the write of a batch between records: recovery keeps the whole records of its prefix (docs/TORTURE.md defect 8). */
+function tearLastRecords(dir: string, records: number, recordBytes: number): void {
+  const log = readdirSync(dir).filter((f) => f.endsWith('.log')).sort().pop()!;
+  const size = statSync(join(dir, log)).size;
+  truncateSync(join(dir, log), size - records * recordBytes);
+}
+
+test('a batch torn by a kill (a prefix of its records stored at the log end) is completed by its retry: the rest is appended right after, the answer covers the whole batch, and a second retry is a duplicate', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir });
+    s.append(pbatch(P, 0, 3));
+    const b2 = pbatch(P, 3, 4);
+    s.append(b2); // seqs 3..6; then the process dies without closing
+    tearLastRecords(dir, 2, b2.length / 4); // only seqs 3 and 4 of it survive
+    const r = openStore({ dir });
+    assert.equal(r.describe().endSeq, 5);
+    const retry = r.append(pbatch(P, 3, 4));
+    assert.deepEqual([retry.duplicate, retry.firstSeq, retry.lastSeq, retry.count], [false, 3, 6, 4]);
+    assert.equal(r.describe().endSeq, 7);
+    const again = r.append(pbatch(P, 3, 4));
+    assert.deepEqual([again.duplicate, again.firstSeq, again.lastSeq], [true, 3, 6], 'the completed batch is remembered as one run');
+    assert.equal(r.append(pbatch(P, 7, 1)).firstSeq, 7, 'the producer goes on');
+    const got = r.read(0, 1 << 20);
+    assert.equal(got.count, 8);
+    r.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a torn prefix that no longer ends the log (another producer appended after it) is not completed: OUT_OF_ORDER_SEQUENCE, nothing written', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir });
+    const b = pbatch(P, 0, 4);
+    s.append(b);
+    tearLastRecords(dir, 2, b.length / 4);
+    const r = openStore({ dir });
+    r.append(pbatch(7, 0, 1)); // someone else's record now ends the log
+    const end = r.describe().endSeq;
+    assert.throws(() => r.append(pbatch(P, 0, 4)), isCode('OUT_OF_ORDER_SEQUENCE'));
+    assert.equal(r.describe().endSeq, end);
+    r.close();
   } finally {
     cleanup();
   }
