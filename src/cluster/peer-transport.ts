@@ -31,7 +31,7 @@ import { OP } from '../protocol/ops.js';
 import { isNodeId, type NodeId, type PeerAddress } from './peer-address.js';
 import { isPeerHello, judgePeerHello, type AcceptPeer, type LocalIdentity } from './peer-hello.js';
 import { InboundLink } from './peer-inbound.js';
-import { OutboundLink, type LinkBounds, type LinkState } from './peer-link.js';
+import { OutboundLink, type LinkBounds, type OutboundLinkStatus } from './peer-link.js';
 import {
   PEER_BACKOFF_MS_MAX,
   PEER_BACKOFF_MS_MIN,
@@ -57,25 +57,16 @@ export interface PeerTransportOptions extends Partial<LinkBounds> {
   log?: (line: string) => void;
 }
 
-/** One row of `cluster status` per configured peer. */
-export interface PeerLinkStatus {
+/** One row of `cluster status` per configured peer: its outbound link's state (OutboundLinkStatus, `state` being this node to the peer) and more. */
+export interface PeerLinkStatus extends OutboundLinkStatus {
   id: NodeId;
   address: string;
-  /** State of the outbound link (this node to the peer). */
-  state: LinkState;
   /** The outbound link is connected and past hello. */
   connected: boolean;
   /** The peer's link to this node is open. */
   inbound: boolean;
   /** Milliseconds (monotonic) since the peer was last heard from (a message or a hello answer); null if never. */
   lastContactMs: number | null;
-  queued: number;
-  queuedBytes: number;
-  dropped: number;
-  reconnects: number;
-  lastError: string | null;
-  /** Bytes handed to the socket and not yet to the kernel (bounded by the socket's high-water mark plus one frame). */
-  writeBufferBytes: number;
 }
 
 export class PeerTransport {

@@ -236,21 +236,12 @@ export class ForwardingFileLayer implements FileLayer {
   }
 }
 
-/** Counts bytes read and written through an inner layer (recovery tests assert on these). */
-export class CountingFileLayer extends ForwardingFileLayer {
-  bytesRead = 0;
-  bytesWritten = 0;
-  /** fsync calls per file path. */
-  readonly fsyncsByPath = new Map<string, number>();
-  /** Bytes read per file path (by the path it was opened with). */
-  readonly bytesReadByPath = new Map<string, number>();
+/** A forwarding layer that remembers the path each open descriptor was opened with (for messages and per-file counts). */
+export class PathTrackingFileLayer extends ForwardingFileLayer {
   private readonly paths = new Map<number, string>();
 
-  reset(): void {
-    this.bytesRead = 0;
-    this.bytesWritten = 0;
-    this.bytesReadByPath.clear();
-    this.fsyncsByPath.clear();
+  protected pathOf(fd: number, unknown = `descriptor ${fd}`): string {
+    return this.paths.get(fd) ?? unknown;
   }
   override open(path: string, mode: OpenMode): number {
     const fd = this.inner.open(path, mode);
@@ -261,10 +252,27 @@ export class CountingFileLayer extends ForwardingFileLayer {
     this.paths.delete(fd);
     this.inner.close(fd);
   }
+}
+
+/** Counts bytes read and written through an inner layer (recovery tests assert on these). */
+export class CountingFileLayer extends PathTrackingFileLayer {
+  bytesRead = 0;
+  bytesWritten = 0;
+  /** fsync calls per file path. */
+  readonly fsyncsByPath = new Map<string, number>();
+  /** Bytes read per file path (by the path it was opened with). */
+  readonly bytesReadByPath = new Map<string, number>();
+
+  reset(): void {
+    this.bytesRead = 0;
+    this.bytesWritten = 0;
+    this.bytesReadByPath.clear();
+    this.fsyncsByPath.clear();
+  }
   override read(fd: number, target: Uint8Array, offset: number, length: number, position: number): number {
     const n = this.inner.read(fd, target, offset, length, position);
     this.bytesRead += n;
-    const path = this.paths.get(fd) ?? '?';
+    const path = this.pathOf(fd, '?');
     this.bytesReadByPath.set(path, (this.bytesReadByPath.get(path) ?? 0) + n);
     return n;
   }
@@ -275,10 +283,10 @@ export class CountingFileLayer extends ForwardingFileLayer {
   }
   override fsync(fd: number): void {
     this.inner.fsync(fd);
-    this.countFsync(this.paths.get(fd) ?? '?');
+    this.countFsync(this.pathOf(fd, '?'));
   }
   override async fsyncAsync(fd: number): Promise<void> {
-    const path = this.paths.get(fd) ?? '?';
+    const path = this.pathOf(fd, '?');
     await this.inner.fsyncAsync(fd);
     this.countFsync(path);
   }

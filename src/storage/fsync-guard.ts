@@ -20,17 +20,16 @@
  * call sites means that no code path (a seal job, a retention checkpoint, a
  * background fsync completing later) can touch the files after the failure.
  */
-import { ForwardingFileLayer, type FileLayer, type OpenMode } from './file-layer.js';
+import { PathTrackingFileLayer, type FileLayer, type OpenMode } from './file-layer.js';
 import { StorageError } from './types.js';
 
-export class FsyncGuardLayer extends ForwardingFileLayer {
+export class FsyncGuardLayer extends PathTrackingFileLayer {
   /** Set by the first failed fsync (or a violated durability invariant): what every later call throws. */
   stopError: StorageError | null = null;
   /** What failed, for logs: "fsync of <path> failed (EIO: ...)". */
   stopReason = '';
   /** The descriptor whose fsync failed (-1: a directory's, or an invariant). */
   private stopFd = -1;
-  private readonly paths = new Map<number, string>();
 
   constructor(inner: FileLayer) {
     super(inner);
@@ -76,19 +75,9 @@ export class FsyncGuardLayer extends ForwardingFileLayer {
     if (this.stopError !== null) throw this.stopError;
   }
 
-  private pathOf(fd: number): string {
-    return this.paths.get(fd) ?? `descriptor ${fd}`;
-  }
-
   override open(path: string, mode: OpenMode): number {
     this.check();
-    const fd = this.inner.open(path, mode);
-    this.paths.set(fd, path);
-    return fd;
-  }
-  override close(fd: number): void {
-    this.paths.delete(fd);
-    this.inner.close(fd);
+    return super.open(path, mode);
   }
   override read(fd: number, target: Uint8Array, offset: number, length: number, position: number): number {
     this.check();
