@@ -173,7 +173,8 @@ export interface ClusterStatus {
   commit: number;
   applied: number;
   voters: number[];
-  nodes: { id: number; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
+  /** dataDirId: the data dir the cluster bound the node id to (null: not yet; absent from a single node and older nodes). */
+  nodes: { id: number; address: string; up: boolean; voter: boolean; lastContactMs: number | null; dataDirId?: string | null }[];
   /** The cluster id (null before bootstrap, and on a node that runs alone); absent from older nodes. */
   clusterId?: string | null;
   /** Whose view `nodes[].up` is: the leader's id (a voter is up while the leader hears from it), or null (the answering node's own links: no leader reachable). */

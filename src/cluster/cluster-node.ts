@@ -50,6 +50,7 @@ import type { FileLayer } from '../fs/file-layer.js';
 import { readWholeFile, writeFileAtomic } from '../fs/file-layer.js';
 import { MetaError, type AnyCommand, type NodeId } from '../metastore/types.js';
 import { isMemberAddress } from '../metastore/command-codec.js';
+import { dataDirReplacedSentence } from '../metastore/state-machine.js';
 import type { RemotePeer } from './peer-hello.js';
 import { parseHostPort, type PeerAddress } from './peer-address.js';
 import type { PeerMessage } from './peer-message.js';
@@ -72,6 +73,10 @@ export const JOIN_BACKOFF_MS_MIN = 200;
 export const JOIN_BACKOFF_MS_MAX = 5_000;
 /** Random bytes of a cluster id (hex: twice as many characters). */
 export const CLUSTER_ID_BYTES = 16;
+/** Random bytes of a data dir id (node.json; hex: twice as many characters). */
+export const DATA_DIR_ID_BYTES = 16;
+/** How often the leader binds data dirs it has seen and the cluster has not bound yet. */
+export const DATA_DIR_BIND_INTERVAL_MS = 200;
 /** Raft timing: heartbeat every 2 ticks, election timeout 10-20 ticks (300-600 ms with CLUSTER_TICK_MS ticks). */
 export const RAFT_HEARTBEAT_TICKS = 2;
 export const RAFT_ELECTION_TICKS = 10;
@@ -120,7 +125,8 @@ export interface ClusterStatus {
   commit: number;
   applied: number;
   voters: NodeId[];
-  nodes: { id: NodeId; address: string; up: boolean; voter: boolean; lastContactMs: number | null }[];
+  /** dataDirId: the data dir the cluster bound the node id to (null: not bound yet). */
+  nodes: { id: NodeId; address: string; up: boolean; voter: boolean; lastContactMs: number | null; dataDirId: string | null }[];
   /** The cluster this node belongs to; null before bootstrap (or, on a joining node, before it is added). */
   clusterId: string | null;
   /** Whose view `nodes[].up` is: the leader's id (liveness as the leader sees it), or null (this node's own links). */
@@ -146,6 +152,10 @@ export class ClusterNode {
   private readonly joining: boolean;
   private joinStarted = false;
   private bootstrapping = false;
+  /** The data dir id each peer sent in its last accepted hello; the leader binds the unbound ones (bindDataDirs). */
+  private readonly seenDataDirs = new Map<NodeId, string>();
+  private binding = false;
+  private bindTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly opts: ClusterNodeOptions,
@@ -159,6 +169,7 @@ export class ClusterNode {
     this.transport = new PeerTransport({
       nodeId: id,
       clusterId: identity.clusterId,
+      dataDirId: identity.dataDirId,
       peers: opts.peers,
       kinds: {
         raft: checkRaftMessage,
@@ -235,6 +246,8 @@ export class ClusterNode {
     node.meta.onRestored(() => node.syncMembers());
     node.syncMembers(); // a snapshot restored by the driver's constructor
     node.driver.start();
+    node.bindTimer = setInterval(() => void node.bindDataDirs(), DATA_DIR_BIND_INTERVAL_MS);
+    node.bindTimer.unref();
     return node;
   }
 
@@ -299,9 +312,18 @@ export class ClusterNode {
       voters: [...s.voters],
       clusterId: this.transport.clusterId,
       nodes: ids.map((id) => {
-        if (id === this.opts.nodeId) return { id, address: this.selfAddress, up: this.fatal === null, voter: s.voters.includes(id), lastContactMs: 0 };
+        if (id === this.opts.nodeId) {
+          return { id, address: this.selfAddress, up: this.fatal === null, voter: s.voters.includes(id), lastContactMs: 0, dataDirId: this.meta.dataDirs().get(id) ?? null };
+        }
         const l = links.get(id);
-        return { id, address: l?.address ?? this.meta.members().get(id) ?? '', up: live.get(id)?.up ?? false, voter: s.voters.includes(id), lastContactMs: l?.lastContactMs ?? null };
+        return {
+          id,
+          address: l?.address ?? this.meta.members().get(id) ?? '',
+          up: live.get(id)?.up ?? false,
+          voter: s.voters.includes(id),
+          lastContactMs: l?.lastContactMs ?? null,
+          dataDirId: this.meta.dataDirs().get(id) ?? null,
+        };
       }),
     };
   }
@@ -309,6 +331,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.bindTimer !== null) clearInterval(this.bindTimer);
     await this.driver.stop();
     for (const [, p] of this.pending) {
       clearInterval(p.timer);
@@ -360,10 +383,11 @@ export class ClusterNode {
       if (!voters().includes(node)) await this.configChange('add', node);
     } else {
       const isVoter = voters().includes(node);
-      if (!isVoter && !this.meta.members().has(node)) throw invalid(`Node ${node} is not a member of the cluster; nothing to remove.`);
+      const known = this.meta.members().has(node) || this.meta.dataDirs().has(node);
+      if (!isVoter && !known) throw invalid(`Node ${node} is not a member of the cluster; nothing to remove.`);
       if (isVoter && voters().length === 1) throw invalid(`Node ${node} is the cluster's last voter; it cannot be removed.`);
       if (isVoter) await this.configChange('remove', node);
-      if (this.meta.members().has(node)) await this.meta.runClusterCommand({ op: 'removeMember', node });
+      if (this.meta.members().has(node) || this.meta.dataDirs().has(node)) await this.meta.runClusterCommand({ op: 'removeMember', node });
     }
     // A leader that just removed itself may have had its command forwarded to its successor: the answer is read
     // only once this node applied everything committed so far.
@@ -508,6 +532,14 @@ export class ClusterNode {
    * a member), a node that is neither a member nor a voter is refused.
    */
   private acceptPeer(remote: RemotePeer): string | null {
+    const bound = this.meta.dataDirs().get(remote.nodeId);
+    if (bound !== undefined && remote.dataDirId !== bound) return dataDirReplacedSentence(remote.nodeId);
+    const why = this.peerPolicy(remote);
+    if (why === null && remote.dataDirId !== null) this.seenDataDirs.set(remote.nodeId, remote.dataDirId);
+    return why;
+  }
+
+  private peerPolicy(remote: RemotePeer): string | null {
     const cid = this.transport.clusterId;
     const voter = this.driver.status().voters.includes(remote.nodeId);
     if (remote.direction === 'inbound' && cid !== null && remote.clusterId === null && !voter) {
@@ -517,6 +549,35 @@ export class ClusterNode {
     if (!members.has(this.opts.nodeId)) return null;
     if (members.has(remote.nodeId) || voter) return null;
     return `node ${remote.nodeId} is not a member of the cluster of node ${this.opts.nodeId} (removed, or never added); a new node joins with --join`;
+  }
+
+  /**
+   * On the leader: binds each node id whose data dir it has seen (its own,
+   * and every peer's accepted hello) and that the cluster has not bound yet
+   * (bindDataDir), so a wiped node that comes back under the same id is
+   * refused from then on (acceptPeer, on every node). Only voters and
+   * members are bound; a CONFLICT (another node bound it first) is logged.
+   */
+  private async bindDataDirs(): Promise<void> {
+    if (this.binding || this.closed || this.fatal !== null || this.driver.status().role !== 'leader') return;
+    this.binding = true;
+    try {
+      const voters = this.driver.status().voters;
+      const want = new Map(this.seenDataDirs);
+      want.set(this.opts.nodeId, this.identity.dataDirId);
+      for (const [node, dataDirId] of want) {
+        if (this.meta.dataDirs().has(node)) continue;
+        if (!voters.includes(node) && !this.meta.members().has(node)) continue;
+        await this.meta.runClusterCommand({ op: 'bindDataDir', node, dataDirId }).catch((e: unknown) => {
+          if (e instanceof MetaError) this.opts.log(`could not bind the data dir of node ${node}: ${e.message}`);
+          else throw e;
+        });
+      }
+    } catch (e) {
+      if (!(e instanceof NotLeaderError) && !(e instanceof OutcomeUnknownError)) this.opts.log(`binding data dirs failed: ${(e as Error).message}`);
+    } finally {
+      this.binding = false;
+    }
   }
 
   // ------------------------------------------------------------ writes and reads
@@ -653,6 +714,8 @@ interface Identity {
   nodeId: NodeId;
   /** The cluster this data dir belongs to; null until bootstrap or join. */
   clusterId: string | null;
+  /** Random, drawn when the data dir is first used as a cluster node's: a wiped (or replaced) data dir gets another one. */
+  dataDirId: string;
 }
 
 function identityPath(dataDir: string): { dir: string; file: string } {
@@ -664,13 +727,17 @@ function writeIdentity(layer: FileLayer, dataDir: string, identity: Identity): v
   writeFileAtomic(layer, identityPath(dataDir).dir, IDENTITY_FILE, new TextEncoder().encode(`${JSON.stringify({ v: 1, ...identity })}\n`));
 }
 
-/** Reads (or creates) <data-dir>/@cluster/node.json: {v: 1, nodeId, clusterId}; refuses a data dir of another node. */
+function newDataDirId(): string {
+  return randomBytes(DATA_DIR_ID_BYTES).toString('hex');
+}
+
+/** Reads (or creates) <data-dir>/@cluster/node.json: {v: 1, nodeId, clusterId, dataDirId}; refuses a data dir of another node. */
 function checkIdentity(layer: FileLayer, dataDir: string, nodeId: NodeId): Identity {
   const { dir, file } = identityPath(dataDir);
   layer.mkdirp(dir);
   const bytes = readWholeFile(layer, file);
   if (bytes === null) {
-    const fresh = { nodeId, clusterId: null };
+    const fresh = { nodeId, clusterId: null, dataDirId: newDataDirId() };
     writeIdentity(layer, dataDir, fresh);
     return fresh;
   }
@@ -685,7 +752,12 @@ function checkIdentity(layer: FileLayer, dataDir: string, nodeId: NodeId): Ident
     throw new Error(`The data dir ${dataDir} belongs to node ${String(id)}, not node ${nodeId}: start it with --node-id ${String(id)}, or use another --data-dir.`);
   }
   const clusterId = isObj(stored) && typeof stored.clusterId === 'string' ? stored.clusterId : null;
-  return { nodeId, clusterId };
+  const dataDirId = isObj(stored) && typeof stored.dataDirId === 'string' && /^[0-9a-f]{32}$/.test(stored.dataDirId) ? stored.dataDirId : null;
+  if (dataDirId !== null) return { nodeId, clusterId, dataDirId };
+  // node.json from before data dir ids: draw one now (the cluster has none bound for this node yet).
+  const upgraded = { nodeId, clusterId, dataDirId: newDataDirId() };
+  writeIdentity(layer, dataDir, upgraded);
+  return upgraded;
 }
 
 function invalid(message: string): MetaError {

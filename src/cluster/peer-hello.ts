@@ -4,14 +4,18 @@
  * links"). It is the ordinary hello frame (op 1) with `role: 'peer'`, so one
  * port serves clients and peers.
  *
- *   dialer   -> {versions, role: 'peer', peerVersions, from, to, clusterId}
- *   acceptor -> {version, role: 'peer', peerVersion, nodeId, clusterId}
+ *   dialer   -> {versions, role: 'peer', peerVersions, from, to, clusterId, dataDirId}
+ *   acceptor -> {version, role: 'peer', peerVersion, nodeId, clusterId, dataDirId}
  *            or an error frame (PEER_WRONG_NODE, PEER_CLUSTER_MISMATCH,
  *               PEER_UNSUPPORTED_VERSION, PEER_REFUSED, UNSUPPORTED_VERSION,
  *               BAD_REQUEST) with one clear sentence, then closes.
  *
  * Both sides apply the same checks: the built-in ones (versions, node id,
  * cluster id when both sides have one) and then the owner's policy callback.
+ * dataDirId is the random id of the data dir the sender runs on
+ * (<data-dir>/@cluster/node.json); the owner's policy compares it with the
+ * one the cluster bound to that node id, so a wiped node re-using its id is
+ * refused. Absent (an older sender) reads as null.
  */
 import { wireError, type ErrorName, type WireError } from '../protocol/errors.js';
 import { FieldError, arr, asFields, int, oneOf } from '../protocol/fields.js';
@@ -31,6 +35,8 @@ export interface PeerHelloRequest {
   to: NodeId;
   /** The dialer's cluster id; null while it has none (a node not yet bootstrapped or joined). */
   clusterId: string | null;
+  /** The id of the dialer's data dir; null if it did not send one. */
+  dataDirId: string | null;
 }
 
 export interface PeerHelloAnswer {
@@ -41,12 +47,15 @@ export interface PeerHelloAnswer {
   peerVersion: number;
   nodeId: NodeId;
   clusterId: string | null;
+  dataDirId: string | null;
 }
 
 /** What a policy callback sees of the node at the other end. */
 export interface RemotePeer {
   nodeId: NodeId;
   clusterId: string | null;
+  /** The id of its data dir (null: it sent none). */
+  dataDirId: string | null;
   /** The other end's socket address (inbound) or the address dialed (outbound). */
   address: string;
   /** 'inbound': it dialed us; 'outbound': we dialed it. */
@@ -60,6 +69,8 @@ export type AcceptPeer = (remote: RemotePeer) => string | null;
 export interface LocalIdentity {
   nodeId: NodeId;
   clusterId: string | null;
+  /** The id of this node's data dir (node.json); null when the owner has none (tests of the transport alone). */
+  dataDirId: string | null;
 }
 
 /** True when a hello header (already msgpack-decoded) comes from a peer rather than a client. */
@@ -84,6 +95,15 @@ function clusterIdField(h: Record<string, unknown>): string | null {
   return v;
 }
 
+function dataDirIdField(h: Record<string, unknown>): string | null {
+  const v = h['dataDirId'];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v.length === 0 || v.length > PEER_CLUSTER_ID_CHARS_MAX) {
+    throw new FieldError(`field "dataDirId" must be null or a string of 1-${PEER_CLUSTER_ID_CHARS_MAX} characters`);
+  }
+  return v;
+}
+
 function versionList(h: Record<string, unknown>, key: string): number[] {
   const list = arr(h, key, 64);
   if (!list.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) throw new FieldError(`field "${key}" must be a list of integers`);
@@ -100,6 +120,7 @@ export function parsePeerHello(header: unknown): PeerHelloRequest {
     from: int(h, 'from', 1, NODE_ID_MAX),
     to: int(h, 'to', 1, NODE_ID_MAX),
     clusterId: clusterIdField(h),
+    dataDirId: dataDirIdField(h),
   };
 }
 
@@ -112,11 +133,12 @@ export function parsePeerHelloAnswer(header: unknown): PeerHelloAnswer {
     peerVersion: int(h, 'peerVersion', 1, 255),
     nodeId: int(h, 'nodeId', 1, NODE_ID_MAX),
     clusterId: clusterIdField(h),
+    dataDirId: dataDirIdField(h),
   };
 }
 
 export function helloRequest(self: LocalIdentity, to: NodeId): PeerHelloRequest {
-  return { versions: [...PROTOCOL_VERSIONS], role: 'peer', peerVersions: [...PEER_PROTOCOL_VERSIONS], from: self.nodeId, to, clusterId: self.clusterId };
+  return { versions: [...PROTOCOL_VERSIONS], role: 'peer', peerVersions: [...PEER_PROTOCOL_VERSIONS], from: self.nodeId, to, clusterId: self.clusterId, dataDirId: self.dataDirId };
 }
 
 export type HelloVerdict = { answer: PeerHelloAnswer } | { refusal: WireError };
@@ -152,9 +174,9 @@ export function judgePeerHello(header: unknown, self: LocalIdentity, localAddres
   if (self.clusterId !== null && req.clusterId !== null && self.clusterId !== req.clusterId) {
     return refuse('PEER_CLUSTER_MISMATCH', clusterMismatchSentence(self.nodeId, self.clusterId, req.from, req.clusterId), { clusterId: self.clusterId });
   }
-  const why = runPolicy(policy, { nodeId: req.from, clusterId: req.clusterId, address: remoteAddress, direction: 'inbound' });
+  const why = runPolicy(policy, { nodeId: req.from, clusterId: req.clusterId, dataDirId: req.dataDirId, address: remoteAddress, direction: 'inbound' });
   if (why !== null) return refuse('PEER_REFUSED', why);
-  return { answer: { version, role: 'peer', peerVersion, nodeId: self.nodeId, clusterId: self.clusterId } };
+  return { answer: { version, role: 'peer', peerVersion, nodeId: self.nodeId, clusterId: self.clusterId, dataDirId: self.dataDirId } };
 }
 
 /**
@@ -168,7 +190,7 @@ export function judgePeerHelloAnswer(answer: PeerHelloAnswer, self: LocalIdentit
   if (self.clusterId !== null && answer.clusterId !== null && self.clusterId !== answer.clusterId) {
     return clusterMismatchSentence(self.nodeId, self.clusterId, answer.nodeId, answer.clusterId);
   }
-  return runPolicy(policy, { nodeId: answer.nodeId, clusterId: answer.clusterId, address: dialedAddress, direction: 'outbound' });
+  return runPolicy(policy, { nodeId: answer.nodeId, clusterId: answer.clusterId, dataDirId: answer.dataDirId, address: dialedAddress, direction: 'outbound' });
 }
 
 /** A policy that throws refuses (it never throws into the transport). */

@@ -48,6 +48,8 @@ export interface PeerTransportOptions extends Partial<LinkBounds> {
   nodeId: NodeId;
   /** null while the node has no cluster id yet (set it later with setClusterId). */
   clusterId?: string | null;
+  /** The id of this node's data dir, sent in every hello (null or absent: none). */
+  dataDirId?: string | null;
   /** The other voters and the addresses this node dials them at. */
   peers: readonly PeerAddress[];
   /** Known message kinds and their body checks; any other kind closes the link that sent it. */
@@ -90,7 +92,7 @@ export class PeerTransport {
 
   constructor(private readonly o: PeerTransportOptions) {
     if (!isNodeId(o.nodeId)) throw new RangeError(`nodeId must be a positive integer; got ${String(o.nodeId)}`);
-    this.self = { nodeId: o.nodeId, clusterId: o.clusterId ?? null };
+    this.self = { nodeId: o.nodeId, clusterId: o.clusterId ?? null, dataDirId: o.dataDirId ?? null };
     this.bounds = {
       queueMessagesMax: o.queueMessagesMax ?? PEER_QUEUE_MESSAGES_MAX,
       queueBytesMax: o.queueBytesMax ?? PEER_QUEUE_BYTES_MAX,

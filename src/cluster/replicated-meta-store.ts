@@ -26,7 +26,7 @@ import { decodeCommand, encodeCommand } from '../metastore/command-codec.js';
 import { validateName } from '../metastore/names.js';
 import { placementKey } from '../metastore/placement.js';
 import { decodeSnapshot, encodeSnapshot } from '../metastore/snapshot.js';
-import { apply, emptyState, sortedMembers, sortedStreams, stateFromSnapshot, streamKey, type MetaState } from '../metastore/state-machine.js';
+import { apply, emptyState, sortedDataDirs, sortedMembers, sortedStreams, stateFromSnapshot, streamKey, type MetaState } from '../metastore/state-machine.js';
 import { buildStreamConfig } from '../metastore/stream-config.js';
 import { MetaError, type AnyCommand, type ClusterCommand, type CreateStreamInput, type MetaErrorCode, type MetaStoreApi, type NodeId, type ShardPlacement, type ShardRef, type StreamConfig } from '../metastore/types.js';
 import type { Snapshot } from '../consensus/index.js';
@@ -84,7 +84,7 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
 
   restore(snapshot: Snapshot): void {
     const s = decodeSnapshot(snapshot.data, `Raft snapshot at index ${snapshot.index}`);
-    this.state = stateFromSnapshot(s.streams, s.placements, { members: s.members, clusterId: s.clusterId });
+    this.state = stateFromSnapshot(s.streams, s.placements, { members: s.members, clusterId: s.clusterId, dataDirs: s.dataDirs });
     this.appliedIndex = snapshot.index;
     for (const l of this.restoreListeners) l();
   }
@@ -100,6 +100,7 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
       lastIndex: this.appliedIndex, streams: sortedStreams(this.state), placements: [...this.state.placements.values()].sort(byKey),
       members: sortedMembers(this.state),
       clusterId: this.state.clusterId ?? null,
+      dataDirs: sortedDataDirs(this.state),
     });
   }
 
@@ -163,12 +164,17 @@ export class ReplicatedMetaStore implements MetaStoreApi, RaftApplication {
     return this.state.members ?? new Map<NodeId, string>();
   }
 
+  /** Node id -> the data dir id it is bound to (bindDataDir), as applied on this node. */
+  dataDirs(): ReadonlyMap<NodeId, string> {
+    return this.state.dataDirs ?? new Map<NodeId, string>();
+  }
+
   /** The cluster id as applied on this node (null until initCluster is applied). */
   clusterId(): string | null {
     return this.state.clusterId ?? null;
   }
 
-  /** Proposes a membership-record command (addMember, removeMember, initCluster); throws MetaError when it fails. */
+  /** Proposes a membership-record command (addMember, removeMember, initCluster, bindDataDir); throws MetaError when it fails. */
   async runClusterCommand(command: ClusterCommand): Promise<void> {
     await this.run(command);
   }

@@ -101,7 +101,7 @@ export function isMetaCommand(v: unknown): v is MetaCommand {
   }
 }
 
-/** A cluster membership command's shape (addMember, removeMember, initCluster). */
+/** A cluster membership command's shape (addMember, removeMember, initCluster, bindDataDir). */
 export function isClusterCommand(v: unknown): v is ClusterCommand {
   if (!isObject(v)) return false;
   switch (v.op) {
@@ -111,6 +111,8 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return isMemberId(v.node);
     case 'initCluster':
       return isClusterId(v.clusterId);
+    case 'bindDataDir':
+      return isMemberId(v.node) && isClusterId(v.dataDirId);
     default:
       return false;
   }

@@ -2,7 +2,7 @@
  * MetaStore snapshots (<data-dir>/@meta/snapshot): the whole state as of a
  * log index. Layout: magic "NLMSNAP1" (8 bytes), payloadLength u32 LE,
  * payloadCrc u32 LE, then the msgpackr payload { lastIndex, streams,
- * placements, members, clusterId } (members and clusterId: absent in
+ * placements, members, clusterId, dataDirs } (members, clusterId, dataDirs: absent in
  * snapshots written before clusters existed, read as none; placements: one ShardPlacement per shard; absent in
  * snapshots written before placements existed, read as initial placements).
  * Written atomically (temp, fsync, rename, fsync dir), so a damaged snapshot
@@ -26,6 +26,8 @@ export interface Snapshot {
   members?: { node: number; address: string }[];
   /** The cluster id (initCluster); undefined in older snapshots, null while not set. */
   clusterId?: string | null;
+  /** Node id -> data dir id (bindDataDir); undefined in older snapshots (read as none). */
+  dataDirs?: { node: number; dataDirId: string }[];
 }
 
 const MAGIC = Buffer.from('NLMSNAP1', 'latin1');
@@ -53,6 +55,7 @@ function isSnapshot(v: unknown): v is Snapshot {
   if (s.placements !== undefined && (!Array.isArray(s.placements) || !s.placements.every(isShardPlacement))) return false;
   if (s.members !== undefined && (!Array.isArray(s.members) || !s.members.every((m) => isClusterCommand({ op: 'addMember', ...(m as object) })))) return false;
   if (s.clusterId !== undefined && s.clusterId !== null && !isClusterId(s.clusterId)) return false;
+  if (s.dataDirs !== undefined && (!Array.isArray(s.dataDirs) || !s.dataDirs.every((d) => isClusterCommand({ op: 'bindDataDir', ...(d as object) })))) return false;
   return s.streams.every((stream) => isMetaCommand({ op: 'createStream', stream }));
 }
 

@@ -24,6 +24,12 @@ export interface MetaState {
   readonly members?: ReadonlyMap<NodeId, string>;
   /** The cluster id (initCluster, set once); undefined or null: not set yet. */
   readonly clusterId?: string | null;
+  /**
+   * Node id -> the id of the data dir it runs on (bindDataDir; removeMember
+   * unbinds), so a wiped node re-using its id is refused at hello. Undefined
+   * reads as none. Never mutated.
+   */
+  readonly dataDirs?: ReadonlyMap<NodeId, string>;
 }
 
 export type ApplyResult =
@@ -47,7 +53,11 @@ export function emptyState(): MetaState {
 export function stateFromSnapshot(
   streams: readonly StreamConfig[],
   placements: readonly ShardPlacement[] | undefined,
-  cluster?: { members?: readonly { node: NodeId; address: string }[] | undefined; clusterId?: string | null | undefined },
+  cluster?: {
+    members?: readonly { node: NodeId; address: string }[] | undefined;
+    clusterId?: string | null | undefined;
+    dataDirs?: readonly { node: NodeId; dataDirId: string }[] | undefined;
+  },
 ): MetaState {
   const withCluster = (st: MetaState): MetaState => {
     if (cluster === undefined || (cluster.members === undefined && cluster.clusterId === undefined)) return st;
@@ -56,7 +66,12 @@ export function stateFromSnapshot(
       if (members.has(m.node)) throw new MetaError('META_CORRUPT', `Member ${m.node} appears twice in the snapshot.`);
       members.set(m.node, m.address);
     }
-    return { ...st, members, clusterId: cluster.clusterId ?? null };
+    const dataDirs = new Map<NodeId, string>();
+    for (const d of cluster.dataDirs ?? []) {
+      if (dataDirs.has(d.node)) throw new MetaError('META_CORRUPT', `The data dir of node ${d.node} appears twice in the snapshot.`);
+      dataDirs.set(d.node, d.dataDirId);
+    }
+    return { ...st, members, clusterId: cluster.clusterId ?? null, dataDirs };
   };
   const base = stateFromStreams(streams);
   if (placements === undefined) return withCluster(base);
@@ -167,10 +182,35 @@ function applyAddMember(state: MetaState, node: NodeId, address: string): ApplyR
 
 function applyRemoveMember(state: MetaState, node: NodeId): ApplyResult {
   const members = state.members ?? new Map<NodeId, string>();
-  if (!members.has(node)) return fail(state, new MetaError('INVALID_ARGUMENT', `Node ${node} is not a member of the cluster.`));
+  if (!members.has(node) && !(state.dataDirs ?? new Map<NodeId, string>()).has(node)) {
+    return fail(state, new MetaError('INVALID_ARGUMENT', `Node ${node} is not a member of the cluster.`));
+  }
   const next = new Map(members);
   next.delete(node);
-  return { ok: true, state: { ...state, members: next }, stream: null };
+  const dataDirs = new Map(state.dataDirs ?? []);
+  dataDirs.delete(node);
+  return { ok: true, state: { ...state, members: next, dataDirs }, stream: null };
+}
+
+/** The message of a refused bind and of a refused peer hello: one sentence an operator can act on. */
+export function dataDirReplacedSentence(node: NodeId): string {
+  return `node ${node}'s data dir was replaced (it is not the one node ${node} ran on in this cluster): remove it with "nativelog cluster remove-node ${node}" and add it again with --join`;
+}
+
+function applyBindDataDir(state: MetaState, node: NodeId, dataDirId: string): ApplyResult {
+  const dataDirs = state.dataDirs ?? new Map<NodeId, string>();
+  const old = dataDirs.get(node);
+  if (old === dataDirId) return { ok: true, state, stream: null };
+  if (old !== undefined) return fail(state, new MetaError('CONFLICT', dataDirReplacedSentence(node)));
+  if (dataDirs.size >= MEMBERS_MAX) return fail(state, new MetaError('INVALID_ARGUMENT', `Cannot bind the data dir of node ${node}: the limit of ${MEMBERS_MAX} bound nodes is reached.`));
+  const next = new Map(dataDirs);
+  next.set(node, dataDirId);
+  return { ok: true, state: { ...state, dataDirs: next }, stream: null };
+}
+
+/** Data dir bindings sorted by node id. */
+export function sortedDataDirs(state: MetaState): { node: NodeId; dataDirId: string }[] {
+  return [...(state.dataDirs ?? new Map<NodeId, string>()).entries()].sort((a, b) => a[0] - b[0]).map(([node, dataDirId]) => ({ node, dataDirId }));
 }
 
 /** Members sorted by node id. */
@@ -198,6 +238,8 @@ export function apply(state: MetaState, command: AnyCommand): ApplyResult {
     case 'initCluster':
       if (typeof state.clusterId === 'string') return fail(state, new MetaError('CONFLICT', `The cluster id is already set ("${state.clusterId}").`));
       return { ok: true, state: { ...state, clusterId: command.clusterId }, stream: null };
+    case 'bindDataDir':
+      return applyBindDataDir(state, command.node, command.dataDirId);
     default:
       return fail(state, new MetaError('INVALID_ARGUMENT', `Unknown MetaStore command ${JSON.stringify((command as { op: unknown }).op)}.`));
   }

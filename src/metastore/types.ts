@@ -103,10 +103,16 @@ export type MetaCommand =
 export type ClusterCommand =
   /** Records a cluster member and the address other members dial it at; fails if the node is a member with another address (same address: no change). */
   | { op: 'addMember'; node: NodeId; address: string }
-  /** Forgets a member (its links are dropped and its hellos refused); fails if it is not a member. */
+  /** Forgets a member and its data dir binding (its links are dropped and its hellos refused); fails if it is neither a member nor bound. */
   | { op: 'removeMember'; node: NodeId }
   /** Sets the cluster id, once (drawn at random by the first leader); fails if one is set. */
-  | { op: 'initCluster'; clusterId: string };
+  | { op: 'initCluster'; clusterId: string }
+  /**
+   * Binds a node id to the data dir it runs on (the random dataDirId in its
+   * node.json); fails with CONFLICT if the node is bound to another one (its
+   * data dir was replaced: a wiped node re-using its id). removeMember unbinds.
+   */
+  | { op: 'bindDataDir'; node: NodeId; dataDirId: string };
 
 /** Any command the state machine applies. */
 export type AnyCommand = MetaCommand | ClusterCommand;

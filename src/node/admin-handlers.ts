@@ -118,7 +118,7 @@ export async function listStreams(ctx: NodeContext, header: unknown): Promise<Re
 
 /**
  * The cluster as this node sees it: {nodeId, leader, term, role, commit,
- * applied, voters, nodes: [{id, address, up, voter, lastContactMs}]}. A node
+ * applied, voters, nodes: [{id, address, up, voter, lastContactMs, dataDirId}]}. A node
  * without --peers is a cluster of one that it leads.
  */
 export async function clusterStatus(ctx: NodeContext, header: unknown): Promise<Reply> {

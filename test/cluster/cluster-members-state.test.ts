@@ -70,3 +70,38 @@ test('members and the cluster id survive a snapshot; an older snapshot reads as 
   assert.ok(!out.ok && out.code === 'META_CORRUPT', 'a member command of a bad shape is refused by every replica alike');
   assert.equal(bad.members().size, 0);
 });
+
+test('bindDataDir binds a node id to one data dir: the same id again is no change, another is CONFLICT with the remedy; removeMember unbinds; bindings survive a snapshot', () => {
+  let s = emptyState();
+  const ok = (cmd: AnyCommand) => {
+    const r = apply(s, cmd);
+    assert.ok(r.ok, `${cmd.op}: ${r.ok ? '' : r.error.message}`);
+    s = r.state;
+  };
+  const d1 = 'a'.repeat(32);
+  const d1b = 'b'.repeat(32);
+  ok({ op: 'addMember', node: 1, address: '127.0.0.1:7001' });
+  ok({ op: 'bindDataDir', node: 1, dataDirId: d1 });
+  const same = apply(s, { op: 'bindDataDir', node: 1, dataDirId: d1 });
+  assert.ok(same.ok && same.state === s, 'binding the same data dir again changes nothing');
+  const wiped = apply(s, { op: 'bindDataDir', node: 1, dataDirId: d1b });
+  assert.ok(!wiped.ok && wiped.error.code === 'CONFLICT');
+  assert.match(wiped.error.message, /node 1's data dir was replaced.*cluster remove-node 1.*--join/);
+  assert.equal(wiped.state, s);
+  ok({ op: 'bindDataDir', node: 2, dataDirId: d1b }); // bound before it is a member (bootstrap order): allowed
+  ok({ op: 'removeMember', node: 2 }); // bound only: removable
+  assert.deepEqual([...s.dataDirs!], [[1, d1]]);
+
+  const a = store();
+  a.apply(1, encodeCommand({ op: 'addMember', node: 1, address: '127.0.0.1:7001' }));
+  a.apply(2, encodeCommand({ op: 'bindDataDir', node: 1, dataDirId: d1 }));
+  const b = store();
+  b.restore({ index: 2, term: 1, voters: [1], data: a.snapshotData() });
+  assert.deepEqual([...b.dataDirs()], [[1, d1]]);
+  b.apply(3, encodeCommand({ op: 'removeMember', node: 1 }));
+  assert.equal(b.dataDirs().size, 0, 'removing the member unbinds its data dir, so it can be re-added with a new one');
+  b.apply(4, encodeCommand({ op: 'bindDataDir', node: 1, dataDirId: d1b }));
+  assert.deepEqual([...b.dataDirs()], [[1, d1b]]);
+  const bad = b.apply(5, encodeCommand({ op: 'bindDataDir', node: 1, dataDirId: '' } as AnyCommand));
+  assert.ok(!bad.ok && bad.code === 'META_CORRUPT');
+});

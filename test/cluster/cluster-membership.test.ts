@@ -10,6 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import type { Client } from '../../src/client/client.js';
 import { ProcCluster } from '../torture/harness/cluster-proc.js';
 import { CLI_MAIN, NodeProcess } from '../torture/harness/node-proc.js';
@@ -232,5 +233,71 @@ test('an initial voter that starts after the others bootstrapped (no cluster id 
     await Promise.allSettled(clients.map((x) => x.close()));
     await Promise.allSettled(procs.map((n) => n.kill9()));
     cleanup();
+  }
+});
+
+test('a wiped node re-using its id is refused by every member and never shows up; removed and re-added with --join it is a member again', async () => {
+  const c = await ProcCluster.start(3);
+  const extra: NodeProcess[] = [];
+  try {
+    await c.leader(STEP_MS_MAX);
+    // The leader binds every node id to the data dir it saw in that node's hello.
+    const bound = await until('every node bound to its data dir', async () => {
+      const s = await c.status(1);
+      return s.nodes.length === 3 && s.nodes.every((n) => typeof n.dataDirId === 'string') ? s.nodes.map((n) => n.dataDirId!) : null;
+    });
+    assert.equal(new Set(bound).size, 3);
+
+    // Node 3 loses its disk: killed, data dir wiped, started again with the same --node-id and --peers.
+    await c.kill9(3);
+    rmSync(c.dirs.get(3)!, { recursive: true, force: true });
+    const wiped = await c.startNode(3);
+    const sentence = /node 3's data dir was replaced.*remove-node 3.*--join/;
+    await until('the members refuse the wiped node with the sentence', async () =>
+      wiped.stderrLines.some((l) => sentence.test(l)) && [1, 2].some((id) => c.nodes.get(id)!.stderrLines.some((l) => sentence.test(l))) ? true : null,
+    );
+    await until('node 1 sees node 3 down (its last contact, before the kill, is older than the liveness timeout)', async () =>
+      (await c.status(1)).nodes.find((n) => n.id === 3)?.up === false ? true : null,
+    );
+    // From then on, for 2 s, it never shows up, never learns the cluster, and the cluster goes on without it.
+    const client = await c.client(2);
+    try {
+      for (let i = 0; i < 10; i++) {
+        const [s1, s3] = await Promise.all([c.status(1), c.status(3)]);
+        assert.equal(s1.nodes.find((n) => n.id === 3)?.up, false, `node 3 shows as up on node 1: ${JSON.stringify(s1.nodes)}`);
+        assert.equal(s3.clusterId, null, 'the wiped node never adopts the cluster id');
+        assert.equal(s3.leader, null, 'the wiped node never follows a leader');
+        await client.createStream(`while-wiped-${i}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await client.close();
+    }
+
+    // The remedy the sentence gives: remove node 3, start the wiped dir with --join; it is a member again, with a new binding.
+    await c.kill9(3);
+    const admin = await c.client(1);
+    try {
+      await admin.clusterRemoveNode(3);
+    } finally {
+      await admin.close();
+    }
+    rmSync(c.dirs.get(3)!, { recursive: true, force: true });
+    extra.push(await NodeProcess.start(c.dirs.get(3)!, { 'node-id': 3, join: c.address(1) }, c.ports.get(3)!));
+    const rebound = await until('node 3 re-added, up and bound to its new data dir', async () => {
+      const s = await c.status(1);
+      const n3 = s.nodes.find((n) => n.id === 3);
+      return n3 !== undefined && n3.voter && n3.up && n3.dataDirId !== null ? n3.dataDirId : null;
+    });
+    assert.notEqual(rebound, bound[2]);
+    const c3 = await c.client(3);
+    try {
+      await until('node 3 has the streams created while it was out', async () => ((await c3.listStreams()).filter((s) => s.name.startsWith('while-wiped-')).length === 10 ? true : null));
+    } finally {
+      await c3.close();
+    }
+  } finally {
+    await Promise.allSettled(extra.map((n) => n.kill9()));
+    await c.stop();
   }
 });
