@@ -34,6 +34,9 @@ const SAME_NAME = new Set<string>([
   'NOT_READY',
   'BUSY',
   'SHARD_FAILED',
+  'FENCED',
+  'SEQ_GAP',
+  'DIVERGED',
 ]);
 
 /** Any thrown value as a wire error. */

@@ -28,6 +28,11 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: { code: 23, name: 'INVALID_ARGUMENT', retriable: false, meaning: 'A stream setting is out of its range (shards, replicas, retention, schema).' },
   UNKNOWN_SHARD: { code: 24, name: 'UNKNOWN_SHARD', retriable: false, meaning: 'The shard number is not below the stream\'s shard count (details: {shards}).' },
   SHARD_FAILED: { code: 25, name: 'SHARD_FAILED', retriable: false, meaning: 'The shard could not be opened or its worker could not be restarted; the message gives the reason (also shown by describeStream). Other shards keep serving.' },
+  NOT_LEADER: { code: 26, name: 'NOT_LEADER', retriable: true, meaning: 'The node is not the shard\'s sequencer (append) or does not store the shard (fetch); details: {sequencer: node id or null, address: "host:port" or null, replicas: [{id, address}]} name where to go. The client refreshes and retries there; nothing was written.' },
+  FENCED: { code: 27, name: 'FENCED', retriable: true, meaning: 'The sequencer\'s epoch was superseded (a newer sequencer fenced it) or a replicated batch carries an older epoch than the replica has seen; nothing was acked. The client refreshes the shard\'s sequencer and retries.' },
+  NOT_ENOUGH_REPLICAS: { code: 28, name: 'NOT_ENOUGH_REPLICAS', retriable: true, meaning: 'append with acks=quorum: fewer than a write quorum of the segment\'s replicas stored the batch within the timeout (details: {acked, quorum}); the outcome is unknown until a retry answers it.' },
+  SEQ_GAP: { code: 29, name: 'SEQ_GAP', retriable: true, meaning: 'Peer links: a replicated batch does not start at the replica\'s end (details: {endSeq}); the sequencer resends from there.' },
+  DIVERGED: { code: 30, name: 'DIVERGED', retriable: false, meaning: 'Peer links: a replicated batch overlaps records the replica holds and differs from them; the replica refuses it (recovery truncates the replica first).' },
   // 40-59: records and data
   OUT_OF_RANGE: { code: 40, name: 'OUT_OF_RANGE', retriable: false, meaning: 'fetch from a sequence number outside [startSeq, endSeq]; details: {startSeq, endSeq}, the valid range.' },
   RECORD_TOO_LARGE: { code: 41, name: 'RECORD_TOO_LARGE', retriable: false, meaning: 'A record exceeds the node\'s recordBytesMax; nothing of that shard\'s part of the append is written.' },

@@ -33,6 +33,9 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ShardErrorCode>([
   'BAD_REQUEST',
   'BUSY',
   'SHARD_FAILED',
+  'FENCED',
+  'SEQ_GAP',
+  'DIVERGED',
 ]);
 
 /**

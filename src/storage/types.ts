@@ -139,6 +139,9 @@ export type StorageErrorCode =
   | 'IO_ERROR' // EIO and other write/read failures (never an fsync's: that is SHARD_STOPPED); the shard accepts appends again once the fault clears
   | 'OUT_OF_ORDER_SEQUENCE' // idempotent producer's batch does not start at its last producerSeq + 1 and is not a retry of a cached batch
   | 'CORRUPT' // damaged sealed data met on read (never served)
+  | 'FENCED' // appendStamped of an epoch below the shard's fence or its last record's epoch; an append by a store epoch below the fence
+  | 'SEQ_GAP' // appendStamped whose first seq is past the shard's end (records are missing in between); message names endSeq
+  | 'DIVERGED' // appendStamped overlapping stored records that differ from it
   | 'SHARD_STOPPED' // an fsync failed: the store serves nothing more and must be reopened from what is durable (ShardStore.reopen); an append answered with it was not acked
   | 'CLOSED';
 
