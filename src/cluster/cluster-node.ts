@@ -51,9 +51,9 @@ import { readWholeFile, writeFileAtomic } from '../fs/file-layer.js';
 import { MetaError, type AnyCommand, type NodeId } from '../metastore/types.js';
 import { isMemberAddress } from '../metastore/command-codec.js';
 import { dataDirReplacedSentence } from '../metastore/state-machine.js';
-import type { RemotePeer } from './peer-hello.js';
+import type { NodeRole, RemotePeer } from './peer-hello.js';
 import { parseHostPort, type PeerAddress } from './peer-address.js';
-import type { PeerMessage } from './peer-message.js';
+import type { KindCheck, PeerMessage } from './peer-message.js';
 import { PeerTransport, type PeerLinkStatus } from './peer-transport.js';
 import { RaftDisk, raftDiskDir } from './raft-disk.js';
 import { NotLeaderError, OutcomeUnknownError, RaftDriver } from './raft-driver.js';
@@ -109,6 +109,17 @@ export interface ClusterNodeOptions {
   join?: string | null;
   /** Sends the join request (a client op, CLUSTER_JOIN) to `member`; resolves with the member's answer. */
   requestJoin?: (member: string, node: NodeId, address: string) => Promise<JoinAnswer>;
+  /** More peer message kinds (record replication, src/replication): their checks, which carry raw bytes, and their handler. */
+  extension?: PeerExtension;
+  /** This node's roles (--roles; absent: sequencer and storage), told to peers in the hello. */
+  roles?: NodeRole[];
+}
+
+/** Peer message kinds another part of the node adds to the links (src/replication). */
+export interface PeerExtension {
+  kinds: Readonly<Record<string, KindCheck>>;
+  rawKinds: readonly string[];
+  onMessage: (from: NodeId, msg: PeerMessage) => void;
 }
 
 /** The answer to a join request: the cluster's id and members, as applied on the leader once the new voter's config entry was. */
@@ -155,6 +166,8 @@ export class ClusterNode {
   /** The data dir id each peer sent in its last accepted hello; the leader binds the unbound ones (bindDataDirs). */
   private readonly seenDataDirs = new Map<NodeId, string>();
   private binding = false;
+  /** Each peer's roles from its last accepted hello. */
+  private readonly seenRoles = new Map<NodeId, readonly NodeRole[]>();
   private bindTimer: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -170,8 +183,11 @@ export class ClusterNode {
       nodeId: id,
       clusterId: identity.clusterId,
       dataDirId: identity.dataDirId,
+      ...(opts.roles === undefined ? {} : { roles: opts.roles }),
       peers: opts.peers,
+      rawKinds: opts.extension?.rawKinds ?? [],
       kinds: {
+        ...(opts.extension?.kinds ?? {}),
         raft: checkRaftMessage,
         forward: (b) => (isObj(b) && isInt(b.id) && b.data instanceof Uint8Array ? null : 'needs id and data bytes'),
         'forward-result': (b) => (isObj(b) && isInt(b.id) && (isObj(b.outcome) || isObj(b.error)) ? null : 'needs id and outcome or error'),
@@ -536,6 +552,7 @@ export class ClusterNode {
     if (bound !== undefined && remote.dataDirId !== bound) return dataDirReplacedSentence(remote.nodeId);
     const why = this.peerPolicy(remote);
     if (why === null && remote.dataDirId !== null) this.seenDataDirs.set(remote.nodeId, remote.dataDirId);
+    if (why === null) this.seenRoles.set(remote.nodeId, remote.roles ?? ['sequencer', 'storage']);
     return why;
   }
 
@@ -702,7 +719,37 @@ export class ClusterNode {
         p.resolve(b);
         return;
       }
+      default:
+        this.opts.extension?.onMessage(from, msg);
     }
+  }
+
+  /** Sends a message of an extension kind; false when dropped (no link, queue bound). */
+  sendPeer(to: NodeId, msg: PeerMessage): boolean {
+    if (this.closed) return false;
+    return this.transport.send(to, msg);
+  }
+
+  /** Whether a node may be a shard's sequencer (its --roles, from its hello; unknown: yes). */
+  canSequence(node: NodeId): boolean {
+    const roles = node === this.opts.nodeId ? (this.opts.roles ?? ['sequencer']) : this.seenRoles.get(node);
+    return roles === undefined || roles.includes('sequencer');
+  }
+
+  /** True while this node leads the MetaStore's Raft group. */
+  get isLeader(): boolean {
+    return this.driver.status().role === 'leader';
+  }
+
+  /** The current voters (Raft configuration). */
+  get voters(): readonly NodeId[] {
+    return this.driver.status().voters;
+  }
+
+  /** The address clients reach a node at (members' records; this node's own listening address). */
+  addressOf(node: NodeId): string | null {
+    if (node === this.opts.nodeId) return this.selfAddress;
+    return this.meta.members().get(node) ?? null;
   }
 
   private reply(to: NodeId, kind: string, body: Record<string, unknown>): void {

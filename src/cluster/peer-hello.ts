@@ -37,9 +37,14 @@ export interface PeerHelloRequest {
   clusterId: string | null;
   /** The id of the dialer's data dir; null if it did not send one. */
   dataDirId: string | null;
+  /** The dialer's roles (absent: both). */
+  roles?: NodeRole[];
 }
 
+export type NodeRole = 'sequencer' | 'storage';
+
 export interface PeerHelloAnswer {
+  roles?: NodeRole[];
   /** Chosen frame protocol version. */
   version: number;
   role: 'peer';
@@ -56,6 +61,8 @@ export interface RemotePeer {
   clusterId: string | null;
   /** The id of its data dir (null: it sent none). */
   dataDirId: string | null;
+  /** Its roles (absent from the hello: both). */
+  roles?: NodeRole[];
   /** The other end's socket address (inbound) or the address dialed (outbound). */
   address: string;
   /** 'inbound': it dialed us; 'outbound': we dialed it. */
@@ -71,6 +78,8 @@ export interface LocalIdentity {
   clusterId: string | null;
   /** The id of this node's data dir (node.json); null when the owner has none (tests of the transport alone). */
   dataDirId: string | null;
+  /** This node's roles (absent: both). */
+  roles?: NodeRole[];
 }
 
 /** True when a hello header (already msgpack-decoded) comes from a peer rather than a client. */
@@ -104,6 +113,13 @@ function dataDirIdField(h: Record<string, unknown>): string | null {
   return v;
 }
 
+function rolesField(h: Record<string, unknown>): NodeRole[] | undefined {
+  const v = h['roles'];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 2 || !v.every((r) => r === 'sequencer' || r === 'storage')) throw new FieldError('field "roles" must be a list of "sequencer" and "storage"');
+  return v as NodeRole[];
+}
+
 function versionList(h: Record<string, unknown>, key: string): number[] {
   const list = arr(h, key, 64);
   if (!list.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) throw new FieldError(`field "${key}" must be a list of integers`);
@@ -121,6 +137,7 @@ export function parsePeerHello(header: unknown): PeerHelloRequest {
     to: int(h, 'to', 1, NODE_ID_MAX),
     clusterId: clusterIdField(h),
     dataDirId: dataDirIdField(h),
+    ...(rolesField(h) === undefined ? {} : { roles: rolesField(h)! }),
   };
 }
 
@@ -134,11 +151,12 @@ export function parsePeerHelloAnswer(header: unknown): PeerHelloAnswer {
     nodeId: int(h, 'nodeId', 1, NODE_ID_MAX),
     clusterId: clusterIdField(h),
     dataDirId: dataDirIdField(h),
+    ...(rolesField(h) === undefined ? {} : { roles: rolesField(h)! }),
   };
 }
 
 export function helloRequest(self: LocalIdentity, to: NodeId): PeerHelloRequest {
-  return { versions: [...PROTOCOL_VERSIONS], role: 'peer', peerVersions: [...PEER_PROTOCOL_VERSIONS], from: self.nodeId, to, clusterId: self.clusterId, dataDirId: self.dataDirId };
+  return { versions: [...PROTOCOL_VERSIONS], role: 'peer', peerVersions: [...PEER_PROTOCOL_VERSIONS], from: self.nodeId, to, clusterId: self.clusterId, dataDirId: self.dataDirId, ...(self.roles === undefined ? {} : { roles: self.roles }) };
 }
 
 export type HelloVerdict = { answer: PeerHelloAnswer } | { refusal: WireError };
@@ -174,9 +192,9 @@ export function judgePeerHello(header: unknown, self: LocalIdentity, localAddres
   if (self.clusterId !== null && req.clusterId !== null && self.clusterId !== req.clusterId) {
     return refuse('PEER_CLUSTER_MISMATCH', clusterMismatchSentence(self.nodeId, self.clusterId, req.from, req.clusterId), { clusterId: self.clusterId });
   }
-  const why = runPolicy(policy, { nodeId: req.from, clusterId: req.clusterId, dataDirId: req.dataDirId, address: remoteAddress, direction: 'inbound' });
+  const why = runPolicy(policy, { nodeId: req.from, clusterId: req.clusterId, dataDirId: req.dataDirId, ...(req.roles === undefined ? {} : { roles: req.roles }), address: remoteAddress, direction: 'inbound' });
   if (why !== null) return refuse('PEER_REFUSED', why);
-  return { answer: { version, role: 'peer', peerVersion, nodeId: self.nodeId, clusterId: self.clusterId, dataDirId: self.dataDirId } };
+  return { answer: { version, role: 'peer', peerVersion, nodeId: self.nodeId, clusterId: self.clusterId, dataDirId: self.dataDirId, ...(self.roles === undefined ? {} : { roles: self.roles }) } };
 }
 
 /**
@@ -190,7 +208,7 @@ export function judgePeerHelloAnswer(answer: PeerHelloAnswer, self: LocalIdentit
   if (self.clusterId !== null && answer.clusterId !== null && self.clusterId !== answer.clusterId) {
     return clusterMismatchSentence(self.nodeId, self.clusterId, answer.nodeId, answer.clusterId);
   }
-  return runPolicy(policy, { nodeId: answer.nodeId, clusterId: answer.clusterId, dataDirId: answer.dataDirId, address: dialedAddress, direction: 'outbound' });
+  return runPolicy(policy, { nodeId: answer.nodeId, clusterId: answer.clusterId, dataDirId: answer.dataDirId, ...(answer.roles === undefined ? {} : { roles: answer.roles }), address: dialedAddress, direction: 'outbound' });
 }
 
 /** A policy that throws refuses (it never throws into the transport). */

@@ -21,6 +21,8 @@ export interface InboundLinkOptions {
   version: number;
   frameBytesMax: number;
   kinds: ReadonlyMap<string, KindCheck>;
+  /** Kinds whose frame body is raw bytes (PeerMessage.raw); a body on any other kind is refused. */
+  rawKinds?: ReadonlySet<string>;
   deliver: (from: NodeId, msg: PeerMessage) => void;
   /** The link ended; `reason` is null when it was closed by this node or by a clean peer close. */
   onEnd: (link: InboundLink, reason: string | null) => void;
@@ -60,7 +62,7 @@ export class InboundLink {
     this.decoder.push(chunk);
     for (let r = this.decoder.next(); r !== null && !this.ended; r = this.decoder.next()) {
       if ('error' in r) return this.violation(r.error.requestId, r.error.message);
-      const v = checkPeerFrame(r.frame, this.o.version, this.o.peerId, this.o.selfId, this.o.kinds);
+      const v = checkPeerFrame(r.frame, this.o.version, this.o.peerId, this.o.selfId, this.o.kinds, this.o.rawKinds);
       if ('reason' in v) return this.violation(r.frame.requestId, v.reason);
       this.received++;
       try {

@@ -2,9 +2,10 @@
  * The peer message envelope and its edge checks (docs/CLUSTER.md, "Peer
  * links"). A message travels in one frame: op PEER_MESSAGE, flags 0, the
  * negotiated frame version, requestId = the link's message counter (mod 2^32),
- * the envelope as the msgpack control header, and an empty body (the body is
- * kept for raw record bytes in a later peer protocol version; version 1
- * refuses a non-empty one).
+ * the envelope as the msgpack control header, and a body: empty, except for
+ * the kinds the owner registers as raw (replicated record batches, issue 15),
+ * whose body is the record bytes as they are (never through msgpack). A body
+ * on any other kind is refused.
  *
  *   envelope = {v: 1, kind, from, to, body}
  *
@@ -22,6 +23,8 @@ export interface PeerMessage {
   kind: string;
   /** Any msgpack-encodable value; checked on receipt by the kind's check. */
   body: unknown;
+  /** Raw bytes carried as the frame body (raw kinds only). On receipt: a view into the frame, valid during the handler call only. */
+  raw?: Uint8Array;
 }
 
 export interface PeerEnvelope extends PeerMessage {
@@ -40,7 +43,7 @@ export type KindCheck = (body: unknown, from: NodeId, to: NodeId) => string | nu
 /** Encodes one message as frame parts (for writev). */
 export function encodePeerMessage(version: number, seq: number, from: NodeId, to: NodeId, msg: PeerMessage): Uint8Array[] {
   const envelope: PeerEnvelope = { v: PEER_ENVELOPE_VERSION, kind: msg.kind, from, to, body: msg.body };
-  return encodeFrame({ version, flags: 0, op: PEER_OP.MESSAGE, requestId: seq >>> 0, header: envelope });
+  return encodeFrame({ version, flags: 0, op: PEER_OP.MESSAGE, requestId: seq >>> 0, header: envelope, ...(msg.raw !== undefined && msg.raw.length > 0 ? { body: [msg.raw] } : {}) });
 }
 
 export type InboundVerdict = { message: PeerMessage } | { reason: string };
@@ -49,11 +52,10 @@ export type InboundVerdict = { message: PeerMessage } | { reason: string };
  * Checks one inbound frame on a link whose peer is `from` and whose receiving
  * node is `to`; every failure is a reason sentence (the link is then closed).
  */
-export function checkPeerFrame(frame: Frame, version: number, from: NodeId, to: NodeId, kinds: ReadonlyMap<string, KindCheck>): InboundVerdict {
+export function checkPeerFrame(frame: Frame, version: number, from: NodeId, to: NodeId, kinds: ReadonlyMap<string, KindCheck>, rawKinds: ReadonlySet<string> = new Set()): InboundVerdict {
   if (frame.version !== version) return { reason: `frame version ${frame.version}; this link speaks ${version}` };
   if (frame.flags !== 0) return { reason: `flags ${frame.flags} on a peer message (must be 0)` };
   if (frame.op !== PEER_OP.MESSAGE) return { reason: `op ${frame.op} on a peer link (only ${PEER_OP.MESSAGE}, peer message, is allowed)` };
-  if (frame.body.length !== 0) return { reason: `a peer message with a ${frame.body.length}-byte body (peer protocol 1 has none)` };
   let header: unknown;
   try {
     header = unpackHeader(frame.header);
@@ -66,6 +68,7 @@ export function checkPeerFrame(frame: Frame, version: number, from: NodeId, to: 
   if (typeof e.kind !== 'string' || e.kind.length === 0 || e.kind.length > PEER_KIND_CHARS_MAX) return { reason: 'the envelope has no valid kind' };
   const check = kinds.get(e.kind);
   if (check === undefined) return { reason: `unknown message kind "${e.kind}"` };
+  if (frame.body.length !== 0 && !rawKinds.has(e.kind)) return { reason: `a "${e.kind}" message with a ${frame.body.length}-byte body (only raw kinds carry one)` };
   if (!isNodeId(e.from)) return { reason: 'the envelope has no valid from' };
   if (e.from !== from) return { reason: `a message from node ${e.from} on the link of node ${from} (a peer cannot speak for another)` };
   if (e.to !== to) return { reason: `a message for node ${String(e.to)} reached node ${to}` };
@@ -77,5 +80,5 @@ export function checkPeerFrame(frame: Frame, version: number, from: NodeId, to: 
     why = `the "${e.kind}" check failed: ${(err as Error).message}`;
   }
   if (why !== null) return { reason: `bad "${e.kind}" message: ${why}` };
-  return { message: { kind: e.kind, body: e.body } };
+  return { message: frame.body.length === 0 ? { kind: e.kind, body: e.body } : { kind: e.kind, body: e.body, raw: frame.body } };
 }

@@ -29,7 +29,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { HEADER_BYTES_MAX } from '../protocol/limits.js';
 import { OP } from '../protocol/ops.js';
 import { isNodeId, type NodeId, type PeerAddress } from './peer-address.js';
-import { isPeerHello, judgePeerHello, type AcceptPeer, type LocalIdentity } from './peer-hello.js';
+import { isPeerHello, judgePeerHello, type AcceptPeer, type LocalIdentity, type NodeRole } from './peer-hello.js';
 import { InboundLink } from './peer-inbound.js';
 import { OutboundLink, type LinkBounds, type OutboundLinkStatus } from './peer-link.js';
 import {
@@ -50,10 +50,14 @@ export interface PeerTransportOptions extends Partial<LinkBounds> {
   clusterId?: string | null;
   /** The id of this node's data dir, sent in every hello (null or absent: none). */
   dataDirId?: string | null;
+  /** This node's roles, sent in every hello (absent: both). */
+  roles?: NodeRole[];
   /** The other voters and the addresses this node dials them at. */
   peers: readonly PeerAddress[];
   /** Known message kinds and their body checks; any other kind closes the link that sent it. */
   kinds: Readonly<Record<string, KindCheck>>;
+  /** Kinds that carry raw bytes as the frame body (PeerMessage.raw). */
+  rawKinds?: readonly string[];
   onMessage: (from: NodeId, msg: PeerMessage) => void;
   acceptPeer?: AcceptPeer;
   log?: (line: string) => void;
@@ -75,6 +79,7 @@ export class PeerTransport {
   private readonly self: LocalIdentity;
   private readonly bounds: LinkBounds;
   private readonly kinds: ReadonlyMap<string, KindCheck>;
+  private readonly rawKinds: ReadonlySet<string>;
   private readonly log: (line: string) => void;
   private readonly outbound = new Map<NodeId, OutboundLink>();
   private readonly inbound = new Map<NodeId, InboundLink>();
@@ -92,7 +97,7 @@ export class PeerTransport {
 
   constructor(private readonly o: PeerTransportOptions) {
     if (!isNodeId(o.nodeId)) throw new RangeError(`nodeId must be a positive integer; got ${String(o.nodeId)}`);
-    this.self = { nodeId: o.nodeId, clusterId: o.clusterId ?? null, dataDirId: o.dataDirId ?? null };
+    this.self = { nodeId: o.nodeId, clusterId: o.clusterId ?? null, dataDirId: o.dataDirId ?? null, ...(o.roles === undefined ? {} : { roles: o.roles }) };
     this.bounds = {
       queueMessagesMax: o.queueMessagesMax ?? PEER_QUEUE_MESSAGES_MAX,
       queueBytesMax: o.queueBytesMax ?? PEER_QUEUE_BYTES_MAX,
@@ -107,6 +112,7 @@ export class PeerTransport {
     }
     if (this.bounds.backoffMsMin > this.bounds.backoffMsMax) throw new RangeError('backoffMsMin must not exceed backoffMsMax');
     this.kinds = new Map(Object.entries(o.kinds));
+    this.rawKinds = new Set(o.rawKinds ?? []);
     this.log = o.log ?? ((line) => console.error(line));
     for (const p of o.peers) this.addPeer(p);
   }
@@ -190,6 +196,7 @@ export class PeerTransport {
       version: verdict.answer.version,
       frameBytesMax: this.bounds.frameBytesMax,
       kinds: this.kinds,
+      rawKinds: this.rawKinds,
       deliver: (from, msg) => {
         this.contact.set(from, performance.now());
         this.o.onMessage(from, msg);

@@ -17,6 +17,8 @@ export interface NodeConfig {
   peers: string;
   /** A member's host:port to join through (a new node added as a voter); '' = none. Ignored once the data dir has Raft state. */
   join: string;
+  /** What this node does in a cluster: "sequencer,storage" (default) or "storage" (never elected sequencer; stores segments). */
+  roles: string;
   /** fsync policy: "always" | "bytes:N" | "interval:MS" | "roll". */
   fsync: string;
   /** 1: with fsync interval:MS or bytes:N, fsync on a thread-pool thread while appends go on; 0: inline on the shard's worker thread. */
@@ -56,8 +58,9 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   { key: 'host', flag: '--host', description: 'address to listen on', default: '127.0.0.1' },
   { key: 'port', flag: '--port', description: 'TCP port for clients (0 = any free port)', default: 7070 },
   { key: 'nodeId', flag: '--node-id', description: 'this node\'s id in the cluster', default: 1 },
-  { key: 'peers', flag: '--peers', description: 'the other voters of an initial cluster as id@host:port,... (the address this node dials each at); empty: a node alone. A cluster replicates the MetaStore; its shards store no records yet', default: '' },
+  { key: 'peers', flag: '--peers', description: 'the other voters of an initial cluster as id@host:port,... (the address this node dials each at); empty: a node alone', default: '' },
   { key: 'join', flag: '--join', description: 'join an existing cluster through the member at HOST:PORT (a new node; a restarted one just rejoins)', default: '' },
+  { key: 'roles', flag: '--roles', description: 'in a cluster: sequencer,storage (default) or storage (a storage-only node: it stores segments and is never a shard\'s sequencer). A sequencer always stores what it sequences, so "sequencer" alone is refused', default: 'sequencer,storage' },
   { key: 'fsync', flag: '--fsync', description: 'when appends are fsynced: always | bytes:N | interval:MS | roll (default: interval:1000, kill -9 loses nothing acked, power loss at most ~1 s)', default: 'interval:1000' },
   { key: 'fsyncBackground', flag: '--fsync-background', description: '1: with fsync interval:MS or bytes:N, fsync off the shard worker thread while appends go on (power-loss window: MS plus the fsync time, at most 2 x MS); 0: fsync inline, appends wait', default: 1 },
   { key: 'segmentBytesMax', flag: '--segment-bytes-max', description: 'roll a segment once it holds this many bytes', default: 128 * 1024 * 1024 },

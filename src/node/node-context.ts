@@ -7,6 +7,7 @@ import type { NodeConfig } from './config.js';
 import type { AnswerLease, MemoryBudget } from './memory-budget.js';
 import type { NodeDeps } from './node-deps.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { ReplicationService } from '../replication/service.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { Router } from './router.js';
 
@@ -19,6 +20,8 @@ export interface NodeContext {
   streamLocks: KeyedLock;
   /** This node's membership in a cluster (--peers); undefined for a node that runs alone. */
   cluster?: ClusterNode;
+  /** Record replication in a cluster (src/replication): appends through sequencers, reads up to the commit point. */
+  replication?: ReplicationService;
   deps: NodeDeps;
   /** Node-wide budget for bytes held for clients (clientMemoryBytesMax; memory-budget.ts). */
   memory: MemoryBudget;

@@ -41,6 +41,12 @@ export interface StreamSource {
   current?(): Promise<void>;
   /** Opens each shard; never rejects for one shard's failure (that shard comes back with its reason). */
   open(config: StreamConfig): Promise<OpenedShard[]>;
+  /**
+   * What wakes a shard's fetch long-polls: by default the handle's appends;
+   * in a cluster, the commit point (records become readable when committed,
+   * not when stored). Returns the unsubscribe.
+   */
+  subscribe?(config: StreamConfig, shard: number, handle: ShardHandleApi, notify: (endSeq: number) => void): () => void;
 }
 
 interface Entry {
@@ -127,7 +133,8 @@ export class Router {
   private route(config: StreamConfig, shard: number, o: OpenedShard): RoutedShard {
     const handle = o.ok ? o.handle : new FailedShard(`Shard ${shard} of stream "${config.name}" in namespace "${config.namespace}" does not serve: ${o.reason.replace(/\.$/, '')}.`);
     const signal = new AppendSignal();
-    const unsubscribe = handle.onAppend((endSeq) => signal.notify(endSeq));
+    const notify = (endSeq: number): void => signal.notify(endSeq);
+    const unsubscribe = this.source.subscribe !== undefined ? this.source.subscribe(config, shard, handle, notify) : handle.onAppend(notify);
     return { handle, signal, readahead: new FetchReadahead(this.readaheadBudget), unsubscribe };
   }
 

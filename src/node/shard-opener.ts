@@ -27,15 +27,6 @@ export function shardDir(dataDir: string, stream: Pick<StreamConfig, 'namespace'
   return join(streamDir(dataDir, stream), String(shard));
 }
 
-/** Why a cluster's shards do not serve: records are not replicated yet, so a cluster keeps none. */
-export const CLUSTER_NO_RECORDS_REASON =
-  'a cluster stores no records yet: replication (issue "Replicated shards") is not built, so a cluster replicates the MetaStore (streams, placements) only; run a node without --peers to store records';
-
-/** Every shard of a stream in a cluster: not served (CLUSTER_NO_RECORDS_REASON). */
-export async function unservedShards(stream: StreamConfig): Promise<OpenedShard[]> {
-  return Array.from({ length: stream.shards }, () => ({ ok: false, reason: CLUSTER_NO_RECORDS_REASON }));
-}
-
 /** One shard of a stream as opened: a handle, or the reason it could not be opened. */
 export type OpenedShard = { ok: true; handle: ShardHandleApi } | { ok: false; reason: string };
 

@@ -22,8 +22,12 @@ import { reconcileShardFolders } from './reconcile.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Router, shardFailure } from './router.js';
 import { ServerConnection } from './server-connection.js';
-import { openStreamShards, unservedShards } from './shard-opener.js';
+import { openStreamShards } from './shard-opener.js';
 import { ClusterNode, type JoinAnswer } from '../cluster/cluster-node.js';
+import type { PeerMessage } from '../cluster/peer-message.js';
+import type { NodeRole } from '../cluster/peer-hello.js';
+import { keyOf } from '../replication/messages.js';
+import { REPLICATION_KINDS, REPLICATION_RAW_KINDS, ReplicationService, shardKey } from '../replication/service.js';
 import { connect } from '../client/client.js';
 import { parsePeers, type PeerAddress } from '../cluster/peer-address.js';
 import { nodeFileLayer } from '../fs/file-layer.js';
@@ -73,6 +77,7 @@ async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeCont
   const memory = new MemoryBudget(config.clientMemoryBytesMax);
   const peers = config.peers.trim() === '' ? [] : parsePeers(config.peers, config.nodeId);
   if (peers.length > 0 || config.join.trim() !== '') return openClusterContext(config, deps, fsync, memory, peers);
+  if (parseRoles(config.roles).length !== 2) throw new Error(`--roles ${config.roles} needs a cluster (--peers or --join): a node alone must sequence and store its shards.`);
   const meta = await deps.openMetaStore(config.dataDir);
   const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), deps, closing: false, memory };
   ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: (stream) => openStreamShards(ctx, stream) }, config.readaheadBytesMax);
@@ -99,24 +104,61 @@ async function openContext(config: NodeConfig, deps: NodeDeps): Promise<NodeCont
 
 /**
  * A member of a cluster (--peers): the MetaStore is the Raft-replicated one
- * (src/cluster/cluster-node.ts). Records are not replicated yet, so no shard
- * is opened: every shard answers SHARD_FAILED with CLUSTER_NO_RECORDS_REASON
- * (a setting that does not work yet is refused, never silently ignored).
- * No start-up reconcile either: this node's MetaStore state may lag the
- * leader's until it has caught up, and it owns no shard folders anyway.
+ * (src/cluster/cluster-node.ts) and records are replicated by
+ * src/replication (docs/REPLICATION.md): every node opens a store for every
+ * shard (stores of shards whose replica sets do not include the node stay
+ * empty); appends go through the shard's sequencer, reads stop at the
+ * commit point. No start-up reconcile of folders: this node's MetaStore
+ * state may lag the leader's until it has caught up.
  */
 async function openClusterContext(config: NodeConfig, deps: NodeDeps, fsync: NodeContext['fsync'], memory: MemoryBudget, peers: PeerAddress[]): Promise<NodeContext> {
   const join = config.join.trim() === '' ? null : config.join.trim();
-  const cluster = ClusterNode.open({ dataDir: config.dataDir, nodeId: config.nodeId, peers, layer: nodeFileLayer, log: deps.log, join, requestJoin }, `${config.host}:${config.port}`);
+  let replication: ReplicationService | null = null;
+  const extension = { kinds: REPLICATION_KINDS, rawKinds: REPLICATION_RAW_KINDS, onMessage: (from: number, msg: PeerMessage) => replication?.onMessage(from, msg) };
+  const roles = parseRoles(config.roles);
+  const cluster = ClusterNode.open({ dataDir: config.dataDir, nodeId: config.nodeId, peers, layer: nodeFileLayer, log: deps.log, join, requestJoin, extension, roles }, `${config.host}:${config.port}`);
   const meta = cluster.meta;
   const ctx: NodeContext = { config, fsync, meta, router: undefined as unknown as Router, streamLocks: new KeyedLock(), cluster, deps, closing: false, memory };
-  ctx.router = new Router({ lookup: (ns, name) => meta.getStream(ns, name), open: unservedShards, current: () => meta.current() }, config.readaheadBytesMax);
+  const signals = new Map<string, (endSeq: number) => void>();
+  ctx.router = new Router(
+    {
+      lookup: (ns, name) => meta.getStream(ns, name),
+      open: (stream) => openStreamShards(ctx, stream),
+      current: () => meta.current(),
+      subscribe: (stream, shard, _handle, notify) => {
+        const k = keyOf(shardKey(stream, shard));
+        signals.set(k, notify);
+        return () => {
+          if (signals.get(k) === notify) signals.delete(k);
+        };
+      },
+    },
+    config.readaheadBytesMax,
+  );
   ctx.router.readaheadBudget.useNodeBudget(memory);
-  // A stream deleted through another node: stop routing it here.
+  replication = new ReplicationService({ self: config.nodeId, cluster, meta, router: ctx.router, log: deps.log });
+  replication.onCommit((key, commit) => signals.get(keyOf(key))?.(commit));
+  ctx.replication = replication;
+  // A stream deleted through another node: stop routing it here and remove its folders.
   meta.onApplied((cmd) => {
-    if (cmd.op === 'deleteStream') void ctx.router.remove(cmd.namespace, cmd.name)?.catch(() => undefined);
+    if (cmd.op !== 'deleteStream') return;
+    void ctx.router
+      .remove(cmd.namespace, cmd.name)
+      ?.then((s) => Promise.allSettled(s.shards.map((sh) => sh.handle.destroy())))
+      .catch(() => undefined);
   });
+  replication.start();
   return ctx;
+}
+
+/** --roles: "sequencer,storage" (either order) or "storage"; anything else is refused with one sentence. */
+export function parseRoles(text: string): NodeRole[] {
+  const roles = [...new Set(text.split(',').map((r) => r.trim()).filter((r) => r !== ''))];
+  if (roles.length === 0 || !roles.every((r) => r === 'sequencer' || r === 'storage')) {
+    throw new Error(`--roles must be "sequencer,storage" or "storage", not "${text}".`);
+  }
+  if (!roles.includes('storage')) throw new Error('--roles sequencer is refused: a sequencer stores the segments it writes; use "sequencer,storage" (or "storage" for a storage-only node).');
+  return roles as NodeRole[];
 }
 
 /** A join request to a member, as a client (op CLUSTER_JOIN); the member forwards it to the leader. */
@@ -169,6 +211,7 @@ async function closeShards(ctx: NodeContext): Promise<void> {
   await ctx.router.settled();
   const handles = ctx.router.all().flatMap((s) => s.shards.map((sh) => sh.handle));
   const results = await Promise.allSettled(handles.map((h) => h.close()));
+  ctx.replication?.close();
   await ctx.meta.close();
   await ctx.cluster?.close();
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
