@@ -12,7 +12,9 @@ import { FENCE_FILE } from '../../src/storage/fence-file.js';
 import { MemFileLayer } from '../../src/storage/mem-file-layer.js';
 import type { ShardStore } from '../../src/storage/shard-store.js';
 import { StorageError, type ShardStoreOptions } from '../../src/storage/types.js';
-import { batch, manualClock, openStore, readAll, rec, tempDir, textOf } from './helpers.js';
+import { batch, decodeAll, manualClock, openStore, readAll, rec, tempDir, textOf } from './helpers.js';
+
+const decodeAllTexts = (bytes: Uint8Array): string[] => decodeAll(bytes).map((r) => textOf(r.payload));
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -271,6 +273,23 @@ test('truncateTo across a segment boundary: later segments go, appends continue 
     s.close();
     s = openStore({ dir });
     assert.deepEqual(readAll(s).map((x) => textOf(x.payload)), [`fresh-0:${'x'.repeat(10)}`]);
+    s.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('truncateTo then appends of other sizes: a sequential reader positioned past the cut reads the new records (no stale cursor)', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const s = openStore({ dir });
+    s.append(batch(Array.from({ length: 6 }, () => rec('')))); // header-only records: truncateTo's own last-record read leaves no cursor
+    assert.equal(s.read(0, 1, Infinity).count, 1);
+    assert.equal(s.read(1, 1, Infinity).count, 1);
+    assert.equal(s.read(2, 1).nextSeq, 3, 'the reader now remembers where seq 3 was');
+    s.truncateTo(2);
+    s.append(pbatch('new', 3, 0, 0, 100));
+    assert.deepEqual(decodeAllTexts(s.read(3, 1 << 20).bytes), [`new-1:${'x'.repeat(100)}`, `new-2:${'x'.repeat(100)}`]);
     s.close();
   } finally {
     cleanup();
