@@ -116,8 +116,12 @@ export class ShardStore implements ShardStoreApi {
   private epoch: number;
   /** Appends from an epoch below it are FENCED (fence-file.ts; raised by fence()). */
   private fenceEpoch: number;
-  /** Epoch of the last stored record (0: none): epochs never go down along the log. */
-  private lastEpoch = 0;
+  /**
+   * Epoch of the last stored record (0: none; null: not looked up yet, done
+   * at the first use so that open reads nothing more than recovery needs):
+   * epochs never go down along the log.
+   */
+  private lastEpochKnown: number | null = null;
   /** Records of the last append() that were already stored (a torn batch's prefix it completed); 0 otherwise. */
   lastAppendSkipped = 0;
   private lastAppendTime: number;
@@ -199,7 +203,6 @@ export class ShardStore implements ShardStoreApi {
     this.layer.fsync(this.activeFd);
     this.durability.activeSynced(this.active.meta.bytes);
     this.writeCheckpoint();
-    this.lastEpoch = this.epochOfLastRecord(r.report.problems);
     if (r.report.clean) {
       this.layer.unlink(join(cfg.dir, CLEAN_SHUTDOWN_FILE));
       this.layer.syncDir(cfg.dir);
@@ -295,7 +298,7 @@ export class ShardStore implements ShardStoreApi {
       this.io('fence write', () => writeFence(this.layer, this.cfg.dir, epoch));
       this.fenceEpoch = epoch;
     }
-    return { endSeq: this.active.meta.endSeq, lastEpoch: this.lastEpoch, fenceEpoch: this.fenceEpoch };
+    return { endSeq: this.active.meta.endSeq, lastEpoch: this.lastEpoch(), fenceEpoch: this.fenceEpoch };
   }
 
   /** The fence epoch in force (0: never fenced). */
@@ -310,11 +313,11 @@ export class ShardStore implements ShardStoreApi {
     const n = end - start;
     if (n > SEGMENT_BYTES_LIMIT) throw new StorageError('RECORD_TOO_LARGE', `batch of ${n} bytes exceeds the ${SEGMENT_BYTES_LIMIT}-byte limit`);
     this.lastAppendSkipped = 0;
-    if (this.epoch < this.fenceEpoch || this.epoch < this.lastEpoch) {
+    if (this.epoch < this.fenceEpoch || this.epoch < this.lastEpoch()) {
       throw new StorageError(
         'FENCED',
         `this shard's epoch ${this.epoch} is below ` +
-          (this.epoch < this.fenceEpoch ? `its fence epoch ${this.fenceEpoch}` : `the epoch ${this.lastEpoch} of its last record`) +
+          (this.epoch < this.fenceEpoch ? `its fence epoch ${this.fenceEpoch}` : `the epoch ${this.lastEpoch()} of its last record`) +
           `: a later sequencer owns it; nothing was written`,
       );
     }
@@ -389,11 +392,11 @@ export class ShardStore implements ShardStoreApi {
     const absStart = bytes.byteOffset + start;
     const absEnd = bytes.byteOffset + end;
     const { count, appendTime } = this.validateStamped(absStart, absEnd, firstSeq, epoch);
-    if (epoch < this.fenceEpoch || epoch < this.lastEpoch) {
+    if (epoch < this.fenceEpoch || epoch < this.lastEpoch()) {
       throw new StorageError(
         'FENCED',
         `a batch of epoch ${epoch} is refused: ` +
-          (epoch < this.fenceEpoch ? `this shard is fenced below epoch ${this.fenceEpoch}` : `its last record has epoch ${this.lastEpoch}`) +
+          (epoch < this.fenceEpoch ? `this shard is fenced below epoch ${this.fenceEpoch}` : `its last record has epoch ${this.lastEpoch()}`) +
           `; nothing was written`,
       );
     }
@@ -495,9 +498,7 @@ export class ShardStore implements ShardStoreApi {
     this.durability.truncated(cutPos);
     this.producers.truncateFrom(seq);
     this.freeCheckedAt = -Infinity;
-    const problems: string[] = [];
-    this.lastEpoch = this.epochOfLastRecord(problems);
-    if (problems.length > 0) throw new StorageError('CORRUPT', problems[0]!);
+    this.lastEpochKnown = null; // looked up again from the new last record
     this.writeCheckpoint();
   }
 
@@ -522,6 +523,10 @@ export class ShardStore implements ShardStoreApi {
       throw new StorageError('CORRUPT', `segment ${logFileName(meta.baseSeq)} cannot be cut at seq ${seq}: ${r.problem?.message ?? `its records end at byte ${r.end}, seq ${r.nextSeq}`}; nothing was changed`);
     }
     return t;
+  }
+
+  private lastEpoch(): number {
+    return (this.lastEpochKnown ??= this.epochOfLastRecord([]));
   }
 
   /** Epoch of the last stored record (0 without one); a record that cannot be read is reported in problems and its epoch taken as the fence's. */
@@ -968,7 +973,7 @@ export class ShardStore implements ShardStoreApi {
       filePos += length;
     }
     this.lastAppendTime = timeMax;
-    this.lastEpoch = epoch;
+    this.lastEpochKnown = epoch;
     this.writtenSinceFreeCheck += n;
     this.durability.noteAppended(n, now, synced);
   }
@@ -1139,7 +1144,7 @@ export class ShardStore implements ShardStoreApi {
       filePos += length;
     }
     this.lastAppendTime = appendTime;
-    this.lastEpoch = this.epoch;
+    this.lastEpochKnown = this.epoch;
     this.writtenSinceFreeCheck += n;
     this.durability.noteAppended(n, now, synced);
     if (this.batchProducerId !== 0) {
