@@ -17,6 +17,11 @@
  * waits with Atomics.waitAsync, and a busy one yields every WORKER_YIELD_MS,
  * so comlink control calls are always served.
  *
+ * Replicated-shard requests (APPEND_STAMPED, FENCE, TRUNCATE, SET_EPOCH;
+ * src/shard/shard-protocol.ts) are served in ring order like appends; a
+ * stamped append that writes joins the batch's group fsync, and a
+ * truncation first waits for the store's background fsyncs and rolls.
+ *
  * A failed fsync (the group fsync, a background fsync, a seal job's, a
  * checkpoint's) stops the store for good (src/storage/fsync-guard.ts): it is
  * never retried. From then on every request is answered SHARD_STOPPED (an
@@ -35,13 +40,19 @@ import type { ReadIntoResult, RecoveryReport, ShardStoreApi, ShardStoreOptions, 
 import { recoveryLogLine } from '../src/storage/recovery.js';
 import type { ShardOwnerToken, ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from '../src/shard/shard-control.js';
 import {
+  APPEND_FLAG_RETURN_STAMPED,
   OP_APPEND,
+  OP_APPEND_STAMPED,
+  OP_FENCE,
   OP_READ,
+  OP_SET_EPOCH,
+  OP_TRUNCATE,
   OP_SEQ_FOR_APPEND_TIME,
   OP_SEQ_FOR_EVENT_TIME,
   REQUEST_HEADER_BYTES,
   RESPONSE_HEADER_BYTES,
   RES_FLAG_DUPLICATE,
+  RES_FLAG_STAMPED,
   STATUS_ERROR,
   STATUS_OK,
   encodeErrorBody,
@@ -77,6 +88,8 @@ interface Outcome {
   appended: boolean;
   /** A read to perform when its response is written (bytes wanted, <= readBytesMax); else 0. */
   readBytes: number;
+  /** That read returns no record with seq >= this (the committed end; Infinity: no bound). */
+  readEndSeqMax?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -86,6 +99,11 @@ function errorCode(e: unknown): string {
   if ((e as Error | null)?.name === 'StorageError' && typeof code === 'string') return code;
   if (code === 'ENOSPC') return 'DISK_FULL';
   return 'IO_ERROR';
+}
+
+function errorDetails(e: unknown): { endSeq?: number } | undefined {
+  const d = (e as { details?: { endSeq?: unknown } } | null)?.details;
+  return d !== undefined && d !== null && typeof d.endSeq === 'number' ? { endSeq: d.endSeq } : undefined;
 }
 
 function errorMessage(e: unknown): string {
@@ -344,7 +362,12 @@ class ShardServer implements ShardWorkerControl {
     if (batch.length === 0) return 0;
     this.counters.batches++;
     this.counters.batchRequestsMax = Math.max(this.counters.batchRequestsMax, batch.length);
-    const outcomes = batch.map((m) => this.execute(m));
+    const outcomes: Outcome[] = [];
+    for (const m of batch) {
+      // A truncation needs the store's background fsyncs and rolls settled (ShardStore.truncateTo).
+      if (m.tag === OP_TRUNCATE) await this.store?.backgroundIdle?.();
+      outcomes.push(this.execute(m));
+    }
     if (this.syncEachBatch) this.syncBatch(outcomes);
     this.inbound.release();
     for (const o of outcomes) {
@@ -377,9 +400,21 @@ class ShardServer implements ShardWorkerControl {
       const store = this.opened();
       switch (m.tag) {
         case OP_APPEND:
-          return this.append(store, id, m.bytes);
+          return this.append(store, id, m.bytes, (h.arg32 & APPEND_FLAG_RETURN_STAMPED) !== 0);
+        case OP_APPEND_STAMPED:
+          return this.appendStamped(store, id, m.bytes, h.arg64, h.arg32);
         case OP_READ:
-          return this.deferRead(id, h.arg64, h.arg32);
+          return this.deferRead(id, h.arg64, h.arg32, h.arg64b);
+        case OP_FENCE: {
+          const f = this.replicaOp(store, 'fence').call(store, h.arg32) as ReturnType<NonNullable<ShardStoreApi['fence']>>;
+          return { ...ok(id, m.tag, f.endSeq), fields: { requestId: id, op: m.tag, a: f.endSeq, b: f.lastEpoch, c: f.fenceEpoch, count: 0, flags: 0 } };
+        }
+        case OP_TRUNCATE:
+          this.replicaOp(store, 'truncateTo').call(store, h.arg64);
+          return ok(id, m.tag, store.describe().endSeq);
+        case OP_SET_EPOCH:
+          this.replicaOp(store, 'setEpoch').call(store, h.arg32);
+          return ok(id, m.tag, 0);
         case OP_SEQ_FOR_APPEND_TIME:
           return ok(id, m.tag, store.seqForAppendTime(h.arg64));
         case OP_SEQ_FOR_EVENT_TIME:
@@ -388,24 +423,54 @@ class ShardServer implements ShardWorkerControl {
           return failure(id, m.tag, 'BAD_REQUEST', `unknown shard request op ${m.tag}`);
       }
     } catch (e) {
-      if (m.tag === OP_APPEND) this.counters.appendErrors++;
-      return failure(id, m.tag, errorCode(e), errorMessage(e));
+      if (m.tag === OP_APPEND || m.tag === OP_APPEND_STAMPED) this.counters.appendErrors++;
+      return failure(id, m.tag, errorCode(e), errorMessage(e), errorDetails(e));
     }
   }
 
-  private append(store: ShardStoreApi, id: number, bytes: Uint8Array): Outcome {
+  /**
+   * returnStamped: the response body is a copy of the bytes written (the
+   * ring's request memory is released before responses are written). When
+   * the append completed a torn batch's stored prefix, the whole batch's
+   * records are read back from the store instead.
+   */
+  private append(store: ShardStoreApi, id: number, bytes: Uint8Array, returnStamped: boolean): Outcome {
     const r = store.append(bytes, REQUEST_HEADER_BYTES, bytes.length);
     this.counters.appends++;
     this.counters.records += r.count;
     this.counters.appendedBytes += bytes.length - REQUEST_HEADER_BYTES;
-    const fields = { requestId: id, op: OP_APPEND, a: r.firstSeq, b: r.lastSeq, c: r.appendTime, count: r.count, flags: r.duplicate ? RES_FLAG_DUPLICATE : 0 };
-    return { status: STATUS_OK, fields, body: null, appended: !r.duplicate, readBytes: 0 };
+    let flags = r.duplicate ? RES_FLAG_DUPLICATE : 0;
+    let body: Uint8Array | null = null;
+    if (returnStamped && !r.duplicate && r.count > 0) {
+      const n = bytes.length - REQUEST_HEADER_BYTES;
+      body = (store.lastAppendSkipped ?? 0) > 0 ? store.read(r.firstSeq, n).bytes : bytes.slice(REQUEST_HEADER_BYTES);
+      if (body.length !== n) throw new Error(`the stamped copy of seqs ${r.firstSeq}..${r.lastSeq} has ${body.length} bytes, the batch ${n}`);
+      flags |= RES_FLAG_STAMPED;
+    }
+    const fields = { requestId: id, op: OP_APPEND, a: r.firstSeq, b: r.lastSeq, c: r.appendTime, count: r.count, flags };
+    return { status: STATUS_OK, fields, body, appended: !r.duplicate, readBytes: 0 };
+  }
+
+  private appendStamped(store: ShardStoreApi, id: number, bytes: Uint8Array, firstSeq: number, epoch: number): Outcome {
+    const r = this.replicaOp(store, 'appendStamped').call(store, bytes, REQUEST_HEADER_BYTES, bytes.length, firstSeq, epoch) as ReturnType<NonNullable<ShardStoreApi['appendStamped']>>;
+    this.counters.appends++;
+    this.counters.records += r.count - r.skipped;
+    this.counters.appendedBytes += bytes.length - REQUEST_HEADER_BYTES;
+    const fields = { requestId: id, op: OP_APPEND_STAMPED, a: r.firstSeq, b: r.lastSeq, c: r.appendTime, count: r.count, flags: r.skipped };
+    return { status: STATUS_OK, fields, body: null, appended: r.count > r.skipped, readBytes: 0 };
+  }
+
+  /** A replicated-shard operation of the store (a test stand-in store may lack it: BAD_REQUEST). */
+  private replicaOp<K extends 'appendStamped' | 'fence' | 'truncateTo' | 'setEpoch'>(store: ShardStoreApi, name: K): NonNullable<ShardStoreApi[K]> {
+    const fn = store[name];
+    if (typeof fn !== 'function') throw Object.assign(new Error(`this shard's store has no ${name}`), { name: 'StorageError', code: 'BAD_REQUEST' });
+    return fn as NonNullable<ShardStoreApi[K]>;
   }
 
   /** A read is answered straight into the outbound ring (store.readInto): no intermediate buffer. */
-  private deferRead(id: number, fromSeq: number, maxBytes: number): Outcome {
+  private deferRead(id: number, fromSeq: number, maxBytes: number, endSeqMax: number): Outcome {
     const fields = { requestId: id, op: OP_READ, a: fromSeq, b: 0, c: 0, count: 0, flags: 0 };
-    return { status: STATUS_OK, fields, body: null, appended: false, readBytes: Math.min(maxBytes, this.readBytesMax) };
+    return { status: STATUS_OK, fields, body: null, appended: false, readBytes: Math.min(maxBytes, this.readBytesMax), readEndSeqMax: endSeqMax };
   }
 
   private async respondRead(o: Outcome): Promise<void> {
@@ -416,7 +481,7 @@ class ShardServer implements ShardWorkerControl {
       const view = this.outbound.tryReserve(RESPONSE_HEADER_BYTES + want, STATUS_OK) ?? (await this.outbound.reserveAsync(RESPONSE_HEADER_BYTES + want, STATUS_OK))!;
       let r: ReadIntoResult;
       try {
-        r = this.opened().readInto(fromSeq, view.subarray(RESPONSE_HEADER_BYTES), want);
+        r = this.opened().readInto(fromSeq, view.subarray(RESPONSE_HEADER_BYTES), want, o.readEndSeqMax ?? Infinity);
       } catch (e) {
         this.outbound.abort();
         return this.respond(failure(id, OP_READ, errorCode(e), errorMessage(e)));
@@ -471,8 +536,8 @@ function ok(id: number, op: number, seq: number): Outcome {
   return { status: STATUS_OK, fields: { requestId: id, op, a: seq, b: 0, c: 0, count: 0, flags: 0 }, body: null, appended: false, readBytes: 0 };
 }
 
-function failure(id: number, op: number, code: string, message: string): Outcome {
-  return { status: STATUS_ERROR, fields: { requestId: id, op, a: 0, b: 0, c: 0, count: 0, flags: 0 }, body: encodeErrorBody(code, message), appended: false, readBytes: 0 };
+function failure(id: number, op: number, code: string, message: string, details?: { endSeq?: number }): Outcome {
+  return { status: STATUS_ERROR, fields: { requestId: id, op, a: 0, b: 0, c: 0, count: 0, flags: 0 }, body: encodeErrorBody(code, message, details), appended: false, readBytes: 0 };
 }
 
 function fillResponse(view: Uint8Array, o: Outcome, body: Uint8Array): void {

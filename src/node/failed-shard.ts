@@ -5,7 +5,7 @@
  * keep serving. It holds no files and no worker; the node tries the shard
  * again at its next start (or when the stream is re-created).
  */
-import type { AppendResult, ReadResult, ShardDescription, ShardHandleApi } from '../shard/types.js';
+import type { AppendResult, FenceResult, ReadResult, ShardDescription, ShardHandleApi, StampedAppendResult } from '../shard/types.js';
 import { ProtocolError } from './protocol-error.js';
 
 export class FailedShard implements ShardHandleApi {
@@ -19,6 +19,18 @@ export class FailedShard implements ShardHandleApi {
     return this.refuse();
   }
   read(): Promise<ReadResult> {
+    return this.refuse();
+  }
+  appendStamped(): Promise<StampedAppendResult> {
+    return this.refuse();
+  }
+  fence(): Promise<FenceResult> {
+    return this.refuse();
+  }
+  truncateTo(): Promise<number> {
+    return this.refuse();
+  }
+  setEpoch(): Promise<void> {
     return this.refuse();
   }
   seqForAppendTime(): Promise<number> {

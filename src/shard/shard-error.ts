@@ -13,7 +13,12 @@ export type ShardErrorCode =
 
 /** The error every ShardHandle call rejects with; `code` is stable for wire mapping. */
 export class ShardError extends Error {
-  constructor(readonly code: ShardErrorCode, message: string) {
+  constructor(
+    readonly code: ShardErrorCode,
+    message: string,
+    /** SEQ_GAP: the replica's endSeq, where the sequencer resends from. */
+    readonly details?: { endSeq?: number },
+  ) {
     super(message);
     this.name = 'ShardError';
   }

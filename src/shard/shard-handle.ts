@@ -15,6 +15,13 @@
  * the handle's token, so a replacement takes over the lock a dead worker
  * never released; close() removes it if the worker could not.
  *
+ * Replicated shards (issue 15): append(records, {returnStamped}) answers a
+ * copy of the stamped bytes for the sequencer to send; appendStamped stores
+ * a sequencer's bytes on a replica; fence, truncateTo and setEpoch are ring
+ * requests, so each is ordered after every call made before it (a fence
+ * answers only once the appends sent before it are stored); read takes the
+ * committed end (endSeqMax). SEQ_GAP errors carry details.endSeq.
+ *
  * If the worker dies, the responses it committed to its outbound ring are
  * delivered first; every other call in flight (written to its ring) is
  * rejected with WORKER_EXITED, and a new worker (with new rings) is started; it
@@ -27,7 +34,7 @@ import * as Comlink from 'comlink';
 import { releaseOwnerLock } from '../lock/owner-lock.js';
 import { RECORD_BYTES_MAX_DEFAULT } from '../record/layout.js';
 import { RingConsumer, RingProducer, createRingBuffer, ringMessageBytesMax, type RingMessage } from '../ring/index.js';
-import type { AppendResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions } from './types.js';
+import type { AppendOptions, FenceResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions, StampedAppend, StampedAppendResult } from './types.js';
 import type { ShardWorkerControl, ShardWorkerInit, ShardWorkerStats, WorkerStoreOptions } from './shard-control.js';
 import { ShardError, shardErrorCode } from './shard-error.js';
 import {
@@ -38,13 +45,19 @@ import {
   shardRingBytes,
 } from './shard-limits.js';
 import {
+  APPEND_FLAG_RETURN_STAMPED,
   OP_APPEND,
+  OP_APPEND_STAMPED,
+  OP_FENCE,
   OP_READ,
+  OP_SET_EPOCH,
+  OP_TRUNCATE,
   OP_SEQ_FOR_APPEND_TIME,
   OP_SEQ_FOR_EVENT_TIME,
   REQUEST_HEADER_BYTES,
   RESPONSE_HEADER_BYTES,
   RES_FLAG_DUPLICATE,
+  RES_FLAG_STAMPED,
   STATUS_OK,
   decodeErrorBody,
   readResponseHeader,
@@ -146,32 +159,76 @@ export class ShardHandle implements ShardHandleApi {
     return h;
   }
 
-  append(records: Uint8Array): Promise<AppendResult> {
-    if (records.length > this.appendBytesMax) {
+  /** With returnStamped, `stamped` is a copy of the bytes written (see AppendOptions); such an append may carry at most readBytesMax bytes. */
+  append(records: Uint8Array, opts: AppendOptions = {}): Promise<StampedAppend> {
+    const returnStamped = opts.returnStamped === true;
+    const limit = returnStamped ? Math.min(this.appendBytesMax, this.readBytesMax) : this.appendBytesMax;
+    if (records.length > limit) {
       return Promise.reject(
-        new ShardError('RECORD_TOO_LARGE', `append of ${records.length} bytes exceeds this shard's limit of ${this.appendBytesMax} bytes per call (ringBytes ${this.ringBytes})`),
+        new ShardError('RECORD_TOO_LARGE', `append of ${records.length} bytes exceeds this shard's limit of ${limit} bytes per call (ringBytes ${this.ringBytes}${returnStamped ? ', returnStamped' : ''})`),
       );
     }
     return this.call(OP_APPEND, REQUEST_HEADER_BYTES + records.length, (view, id) => {
-      writeRequestHeader(view, id, 0, 0);
+      writeRequestHeader(view, id, returnStamped ? APPEND_FLAG_RETURN_STAMPED : 0, 0);
       view.set(records, REQUEST_HEADER_BYTES);
-    }, (h) => {
-      const r: AppendResult = { firstSeq: h.a, lastSeq: h.b, count: h.count, appendTime: h.c, duplicate: (h.flags & RES_FLAG_DUPLICATE) !== 0 };
+    }, (h, body) => {
+      const r: StampedAppend = { firstSeq: h.a, lastSeq: h.b, count: h.count, appendTime: h.c, duplicate: (h.flags & RES_FLAG_DUPLICATE) !== 0 };
+      if ((h.flags & RES_FLAG_STAMPED) !== 0) r.stamped = body.slice(); // a copy: the ring's memory is reused
       if (r.count > 0 && !r.duplicate) this.emitAppend(r.lastSeq + 1);
       return r;
     });
   }
 
-  read(fromSeq: number, maxBytes: number): Promise<ReadResult> {
+  appendStamped(records: Uint8Array, firstSeq: number, epoch: number): Promise<StampedAppendResult> {
+    if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) return Promise.reject(new RangeError(`firstSeq must be a non-negative integer, got ${firstSeq}`));
+    const bad = checkEpoch(epoch);
+    if (bad !== null) return Promise.reject(bad);
+    if (records.length > this.appendBytesMax) {
+      return Promise.reject(
+        new ShardError('RECORD_TOO_LARGE', `append of ${records.length} bytes exceeds this shard's limit of ${this.appendBytesMax} bytes per call (ringBytes ${this.ringBytes})`),
+      );
+    }
+    return this.call(OP_APPEND_STAMPED, REQUEST_HEADER_BYTES + records.length, (view, id) => {
+      writeRequestHeader(view, id, epoch, firstSeq);
+      view.set(records, REQUEST_HEADER_BYTES);
+    }, (h) => {
+      const r: StampedAppendResult = { firstSeq: h.a, lastSeq: h.b, count: h.count, skipped: h.flags, appendTime: h.c };
+      if (r.count > r.skipped) this.emitAppend(r.lastSeq + 1);
+      return r;
+    });
+  }
+
+  read(fromSeq: number, maxBytes: number, endSeqMax?: number): Promise<ReadResult> {
     if (!Number.isSafeInteger(fromSeq) || fromSeq < 0) return Promise.reject(new RangeError(`fromSeq must be a non-negative integer, got ${fromSeq}`));
     if (!Number.isInteger(maxBytes) || maxBytes < 0) return Promise.reject(new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`));
+    if (endSeqMax !== undefined && !(Number.isSafeInteger(endSeqMax) && endSeqMax >= 0)) {
+      return Promise.reject(new RangeError(`endSeqMax must be a non-negative integer, got ${endSeqMax}`));
+    }
     const max = Math.min(maxBytes, this.readBytesMax);
-    return this.call(OP_READ, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, max, fromSeq), (h, body) => ({
+    return this.call(OP_READ, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, max, fromSeq, endSeqMax ?? Infinity), (h, body) => ({
       bytes: body.slice(),
       count: h.count,
       firstSeq: h.a,
       nextSeq: h.b,
     }));
+  }
+
+  fence(epoch: number): Promise<FenceResult> {
+    const bad = checkEpoch(epoch);
+    if (bad !== null) return Promise.reject(bad);
+    return this.call(OP_FENCE, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, epoch, 0), (h) => ({ endSeq: h.a, lastEpoch: h.b, fenceEpoch: h.c }));
+  }
+
+  truncateTo(seq: number): Promise<number> {
+    if (!Number.isSafeInteger(seq) || seq < 0) return Promise.reject(new RangeError(`seq must be a non-negative integer, got ${seq}`));
+    return this.call(OP_TRUNCATE, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, 0, seq), (h) => h.a);
+  }
+
+  setEpoch(epoch: number): Promise<void> {
+    const bad = checkEpoch(epoch);
+    if (bad !== null) return Promise.reject(bad);
+    this.opts.epoch = epoch; // a restarted worker stamps it too
+    return this.call(OP_SET_EPOCH, REQUEST_HEADER_BYTES, (view, id) => writeRequestHeader(view, id, epoch, 0), () => undefined);
   }
 
   seqForAppendTime(t: number): Promise<number> {
@@ -264,7 +321,7 @@ export class ShardHandle implements ShardHandleApi {
           if (m.tag === STATUS_OK) resolve(done(h, body));
           else {
             const e = decodeErrorBody(body);
-            reject(new ShardError(shardErrorCode(e.code), e.message));
+            reject(new ShardError(shardErrorCode(e.code), e.message, e.details));
           }
         },
       });
@@ -538,6 +595,11 @@ export class ShardHandle implements ShardHandleApi {
     if (this.waiting.length > 0 || this.inFlight.length > 0) return;
     for (const r of this.drainWaiters.splice(0)) r();
   }
+}
+
+/** Epochs are u32 (the record header's field). */
+function checkEpoch(epoch: number): RangeError | null {
+  return Number.isInteger(epoch) && epoch >= 0 && epoch <= 0xffffffff ? null : new RangeError(`epoch must be an integer in [0, 4294967295], got ${epoch}`);
 }
 
 function toShardError(e: unknown): ShardError {

@@ -9,9 +9,22 @@
  * (except these plain types re-exported from src/storage/types.ts, which carry
  * no code).
  */
-import type { AppendResult, FsyncPolicy, ReadResult, ShardDescription, ShardStoreOptions } from '../storage/types.js';
+import type { AppendResult, FenceResult, FsyncPolicy, ReadResult, ShardDescription, ShardStoreOptions, StampedAppendResult } from '../storage/types.js';
 
-export type { AppendResult, ReadResult, ShardDescription, FsyncPolicy };
+export type { AppendResult, FenceResult, ReadResult, ShardDescription, FsyncPolicy, StampedAppendResult };
+
+export interface AppendOptions {
+  /**
+   * Answer with `stamped`: a copy (owned by the caller) of exactly the bytes
+   * written, as stamped (seq, appendTime, epoch, serverCrc), for a
+   * non-duplicate append: what a sequencer sends to its replicas. Such an
+   * append may carry at most readBytesMax bytes (the copy comes back through
+   * the response ring). Default false (no copy).
+   */
+  returnStamped?: boolean;
+}
+
+export type StampedAppend = AppendResult & { stamped?: Uint8Array };
 
 /**
  * Storage settings the worker passes to the storage engine: every
@@ -29,9 +42,31 @@ export interface ShardHandleOptions extends ShardStoreSettings {
 
 export interface ShardHandleApi {
   /** Append concatenated encoded records; resolves once they are written under the fsync policy. */
-  append(records: Uint8Array): Promise<AppendResult>;
-  /** Whole records from fromSeq, at most maxBytes (at least one record if any exists, even if larger). */
-  read(fromSeq: number, maxBytes: number): Promise<ReadResult>;
+  append(records: Uint8Array, opts?: AppendOptions): Promise<StampedAppend>;
+  /**
+   * A replica stores records its sequencer stamped, as they are (firstSeq:
+   * the first record's seq; epoch: every record's). Rejects with ShardError
+   * FENCED (epoch below the fence or the last record's), SEQ_GAP (firstSeq
+   * past the end; error.details.endSeq says where to resend from), DIVERGED
+   * (an overlap differs from what is stored), BAD_RECORD (nothing written).
+   * An overlap equal to what is stored is skipped (`skipped`).
+   */
+  appendStamped(records: Uint8Array, firstSeq: number, epoch: number): Promise<StampedAppendResult>;
+  /**
+   * Whole records from fromSeq, at most maxBytes (at least one record if any
+   * exists, even if larger); none with seq >= endSeqMax (the committed end):
+   * fromSeq >= endSeqMax answers empty with nextSeq = fromSeq.
+   */
+  read(fromSeq: number, maxBytes: number, endSeqMax?: number): Promise<ReadResult>;
+  /**
+   * Raises the shard's fence epoch durably (after every append sent before
+   * it is stored) and answers its end: appends of a lower epoch are FENCED from then on.
+   */
+  fence(epoch: number): Promise<FenceResult>;
+  /** Removes every record with seq >= seq, durably (recovery cuts an unacked tail); resolves to the new endSeq. */
+  truncateTo(seq: number): Promise<number>;
+  /** Sequencer epoch stamped into records appended after it (kept for a restarted worker). */
+  setEpoch(epoch: number): Promise<void>;
   seqForAppendTime(t: number): Promise<number>;
   seqForEventTime(t: number): Promise<number>;
   describe(): Promise<ShardDescription>;

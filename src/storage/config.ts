@@ -32,6 +32,8 @@ export interface StoreConfig {
   verifyAppendCrc: boolean;
   appendCrcThread: boolean;
   syncInBackground: boolean;
+  /** First seq of a fresh store (ShardStoreOptions.baseSeq). */
+  baseSeq: number;
 }
 
 /** Fills in defaults and rejects out-of-range options with a RangeError naming the option. */
@@ -53,6 +55,7 @@ export function resolveConfig(opts: ShardStoreOptions): StoreConfig {
     verifyAppendCrc: opts.verifyAppendCrc ?? true,
     appendCrcThread: opts.appendCrcThread ?? false,
     syncInBackground: opts.syncInBackground ?? false,
+    baseSeq: opts.baseSeq ?? 0,
   };
   const bad = (what: string): never => {
     throw new RangeError(`invalid storage option: ${what}`);
@@ -63,6 +66,7 @@ export function resolveConfig(opts: ShardStoreOptions): StoreConfig {
   if (!(cfg.recordBytesMax >= RECORD_HEADER_BYTES && cfg.recordBytesMax <= RECORD_BYTES_LIMIT)) {
     bad(`recordBytesMax ${cfg.recordBytesMax} must be in [${RECORD_HEADER_BYTES}, ${RECORD_BYTES_LIMIT}]`);
   }
+  if (!(Number.isSafeInteger(cfg.baseSeq) && cfg.baseSeq >= 0)) bad(`baseSeq ${cfg.baseSeq} must be a non-negative safe integer`);
   if (!(cfg.producersMax > 0)) bad(`producersMax ${cfg.producersMax} must be > 0`);
   if (!(cfg.indexCacheBytesMax >= 0)) bad(`indexCacheBytesMax ${cfg.indexCacheBytesMax} must be >= 0`);
   const f = cfg.fsync;

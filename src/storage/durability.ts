@@ -170,6 +170,22 @@ export class Durability {
     this.resetUnsynced();
   }
 
+  /** A background fsync or seal job is running (ShardStore.truncateTo waits for none). */
+  get busy(): boolean {
+    return this.bgSync !== null || this.seals.length > 0;
+  }
+
+  /**
+   * ShardStore.truncateTo cut the log: the active segment (perhaps an older
+   * one again) is durable at its new length, nothing of it is unsynced, and
+   * a background fsync that completes later must not count (bgBase reset).
+   */
+  truncated(activeBytes: number): void {
+    this.activeDurableBytes = activeBytes;
+    this.bgBase = -1;
+    this.resetUnsynced();
+  }
+
   /** The store switched to a new, empty active segment (an inline roll, whose old segment was synced first). */
   newActiveSegment(): void {
     this.activeDurableBytes = 0;

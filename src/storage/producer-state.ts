@@ -117,6 +117,24 @@ export class ProducerTable {
     this.record(producerId, { producerSeqFirst: producerSeq, producerSeqLast: producerSeq, seqFirst: seq, appendTime });
   }
 
+  /**
+   * Forgets what a truncation removed (ShardStore.truncateTo): batches whose
+   * first seq is >= seq go, a batch that runs past seq is cut at seq - 1, and
+   * a producer left with no batch is forgotten (its next batch is new).
+   */
+  truncateFrom(seq: number): void {
+    for (const [id, batches] of [...this.producers.entries()]) {
+      const kept: ProducerBatch[] = [];
+      for (const b of batches) {
+        if (b.seqFirst >= seq) continue;
+        const lastSeq = b.seqFirst + (b.producerSeqLast - b.producerSeqFirst);
+        kept.push(lastSeq < seq ? b : { ...b, producerSeqLast: b.producerSeqFirst + (seq - 1 - b.seqFirst) });
+      }
+      if (kept.length === 0) this.producers.delete(id);
+      else this.producers.set(id, kept);
+    }
+  }
+
   /** Least recently used first. */
   entries(): Array<[number, ProducerBatch[]]> {
     return [...this.producers.entries()];

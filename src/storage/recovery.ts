@@ -37,6 +37,8 @@ export interface RecoveryConfig {
   indexIntervalBytes: number;
   recordBytesMax: number;
   producersMax: number;
+  /** Base of the first segment when the folder holds no shard yet (ShardStoreOptions.baseSeq); 0 when absent. */
+  baseSeq?: number;
 }
 
 export interface RecoveredShard {
@@ -86,7 +88,8 @@ export function recoverShard(layer: FileLayer, dir: string, cfg: RecoveryConfig)
     for (const b of bases) if (b > cp.active.baseSeq) pending.push(freshPending(b, cfg));
   } else {
     for (const b of bases) pending.push(freshPending(b, cfg));
-    if (pending.length === 0) pending.push(freshPending(0, cfg));
+    // A fresh shard: a replica that joins at a later segment starts there (nothing below is, or was, stored here).
+    if (pending.length === 0) pending.push(freshPending(cfg.baseSeq ?? 0, cfg));
   }
   const scanner = new RecordScanner(layer, cfg.recordBytesMax);
   const rebuiltIndexes: SegmentTracker[] = [];

@@ -47,6 +47,13 @@ export class SegmentReader {
     private readonly access: SegmentAccess,
   ) {}
 
+  /** Drops the sequential-read cursor (the log was cut: positions past the cut may hold other records later). */
+  forgetCursor(): void {
+    this.cursorSeq = -1;
+    this.cursorBase = -1;
+    this.cursorPosition = 0;
+  }
+
   /**
    * File position of record seq (which must exist). Damage between the index
    * entry and seq (a damaged length field loses the record boundaries) is
@@ -95,8 +102,8 @@ export class SegmentReader {
     return { meta, fd, position };
   }
 
-  /** Reads whole, validated records of one segment from loc into target[0, limit). */
-  fill(loc: Location, fromSeq: number, target: Uint8Array, limit: number): ReadIntoResult {
+  /** Reads whole, validated records of one segment from loc into target[0, limit), none with seq >= seqEnd. */
+  fill(loc: Location, fromSeq: number, target: Uint8Array, limit: number, seqEnd = Infinity): ReadIntoResult {
     const want = Math.min(limit, target.length, loc.meta.bytes - loc.position);
     const got = readFully(this.layer, loc.fd, target, 0, want, loc.position);
     // A sealed segment cut short (torn): the whole records before the cut are served; the record the cut is in is damage.
@@ -107,7 +114,7 @@ export class SegmentReader {
     let seq = fromSeq;
     let firstRecordBytes = 0;
     const crcEnd = crcsPassedEnd(target, 0, got);
-    while (off < got) {
+    while (off < got && seq < seqEnd) {
       const first = seq === fromSeq;
       const fileLeft = loc.meta.bytes - loc.position - off;
       if (got - off < RECORD_HEADER_BYTES) {

@@ -36,11 +36,20 @@
  *
  * The owner calls tick() periodically (every 100 ms to 1 s): age roll,
  * interval fsync, checkpoint, retention.
+ *
+ * Replicated shards (issue 15; docs/FORMAT.md section 14): a replica stores
+ * its sequencer's stamped bytes with appendStamped() (validated, compared
+ * where they overlap, written as they are), so its log is a byte-identical
+ * prefix of the sequencer's; fence() raises a durable fence epoch below
+ * which nothing more is appended (epochs never go down along the log);
+ * truncateTo() cuts an unacked tail during recovery; baseSeq starts a fresh
+ * replica at a later segment; reads take an endSeqMax (the committed end).
  */
 import { join } from 'node:path';
-import { OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
-import { getU64, recordAppendTime, recordEventTimeMax } from '../record/record.js';
-import { appendProblem, crcsPassedEnd, structuralProblem } from './batch-check.js';
+import { OFF_EPOCH, OFF_PRODUCER_ID, OFF_PRODUCER_SEQ, RECORD_HEADER_BYTES } from '../record/layout.js';
+import { dataViewOf, getU64, recordAppendTime, recordEventTimeMax, recordSeq } from '../record/record.js';
+import { appendProblem, crcsPassedEnd, storedRecordProblem, structuralProblem } from './batch-check.js';
+import { EPOCH_MAX, readFence, writeFence } from './fence-file.js';
 import { PARALLEL_CRC_MIN_BYTES, ParallelCrc } from './parallel-crc.js';
 import { type Checkpoint, type SegmentMeta, encodeCheckpoint } from './checkpoint.js';
 import { type StoreConfig, resolveConfig } from './config.js';
@@ -60,12 +69,14 @@ import { patchServerFieldsFast } from './server-fields.js';
 import { INDEX_ENTRY_BYTES } from './sparse-index.js';
 import {
   type AppendResult,
+  type FenceResult,
   type ReadIntoResult,
   type ReadResult,
   type RecoveryReport,
   type ShardDescription,
   type ShardStoreApi,
   type ShardStoreOptions,
+  type StampedAppendResult,
   StorageError,
 } from './types.js';
 
@@ -103,6 +114,16 @@ export class ShardStore implements ShardStoreApi {
   private indexFd: number;
   private indexUnsynced = false;
   private epoch: number;
+  /** Appends from an epoch below it are FENCED (fence-file.ts; raised by fence()). */
+  private fenceEpoch: number;
+  /**
+   * Epoch of the last stored record (0: none; null: not looked up yet, done
+   * at the first use so that open reads nothing more than recovery needs):
+   * epochs never go down along the log.
+   */
+  private lastEpochKnown: number | null = null;
+  /** Records of the last append() that were already stored (a torn batch's prefix it completed); 0 otherwise. */
+  lastAppendSkipped = 0;
   private lastAppendTime: number;
   private closed = false;
   /** A failed write could not be truncated away: the tail past active.meta.bytes must be cut before the next append. */
@@ -144,6 +165,7 @@ export class ShardStore implements ShardStoreApi {
     this.activeFd = r.activeFd;
     this.lastAppendTime = r.lastAppendTime;
     this.producers = r.producers;
+    this.fenceEpoch = readFence(layer, cfg.dir);
     this.durability = new Durability(layer, cfg.dir, cfg.fsync, cfg.syncInBackground, {
       activeLogPath: () => join(this.cfg.dir, logFileName(this.active.meta.baseSeq)),
       activeBaseSeq: () => this.active.meta.baseSeq,
@@ -258,7 +280,30 @@ export class ShardStore implements ShardStoreApi {
 
   /** Sequencer epoch stamped into records appended from now on. */
   setEpoch(epoch: number): void {
+    checkEpoch(epoch);
     this.epoch = epoch;
+  }
+
+  /**
+   * Raises the fence epoch to max(fence, epoch), durably (fence-file.ts)
+   * before it returns, and answers where this replica's log ends. From then
+   * on append() by a store epoch below the fence and appendStamped() of an
+   * epoch below it fail FENCED: a deposed sequencer can store nothing more
+   * here. Lowering the fence is not possible (a lower epoch is a no-op).
+   */
+  fence(epoch: number): FenceResult {
+    this.assertOpen();
+    checkEpoch(epoch);
+    if (epoch > this.fenceEpoch) {
+      this.io('fence write', () => writeFence(this.layer, this.cfg.dir, epoch));
+      this.fenceEpoch = epoch;
+    }
+    return { endSeq: this.active.meta.endSeq, lastEpoch: this.lastEpoch(), fenceEpoch: this.fenceEpoch };
+  }
+
+  /** The fence epoch in force (0: never fenced). */
+  get fencedBelow(): number {
+    return this.fenceEpoch;
   }
 
   append(bytes: Uint8Array, start = 0, end: number = bytes.length): AppendResult {
@@ -267,6 +312,15 @@ export class ShardStore implements ShardStoreApi {
     if (this.tailDirty) this.repairTail();
     const n = end - start;
     if (n > SEGMENT_BYTES_LIMIT) throw new StorageError('RECORD_TOO_LARGE', `batch of ${n} bytes exceeds the ${SEGMENT_BYTES_LIMIT}-byte limit`);
+    this.lastAppendSkipped = 0;
+    if (this.epoch < this.fenceEpoch || this.epoch < this.lastEpoch()) {
+      throw new StorageError(
+        'FENCED',
+        `this shard's epoch ${this.epoch} is below ` +
+          (this.epoch < this.fenceEpoch ? `its fence epoch ${this.fenceEpoch}` : `the epoch ${this.lastEpoch()} of its last record`) +
+          `: a later sequencer owns it; nothing was written`,
+      );
+    }
     const u8 = this.viewOf(bytes);
     const par = this.parallelFor(bytes, n);
     const absStart = bytes.byteOffset + start;
@@ -307,24 +361,207 @@ export class ShardStore implements ShardStoreApi {
     return { firstSeq, lastSeq: firstSeq + this.batchCount - 1, count: this.batchCount, appendTime, duplicate: false };
   }
 
-  read(fromSeq: number, maxBytes: number): ReadResult {
+  /**
+   * Appends records another store already stamped (seq, appendTime, epoch,
+   * serverCrc set by the sequencer's append()), byte for byte: how a replica
+   * of a replicated shard stores what its sequencer sent, so that its log is
+   * a byte-identical prefix of the sequencer's.
+   *
+   * Everything is checked before anything is written: structure, producer
+   * CRC and serverCrc of every record, seqs dense from firstSeq, every
+   * record's epoch == epoch, append times non-decreasing. Then: an epoch
+   * below the fence or below the last record's is FENCED; firstSeq past the
+   * end is SEQ_GAP (details.endSeq says where a resend must start); records
+   * overlapping the stored end (a resend) must equal the stored ones byte for
+   * byte and are skipped (below startSeq, gone by retention, they are skipped
+   * unchecked), a difference is DIVERGED. The rest is written as it is, with
+   * append()'s durability path (fsync policy, roll, free-space check). The
+   * producer table learns its records as recovery would (so this replica
+   * dedupes a retry correctly if it becomes the sequencer) but never refuses
+   * them: the sequencer decided.
+   */
+  appendStamped(bytes: Uint8Array, start: number, end: number, firstSeq: number, epoch: number): StampedAppendResult {
     this.assertOpen();
-    if (this.checkRange(fromSeq)) return { bytes: EMPTY, count: 0, firstSeq: fromSeq, nextSeq: fromSeq };
+    if (start < 0 || end > bytes.length || start > end) throw new RangeError(`append range [${start}, ${end}) is outside the ${bytes.length}-byte buffer`);
+    if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) throw new RangeError(`firstSeq must be a non-negative safe integer, got ${firstSeq}`);
+    checkEpoch(epoch);
+    if (this.tailDirty) this.repairTail();
+    const n = end - start;
+    if (n > SEGMENT_BYTES_LIMIT) throw new StorageError('RECORD_TOO_LARGE', `batch of ${n} bytes exceeds the ${SEGMENT_BYTES_LIMIT}-byte limit`);
+    this.viewOf(bytes);
+    const absStart = bytes.byteOffset + start;
+    const absEnd = bytes.byteOffset + end;
+    const { count, appendTime } = this.validateStamped(absStart, absEnd, firstSeq, epoch);
+    if (epoch < this.fenceEpoch || epoch < this.lastEpoch()) {
+      throw new StorageError(
+        'FENCED',
+        `a batch of epoch ${epoch} is refused: ` +
+          (epoch < this.fenceEpoch ? `this shard is fenced below epoch ${this.fenceEpoch}` : `its last record has epoch ${this.lastEpoch()}`) +
+          `; nothing was written`,
+      );
+    }
+    const endSeq = this.active.meta.endSeq;
+    if (firstSeq > endSeq) {
+      throw new StorageError('SEQ_GAP', `a batch starting at seq ${firstSeq} would leave a gap: this shard's endSeq is ${endSeq}; nothing was written`, { endSeq });
+    }
+    const result: StampedAppendResult = { firstSeq, lastSeq: firstSeq + count - 1, count, skipped: 0, appendTime: count > 0 ? appendTime : this.lastAppendTime };
+    if (count === 0) return result;
+    let pos = absStart;
+    if (firstSeq < endSeq) {
+      result.skipped = Math.min(count, endSeq - firstSeq);
+      pos = this.checkOverlap(absStart, firstSeq, result.skipped);
+      if (result.skipped === count) return result;
+    }
+    const m = absEnd - pos;
+    const now = this.cfg.now();
+    this.maybeRollBefore(m, now);
+    this.checkFreeSpace(m, now);
+    const position = this.active.meta.bytes;
+    this.writeBatch(bytes, pos - bytes.byteOffset, m, position);
+    const d = this.durability;
+    const syncNow = d.fsyncDue(m, now);
+    const settleSeals = d.seals.length > 0 && d.sealsDue(m, now);
+    if (syncNow || settleSeals) this.fsyncOrRollback(position, m, syncNow, settleSeals);
+    this.commitStamped(pos, absEnd, position, firstSeq + result.skipped, epoch, m, now, syncNow);
+    return result;
+  }
+
+  /**
+   * Removes every record with seq >= seq (recovery of a replicated shard
+   * cuts a replica's unacked tail): later segments are deleted (newest
+   * first), the segment holding seq is cut there and becomes the active one,
+   * its index and summary are rebuilt, the producer table forgets what went,
+   * and a checkpoint is written; durable (files, index, folder fsync'd)
+   * before it returns. seq outside [startSeq, endSeq] is OUT_OF_RANGE.
+   * Rare, so simple: it needs the store's background work settled
+   * (await backgroundIdle() first; the shard worker does).
+   *
+   * A crash part-way leaves a prefix of the old log that still holds seq
+   * (deleting the newest segment first makes recovery ignore the
+   * checkpoint and rescan what is left); the caller, having no answer,
+   * truncates again.
+   */
+  truncateTo(seq: number): void {
+    this.assertOpen();
+    const start = this.startSeq();
+    const end = this.active.meta.endSeq;
+    if (!Number.isSafeInteger(seq) || seq < start || seq > end) {
+      throw new StorageError('OUT_OF_RANGE', `cannot truncate to seq ${seq}: this shard holds seqs ${start} to ${end} (${end} is the next to be written)`);
+    }
+    if (this.durability.busy) throw new Error(`truncateTo needs the background fsyncs and rolls of ${this.cfg.dir} settled first (await backgroundIdle())`);
+    if (seq === end) return;
+    const target = this.segmentFor(seq);
+    const wasActive = target === this.active.meta;
+    const cutPos = seq === target.baseSeq ? 0 : this.reader.locate(target, seq).position;
+    // Read-only first (a damaged segment fails here with nothing changed): the kept part's summary and index.
+    const tracker = this.trackerUpTo(target, wasActive ? this.active.index : this.sealedSegs.index(target), cutPos, seq);
+    const dir = this.cfg.dir;
+    const k = this.sealed.indexOf(target);
+    const doomed = wasActive ? [] : this.sealed.slice(k + 1);
+    let logFd = this.activeFd;
+    let idxFd = this.indexFd;
+    if (!wasActive) {
+      // Newest first: once the active segment is gone, recovery ignores the checkpoint and rescans what is left.
+      this.layer.close(this.activeFd);
+      this.layer.close(this.indexFd);
+      this.unlinkIfPresent(logFileName(this.active.meta.baseSeq));
+      this.unlinkIfPresent(indexFileName(this.active.meta.baseSeq));
+      for (const d of doomed.reverse()) {
+        this.sealedSegs.forget(d.baseSeq);
+        this.unlinkIfPresent(logFileName(d.baseSeq));
+        this.unlinkIfPresent(indexFileName(d.baseSeq));
+      }
+      this.sealedSegs.forget(target.baseSeq);
+      logFd = this.io('open segment', () => this.layer.open(join(dir, logFileName(target.baseSeq)), 'create'));
+      idxFd = this.io('open index', () => this.layer.open(join(dir, indexFileName(target.baseSeq)), 'create'));
+      this.sealed = this.sealed.slice(0, k);
+      this.activeFd = logFd;
+      this.indexFd = idxFd;
+    }
+    this.active = tracker;
+    this.sealedBytes = this.sealed.reduce((sum, x) => sum + x.bytes, 0);
+    this.eventPrefixMax = null;
+    this.reader.forgetCursor();
+    this.io('truncate', () => {
+      this.layer.truncate(logFd, cutPos);
+      this.layer.fsync(logFd);
+      const ix = tracker.index;
+      const encoded = ix.encode(0, ix.count);
+      this.layer.truncate(idxFd, 0);
+      writeFully(this.layer, idxFd, encoded, 0, encoded.length, 0);
+      ix.persisted = ix.count;
+      this.layer.fsync(idxFd);
+      this.layer.syncDir(dir);
+    });
+    this.indexUnsynced = false;
+    this.tailDirty = false;
+    this.durability.truncated(cutPos);
+    this.producers.truncateFrom(seq);
+    this.freeCheckedAt = -Infinity;
+    this.lastEpochKnown = null; // looked up again from the new last record
+    this.writeCheckpoint();
+  }
+
+  /** The summary and index of segment meta's first cutPos bytes (whose end is seq), from its index and a scan of the last index interval. */
+  private trackerUpTo(meta: SegmentMeta, index: import('./sparse-index.js').SparseIndex, cutPos: number, seq: number): SegmentTracker {
+    const t = SegmentTracker.fresh(meta.baseSeq, this.cfg.indexIntervalBytes);
+    if (cutPos === 0) return t;
+    let k = 0;
+    while (k < index.count && index.position[k]! < cutPos) k++;
+    if (k === 0 || index.position[0] !== 0) throw new StorageError('CORRUPT', `segment ${logFileName(meta.baseSeq)} has no index entry for its first record; cannot truncate it`);
+    for (let i = 0; i < k; i++) t.index.add(index.relSeq[i]!, index.position[i]!, index.appendTimeMax[i]!, index.eventTimeMax[i]!);
+    const m = t.meta;
+    m.firstAppendTime = meta.firstAppendTime;
+    m.appendTimeMax = index.appendTimeMax[k - 1]!;
+    m.eventTimeMax = index.eventTimeMax[k - 1]!;
+    const from = index.position[k - 1]!;
+    const fd = meta === this.active.meta ? this.activeFd : this.sealedSegs.fd(meta);
+    const r = this.scanner.scan(fd, from, cutPos, meta.baseSeq + index.relSeq[k - 1]!, (dv, off, length, position, s) => {
+      t.observe(position, length, s, recordAppendTime(dv, off), recordEventTimeMax(dv, off));
+    });
+    if (r.problem !== null || r.end !== cutPos || r.nextSeq !== seq) {
+      throw new StorageError('CORRUPT', `segment ${logFileName(meta.baseSeq)} cannot be cut at seq ${seq}: ${r.problem?.message ?? `its records end at byte ${r.end}, seq ${r.nextSeq}`}; nothing was changed`);
+    }
+    return t;
+  }
+
+  private lastEpoch(): number {
+    return (this.lastEpochKnown ??= this.epochOfLastRecord([]));
+  }
+
+  /** Epoch of the last stored record (0 without one); a record that cannot be read is reported in problems and its epoch taken as the fence's. */
+  private epochOfLastRecord(problems: string[]): number {
+    const end = this.active.meta.endSeq;
+    if (end <= this.startSeq()) return 0;
+    try {
+      const r = this.read(end - 1, RECORD_HEADER_BYTES);
+      if (r.count === 1) return dataViewOf(r.bytes).getUint32(OFF_EPOCH, true);
+      problems.push(`the last record (seq ${end - 1}) was not found; its epoch is taken as the fence epoch ${this.fenceEpoch}`);
+    } catch (e) {
+      problems.push(`the last record (seq ${end - 1}) cannot be read (${(e as Error).message}); its epoch is taken as the fence epoch ${this.fenceEpoch}`);
+    }
+    return this.fenceEpoch;
+  }
+
+  /** endSeqMax: see ShardStoreApi.read (records at or past it are never returned). */
+  read(fromSeq: number, maxBytes: number, endSeqMax = Infinity): ReadResult {
+    this.assertOpen();
+    if (fromSeq >= endSeqMax || this.checkRange(fromSeq)) return { bytes: EMPTY, count: 0, firstSeq: fromSeq, nextSeq: fromSeq };
     const loc = this.reader.locate(this.segmentFor(fromSeq), fromSeq);
     const size = Math.min(Math.max(Math.min(maxBytes, READ_BYTES_MAX), RECORD_HEADER_BYTES), loc.meta.bytes - loc.position);
     let buf = new Uint8Array(size);
-    let r = this.reader.fill(loc, fromSeq, buf, size);
+    let r = this.reader.fill(loc, fromSeq, buf, size, endSeqMax);
     if (r.count === 0 && r.firstRecordBytes > 0) {
       buf = new Uint8Array(r.firstRecordBytes);
-      r = this.reader.fill(loc, fromSeq, buf, buf.length);
+      r = this.reader.fill(loc, fromSeq, buf, buf.length, endSeqMax);
     }
     return { bytes: buf.subarray(0, r.byteLength), count: r.count, firstSeq: fromSeq, nextSeq: r.nextSeq };
   }
 
-  readInto(fromSeq: number, target: Uint8Array, maxBytes: number): ReadIntoResult {
+  readInto(fromSeq: number, target: Uint8Array, maxBytes: number, endSeqMax = Infinity): ReadIntoResult {
     this.assertOpen();
-    if (this.checkRange(fromSeq)) return { byteLength: 0, count: 0, firstSeq: fromSeq, nextSeq: fromSeq, firstRecordBytes: 0 };
-    return this.reader.fill(this.reader.locate(this.segmentFor(fromSeq), fromSeq), fromSeq, target, Math.min(maxBytes, target.length, READ_BYTES_MAX));
+    if (fromSeq >= endSeqMax || this.checkRange(fromSeq)) return { byteLength: 0, count: 0, firstSeq: fromSeq, nextSeq: fromSeq, firstRecordBytes: 0 };
+    return this.reader.fill(this.reader.locate(this.segmentFor(fromSeq), fromSeq), fromSeq, target, Math.min(maxBytes, target.length, READ_BYTES_MAX), endSeqMax);
   }
 
   seqForAppendTime(t: number): number {
@@ -654,6 +891,93 @@ export class ShardStore implements ShardStoreApi {
     this.batchProducerSeqLast = pLast;
   }
 
+  /** Checks a pre-stamped batch (appendStamped): the record count and the last record's append time. */
+  private validateStamped(absStart: number, absEnd: number, firstSeq: number, epoch: number): { count: number; appendTime: number } {
+    const u8 = this.viewU8;
+    const dv = this.viewDv;
+    const crcEnd = crcsPassedEnd(u8, absStart, absEnd);
+    let count = 0;
+    let appendTime = -Infinity;
+    for (let pos = absStart; pos < absEnd; count++) {
+      const p = storedRecordProblem(u8, dv, pos, absEnd, this.cfg.recordBytesMax, pos < crcEnd);
+      const where = `record ${count} of the stamped batch (byte ${pos - absStart})`;
+      if (typeof p !== 'number') {
+        throw new StorageError(p[0] === 'too-large' ? 'RECORD_TOO_LARGE' : 'BAD_RECORD', `${where} is rejected: ${p[1]}; nothing was written`);
+      }
+      const seq = recordSeq(dv, pos);
+      if (seq !== firstSeq + count) throw new StorageError('BAD_RECORD', `${where} carries seq ${seq}, expected ${firstSeq + count} (dense from firstSeq); nothing was written`);
+      const e = dv.getUint32(pos + OFF_EPOCH, true);
+      if (e !== epoch) throw new StorageError('BAD_RECORD', `${where} carries epoch ${e}, but the batch is of epoch ${epoch}; nothing was written`);
+      const t = recordAppendTime(dv, pos);
+      if (t < appendTime) throw new StorageError('BAD_RECORD', `${where} has append time ${t}, before the previous record's ${appendTime}; nothing was written`);
+      appendTime = t;
+      pos += p;
+    }
+    return { count, appendTime };
+  }
+
+  /**
+   * Compares the batch's first `overlap` records (seqs from firstSeq) with
+   * the stored ones, byte for byte (those below startSeq are gone: skipped);
+   * DIVERGED at the first difference. Returns where the rest of the batch starts.
+   */
+  private checkOverlap(absStart: number, firstSeq: number, overlap: number): number {
+    const u8 = this.viewU8;
+    const dv = this.viewDv;
+    const stop = firstSeq + overlap;
+    let pos = absStart;
+    let seq = firstSeq;
+    for (const startSeq = this.startSeq(); seq < stop && seq < startSeq; seq++) pos += dv.getUint32(pos, true);
+    let want = 0;
+    for (let p = pos, s = seq; s < stop; s++) {
+      const length = dv.getUint32(p, true);
+      want += length;
+      p += length;
+    }
+    while (seq < stop) {
+      const r = this.read(seq, want);
+      const rdv = dataViewOf(r.bytes);
+      let off = 0;
+      for (let k = 0; k < r.count && seq < stop; k++, seq++) {
+        const length = dv.getUint32(pos, true);
+        const stored = rdv.getUint32(off, true);
+        if (stored !== length || !Buffer.from(u8.buffer, pos, length).equals(Buffer.from(r.bytes.buffer, r.bytes.byteOffset + off, length))) {
+          throw new StorageError(
+            'DIVERGED',
+            `the stored record at seq ${seq} (epoch ${rdv.getUint32(off + OFF_EPOCH, true)}, ${stored} bytes) differs from the batch's ` +
+              `(epoch ${dv.getUint32(pos + OFF_EPOCH, true)}, ${length} bytes); nothing was written`,
+          );
+        }
+        want -= length;
+        pos += length;
+        off += stored;
+      }
+    }
+    return pos;
+  }
+
+  /** Accounts for a written pre-stamped batch (appendStamped): summaries, index, producer table, clocks. */
+  private commitStamped(absStart: number, absEnd: number, position: number, firstSeq: number, epoch: number, n: number, now: number, synced: boolean): void {
+    const dv = this.viewDv;
+    const tracker = this.active;
+    let filePos = position;
+    let timeMax = this.lastAppendTime;
+    for (let pos = absStart, seq = firstSeq; pos < absEnd; seq++) {
+      const length = dv.getUint32(pos, true);
+      const t = recordAppendTime(dv, pos);
+      tracker.observe(filePos, length, seq, t, recordEventTimeMax(dv, pos));
+      const producerId = getU64(dv, pos + OFF_PRODUCER_ID);
+      if (producerId !== 0) this.producers.applyRecovered(producerId, dv.getUint32(pos + OFF_PRODUCER_SEQ, true), seq, t);
+      if (t > timeMax) timeMax = t;
+      pos += length;
+      filePos += length;
+    }
+    this.lastAppendTime = timeMax;
+    this.lastEpochKnown = epoch;
+    this.writtenSinceFreeCheck += n;
+    this.durability.noteAppended(n, now, synced);
+  }
+
   /** Set by checkProducer when the batch completes a torn prefix at the log's tail (ProducerCheck 'extend'). */
   private extend: { skip: number; firstSeq: number } | null = null;
 
@@ -676,6 +1000,7 @@ export class ShardStore implements ShardStoreApi {
     }
     const producerId = this.batchProducerId;
     const rest = this.append(bytes, start + (pos - absStart), end);
+    this.lastAppendSkipped = skip;
     this.producers.mergeLast(producerId); // a later retry of the whole batch is then a plain duplicate
     return { firstSeq, lastSeq: firstSeq + count - 1, count, appendTime: rest.appendTime, duplicate: false };
   }
@@ -819,6 +1144,7 @@ export class ShardStore implements ShardStoreApi {
       filePos += length;
     }
     this.lastAppendTime = appendTime;
+    this.lastEpochKnown = this.epoch;
     this.writtenSinceFreeCheck += n;
     this.durability.noteAppended(n, now, synced);
     if (this.batchProducerId !== 0) {
@@ -922,6 +1248,11 @@ export class ShardStore implements ShardStoreApi {
     if (this.layer.stopError !== null) throw this.layer.stopError;
     if (this.closed) throw new StorageError('CLOSED', `shard store ${this.cfg.dir} is closed`);
   }
+}
+
+/** Epochs are u32 (the record header's field): anything else is a caller's bug. */
+function checkEpoch(epoch: number): void {
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > EPOCH_MAX) throw new RangeError(`epoch must be an integer in [0, ${EPOCH_MAX}], got ${epoch}`);
 }
 
 /** Smallest i in [0, n) for which pred holds (pred false then true); n if none. */

@@ -32,6 +32,12 @@ export interface ShardStoreOptions {
   recordBytesMax?: number;
   /** Sequencer epoch stamped into appended records. */
   epoch?: number;
+  /**
+   * First seq of a fresh store (an empty folder): its first segment's base,
+   * startSeq == endSeq == baseSeq (a node joining a replica set at a later
+   * segment). A folder that holds a shard already ignores it. Default 0.
+   */
+  baseSeq?: number;
   /** Clock (epoch ms); injectable for tests. Append time is clamped so it never goes backwards within a shard. */
   now?: () => number;
   /** All file I/O goes through this (default: the real file system); tests inject faults or count bytes. */
@@ -111,6 +117,29 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
+/** What appendStamped() did with a batch of pre-stamped records. */
+export interface StampedAppendResult {
+  /** Seq of the batch's first record (the caller's firstSeq). */
+  firstSeq: number;
+  lastSeq: number;
+  /** Records in the batch. */
+  count: number;
+  /** Leading records already stored (equal, or below startSeq): not written again. */
+  skipped: number;
+  /** Append time of the batch's last record (the sequencer's clock). */
+  appendTime: number;
+}
+
+/** A shard's position for recovery of a replicated shard (fence()). */
+export interface FenceResult {
+  /** Next seq to be written. */
+  endSeq: number;
+  /** Epoch of the last stored record (0 when there is none). */
+  lastEpoch: number;
+  /** The fence epoch now in force: appends from a lower epoch are FENCED. */
+  fenceEpoch: number;
+}
+
 export interface ReadResult {
   /** Whole records, as stored (server fields patched). May be empty at the end of the shard. */
   bytes: Uint8Array;
@@ -139,14 +168,23 @@ export type StorageErrorCode =
   | 'IO_ERROR' // EIO and other write/read failures (never an fsync's: that is SHARD_STOPPED); the shard accepts appends again once the fault clears
   | 'OUT_OF_ORDER_SEQUENCE' // idempotent producer's batch does not start at its last producerSeq + 1 and is not a retry of a cached batch
   | 'CORRUPT' // damaged sealed data met on read (never served)
-  | 'FENCED' // appendStamped of an epoch below the shard's fence or its last record's epoch; an append by a store epoch below the fence
+  | 'FENCED' // appendStamped of an epoch below the shard's fence or its last record's epoch; an append by a store epoch below either
   | 'SEQ_GAP' // appendStamped whose first seq is past the shard's end (records are missing in between); message names endSeq
   | 'DIVERGED' // appendStamped overlapping stored records that differ from it
   | 'SHARD_STOPPED' // an fsync failed: the store serves nothing more and must be reopened from what is durable (ShardStore.reopen); an append answered with it was not acked
   | 'CLOSED';
 
+/** Machine-readable facts an error carries besides its sentence (SEQ_GAP: the shard's endSeq, where a resend must start). */
+export interface StorageErrorDetails {
+  endSeq?: number;
+}
+
 export class StorageError extends Error {
-  constructor(readonly code: StorageErrorCode, message: string) {
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+    readonly details?: StorageErrorDetails,
+  ) {
     super(message);
     this.name = 'StorageError';
   }
@@ -156,10 +194,30 @@ export class StorageError extends Error {
 export interface ShardStoreApi {
   /** Append concatenated records bytes[start, end). */
   append(bytes: Uint8Array, start?: number, end?: number): AppendResult;
-  /** Whole records from fromSeq, at most maxBytes, but at least one record if any exists (Kafka's rule, so a large record never stalls a reader). */
-  read(fromSeq: number, maxBytes: number): ReadResult;
+  /**
+   * Whole records from fromSeq, at most maxBytes, but at least one record if
+   * any exists (Kafka's rule, so a large record never stalls a reader).
+   * endSeqMax: no record with seq >= endSeqMax is returned (the committed
+   * end of a replicated shard); fromSeq >= endSeqMax answers an empty
+   * result with nextSeq = fromSeq.
+   */
+  read(fromSeq: number, maxBytes: number, endSeqMax?: number): ReadResult;
   /** Like read, but fills target[0, ...) (at most maxBytes) with whole records, with no intermediate copy. */
-  readInto(fromSeq: number, target: Uint8Array, maxBytes: number): ReadIntoResult;
+  readInto(fromSeq: number, target: Uint8Array, maxBytes: number, endSeqMax?: number): ReadIntoResult;
+  /**
+   * Appends records another store stamped (seq, appendTime, epoch,
+   * serverCrc already set), byte for byte: a replica of a replicated shard.
+   * See ShardStore.appendStamped for the rules.
+   */
+  appendStamped?(bytes: Uint8Array, start: number, end: number, firstSeq: number, epoch: number): StampedAppendResult;
+  /** Raises the fence epoch (durably) and answers the shard's end; see ShardStore.fence. */
+  fence?(epoch: number): FenceResult;
+  /** Removes every record with seq >= seq, durably; see ShardStore.truncateTo. */
+  truncateTo?(seq: number): void;
+  /** Sequencer epoch stamped into records appended from now on. */
+  setEpoch?(epoch: number): void;
+  /** Records of the last append() call that were already stored (a torn batch's prefix completed: ProducerCheck 'extend'); 0 otherwise. */
+  readonly lastAppendSkipped?: number;
   /** Lowest seq whose append time is >= t (endSeq when none). */
   seqForAppendTime(t: number): number;
   /** Lowest seq whose event time (max) is >= t (endSeq when none). */

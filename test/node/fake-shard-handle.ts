@@ -13,7 +13,7 @@ import {
   patchServerFields,
   recordEventTimeMax,
 } from '../../src/record/index.js';
-import type { AppendResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions } from '../../src/shard/types.js';
+import type { AppendResult, FenceResult, ReadResult, ShardDescription, ShardHandleApi, ShardHandleOptions, StampedAppendResult } from '../../src/shard/types.js';
 
 class CodedError extends Error {
   constructor(readonly code: string, message: string) {
@@ -71,6 +71,20 @@ export class FakeShardHandle implements ShardHandleApi {
     const endSeq = this.records.length;
     queueMicrotask(() => this.listeners.forEach((l) => l(endSeq)));
     return { firstSeq, lastSeq: endSeq - 1, count: offsets.length, appendTime, duplicate: false };
+  }
+
+  /** Replicated-shard calls are not modelled by this fake. */
+  async appendStamped(): Promise<StampedAppendResult> {
+    throw new CodedError('BAD_REQUEST', 'FakeShardHandle does not model appendStamped');
+  }
+  async fence(): Promise<FenceResult> {
+    throw new CodedError('BAD_REQUEST', 'FakeShardHandle does not model fence');
+  }
+  async truncateTo(): Promise<number> {
+    throw new CodedError('BAD_REQUEST', 'FakeShardHandle does not model truncateTo');
+  }
+  async setEpoch(): Promise<void> {
+    throw new CodedError('BAD_REQUEST', 'FakeShardHandle does not model setEpoch');
   }
 
   async read(fromSeq: number, maxBytes: number): Promise<ReadResult> {
