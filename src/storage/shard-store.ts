@@ -368,9 +368,12 @@ export class ShardStore implements ShardStoreApi {
    * a byte-identical prefix of the sequencer's.
    *
    * Everything is checked before anything is written: structure, producer
-   * CRC and serverCrc of every record, seqs dense from firstSeq, every
-   * record's epoch == epoch, append times non-decreasing. Then: an epoch
-   * below the fence or below the last record's is FENCED; firstSeq past the
+   * CRC and serverCrc of every record, seqs dense from firstSeq, record
+   * epochs at most `epoch` (the WRITER's epoch: a catch-up or a recovery
+   * resends records an older sequencer stamped) and never decreasing,
+   * append times non-decreasing. Then: a writer epoch below the fence is
+   * FENCED, and so is a first new record older than the last stored one
+   * (epochs never go down along a log); firstSeq past the
    * end is SEQ_GAP (details.endSeq says where a resend must start); records
    * overlapping the stored end (a resend) must equal the stored ones byte for
    * byte and are skipped (below startSeq, gone by retention, they are skipped
@@ -391,14 +394,9 @@ export class ShardStore implements ShardStoreApi {
     this.viewOf(bytes);
     const absStart = bytes.byteOffset + start;
     const absEnd = bytes.byteOffset + end;
-    const { count, appendTime } = this.validateStamped(absStart, absEnd, firstSeq, epoch);
-    if (epoch < this.fenceEpoch || epoch < this.lastEpoch()) {
-      throw new StorageError(
-        'FENCED',
-        `a batch of epoch ${epoch} is refused: ` +
-          (epoch < this.fenceEpoch ? `this shard is fenced below epoch ${this.fenceEpoch}` : `its last record has epoch ${this.lastEpoch()}`) +
-          `; nothing was written`,
-      );
+    const { count, appendTime, lastRecordEpoch } = this.validateStamped(absStart, absEnd, firstSeq, epoch);
+    if (epoch < this.fenceEpoch) {
+      throw new StorageError('FENCED', `a batch of writer epoch ${epoch} is refused: this shard is fenced below epoch ${this.fenceEpoch}; nothing was written`);
     }
     const endSeq = this.active.meta.endSeq;
     if (firstSeq > endSeq) {
@@ -412,6 +410,11 @@ export class ShardStore implements ShardStoreApi {
       pos = this.checkOverlap(absStart, firstSeq, result.skipped);
       if (result.skipped === count) return result;
     }
+    // Epochs never go down along the log: the first record appended may not be older than the last stored one.
+    const firstNewEpoch = this.viewDv.getUint32(pos + OFF_EPOCH, true);
+    if (firstNewEpoch < this.lastEpoch()) {
+      throw new StorageError('FENCED', `a record of epoch ${firstNewEpoch} at seq ${firstSeq + result.skipped} is refused: the last record has epoch ${this.lastEpoch()}; nothing was written`);
+    }
     const m = absEnd - pos;
     const now = this.cfg.now();
     this.maybeRollBefore(m, now);
@@ -422,7 +425,7 @@ export class ShardStore implements ShardStoreApi {
     const syncNow = d.fsyncDue(m, now);
     const settleSeals = d.seals.length > 0 && d.sealsDue(m, now);
     if (syncNow || settleSeals) this.fsyncOrRollback(position, m, syncNow, settleSeals);
-    this.commitStamped(pos, absEnd, position, firstSeq + result.skipped, epoch, m, now, syncNow);
+    this.commitStamped(pos, absEnd, position, firstSeq + result.skipped, lastRecordEpoch, m, now, syncNow);
     return result;
   }
 
@@ -892,12 +895,13 @@ export class ShardStore implements ShardStoreApi {
   }
 
   /** Checks a pre-stamped batch (appendStamped): the record count and the last record's append time. */
-  private validateStamped(absStart: number, absEnd: number, firstSeq: number, epoch: number): { count: number; appendTime: number } {
+  private validateStamped(absStart: number, absEnd: number, firstSeq: number, epoch: number): { count: number; appendTime: number; lastRecordEpoch: number } {
     const u8 = this.viewU8;
     const dv = this.viewDv;
     const crcEnd = crcsPassedEnd(u8, absStart, absEnd);
     let count = 0;
     let appendTime = -Infinity;
+    let lastRecordEpoch = 0;
     for (let pos = absStart; pos < absEnd; count++) {
       const p = storedRecordProblem(u8, dv, pos, absEnd, this.cfg.recordBytesMax, pos < crcEnd);
       const where = `record ${count} of the stamped batch (byte ${pos - absStart})`;
@@ -907,13 +911,16 @@ export class ShardStore implements ShardStoreApi {
       const seq = recordSeq(dv, pos);
       if (seq !== firstSeq + count) throw new StorageError('BAD_RECORD', `${where} carries seq ${seq}, expected ${firstSeq + count} (dense from firstSeq); nothing was written`);
       const e = dv.getUint32(pos + OFF_EPOCH, true);
-      if (e !== epoch) throw new StorageError('BAD_RECORD', `${where} carries epoch ${e}, but the batch is of epoch ${epoch}; nothing was written`);
+      // Records carry the epoch that stamped them: at most the writer's (a catch-up or recovery resends older ones), never going down.
+      if (e > epoch) throw new StorageError('BAD_RECORD', `${where} carries epoch ${e}, above the writer's epoch ${epoch}; nothing was written`);
+      if (e < lastRecordEpoch) throw new StorageError('BAD_RECORD', `${where} carries epoch ${e}, below the previous record's ${lastRecordEpoch}; nothing was written`);
+      lastRecordEpoch = e;
       const t = recordAppendTime(dv, pos);
       if (t < appendTime) throw new StorageError('BAD_RECORD', `${where} has append time ${t}, before the previous record's ${appendTime}; nothing was written`);
       appendTime = t;
       pos += p;
     }
-    return { count, appendTime };
+    return { count, appendTime, lastRecordEpoch };
   }
 
   /**

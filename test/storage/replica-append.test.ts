@@ -15,7 +15,7 @@ import { StorageError, type ShardStoreOptions } from '../../src/storage/types.js
 import { batch, decodeAll, manualClock, openStore, readAll, rec, tempDir, textOf } from './helpers.js';
 
 const decodeAllTexts = (bytes: Uint8Array): string[] => decodeAll(bytes).map((r) => textOf(r.payload));
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const isCode = (code: string, re?: RegExp) => (e: unknown) => e instanceof StorageError && e.code === code && (re === undefined || re.test(e.message));
@@ -416,3 +416,31 @@ function dataCount(bytes: Uint8Array): number {
   for (let off = 0; off < bytes.length; off += dv.getUint32(off, true)) n++;
   return n;
 }
+
+test('appendStamped under a newer writer epoch: older records are accepted (catch-up, recovery), a record above the writer epoch is BAD_RECORD, a first new record older than the last stored one is FENCED', () => {
+  withDirs((dirA, dirB) => {
+    const a = openStore({ dir: dirA, epoch: 2 });
+    const b = openStore({ dir: dirB, epoch: 0 });
+    const old = stamp(a, pbatch('old', 3));
+    // Writer epoch 5 (a new sequencer) resends epoch-2 records: accepted, the log's last epoch is the records' (2), not the writer's.
+    b.fence(5);
+    b.appendStamped(old.stamped, 0, old.stamped.length, old.firstSeq, 5);
+    assert.equal(b.fence(0).lastEpoch, 2);
+    assert.throws(() => b.appendStamped(old.stamped, 0, old.stamped.length, old.firstSeq, 4), isCode('FENCED'), 'a writer below the fence');
+    a.setEpoch(7);
+    const newer = stamp(a, pbatch('newer', 2));
+    assert.throws(() => b.appendStamped(newer.stamped, 0, newer.stamped.length, newer.firstSeq, 6), isCode('BAD_RECORD', /above the writer's epoch 6/));
+    b.appendStamped(newer.stamped, 0, newer.stamped.length, newer.firstSeq, 7);
+    assert.equal(b.fence(0).lastEpoch, 7);
+    // An epoch-2 record after the epoch-7 ones would make epochs go down along the log.
+    const c = openStore({ dir: `${dirA}-c`, epoch: 2 });
+    for (let i = 0; i < 5; i++) c.append(pbatch(`c${i}`, 1));
+    const late = stamp(c, pbatch('late', 1));
+    assert.equal(late.firstSeq, 5);
+    assert.throws(() => b.appendStamped(late.stamped, 0, late.stamped.length, 5, 7), isCode('FENCED', /epoch 2 at seq 5 .* last record has epoch 7/));
+    c.close();
+    a.close();
+    b.close();
+    rmSync(`${dirA}-c`, { recursive: true, force: true });
+  });
+});
