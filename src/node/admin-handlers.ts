@@ -42,11 +42,11 @@ export function streamInfo(s: StreamConfig): WireStreamInfo {
 }
 
 /**
- * Replication does not exist yet (issue "Replicated shards"): a stream with
- * more than one replica would be stored with one copy and the setting
- * silently ignored, so it is refused.
+ * A node alone stores one copy: more replicas would be silently ignored, so
+ * they are refused. In a cluster the MetaStore refuses more replicas than
+ * voters (and than REPLICAS_MAX).
  */
-export const REPLICAS_SUPPORTED_MAX = 1;
+export const REPLICAS_ALONE_MAX = 1;
 
 export async function createStream(ctx: NodeContext, header: unknown): Promise<Reply> {
   const h = asFields(header);
@@ -60,17 +60,20 @@ export async function createStream(ctx: NodeContext, header: unknown): Promise<R
     retentionBytes: optNullableInt(h, 'retentionBytes', 0, Number.MAX_SAFE_INTEGER),
     schema: optNullableStr(h, 'schema', SCHEMA_FIELD_MAX),
   };
-  if (input.replicas !== undefined && input.replicas > REPLICAS_SUPPORTED_MAX) {
+  if (ctx.cluster === undefined && input.replicas !== undefined && input.replicas > REPLICAS_ALONE_MAX) {
     throw new ProtocolError(
       'INVALID_ARGUMENT',
-      `replicas ${input.replicas} is refused: replication is not built yet, so every stream has exactly ${REPLICAS_SUPPORTED_MAX} copy (use --replicas 1).`,
+      `replicas ${input.replicas} is refused: a node alone stores exactly ${REPLICAS_ALONE_MAX} copy; more replicas need a cluster (start nodes with --peers).`,
     );
+  }
+  const voters = ctx.cluster?.voters.length ?? 1;
+  if (ctx.cluster !== undefined && input.replicas !== undefined && input.replicas > voters) {
+    throw new ProtocolError('INVALID_ARGUMENT', `replicas ${input.replicas} is refused: the cluster has ${voters} voters, and each segment needs ${input.replicas} distinct nodes.`);
   }
   return ctx.streamLocks.run(Router.key(namespace, name), async () => {
     const stream = await ctx.meta.createStream(dropUndefined(input));
     const routed = await ctx.router.open(stream);
-    // In a cluster no shard serves yet (no replication): that is the cluster's rule, not a failure of this create.
-    const failedShards = ctx.cluster === undefined ? failedShardsOf(routed.shards) : [];
+    const failedShards = failedShardsOf(routed.shards);
     for (const f of failedShards) ctx.deps.log(`stream ${namespace}/${name} shard ${f.shard} failed to open: ${f.error}`);
     return { header: { stream: streamInfo(stream), failedShards } };
   });

@@ -398,11 +398,18 @@ export class ReplicationService {
         const deadline = performance.now() + RECOVERY_MS_MAX;
         while (answers.size < need) {
           if (!this.still(key, epoch) || performance.now() > deadline) throw new Error(`only ${answers.size} of the ${need} replicas recovery needs answered the fence`);
-          const asks = last.replicas.filter((n) => !answers.has(n)).map(async (n) => {
-            const r = await this.request(n, 'r-fence', { ...key, epoch });
-            if (r !== null && r.body.error === undefined) answers.set(n, { endSeq: r.body.endSeq as number, lastEpoch: r.body.lastEpoch as number });
+          // Ask every replica that has not answered; go on as soon as enough have (a dead one only costs its timeout when needed).
+          await new Promise<void>((resolve) => {
+            const asked = last!.replicas.filter((n) => !answers.has(n));
+            let left = asked.length;
+            if (left === 0) resolve();
+            for (const n of asked) {
+              void this.request(n, 'r-fence', { ...key, epoch }).then((r) => {
+                if (r !== null && r.body.error === undefined) answers.set(n, { endSeq: r.body.endSeq as number, lastEpoch: r.body.lastEpoch as number });
+                if (--left === 0 || answers.size >= need) resolve();
+              });
+            }
           });
-          await Promise.all(asks);
         }
         const { endSeq: tail, source } = recoveryEnd(answers, last.epoch, last.baseSeq);
         // Copy what this node lacks of the tail from the replica that holds it.

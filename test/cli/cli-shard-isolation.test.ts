@@ -89,7 +89,7 @@ test('a bad --peers is refused at start and --replicas above 1 at stream create,
     try {
       const r = await cli(['stream', 'create', 'rep', '--replicas', '3', '--server', a.server]);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /replicas 3 is refused: replication is not built yet/i);
+      assert.match(r.stderr, /replicas 3 is refused: a node alone stores exactly 1 copy/i);
       const list = await cli(['stream', 'list', '--json', '--server', a.server]);
       assert.equal(list.stdout.toString(), '', 'the refused stream was not created');
       assert.equal((await cli(['stream', 'create', 'one', '--replicas', '1', '--server', a.server])).code, 0);
