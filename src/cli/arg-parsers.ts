@@ -33,6 +33,14 @@ export interface ServerAddress {
   port: number;
 }
 
+/** --server: one HOST:PORT or a comma-separated list of them (spaces around commas allowed); each is checked. */
+export function parseServerList(text: string): string[] {
+  const list = text.split(',').map((s) => s.trim());
+  if (list.length === 0 || list.some((s) => s.length === 0)) throw usageError(`--server must be HOST:PORT or a comma-separated list of them, got "${text}".`);
+  for (const s of list) parseServer(s);
+  return list;
+}
+
 /** HOST:PORT (IPv6 as [::1]:PORT). */
 export function parseServer(text: string): ServerAddress {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(text.trim());

@@ -14,7 +14,7 @@ export interface ServerOpts {
 }
 
 export function addServerOption(cmd: Command): Command {
-  return cmd.option('--server <host:port>', 'node to talk to', DEFAULT_SERVER);
+  return cmd.option('--server <host:port,...>', 'node to talk to, or a comma-separated list of nodes (the first that answers is used)', DEFAULT_SERVER);
 }
 
 export function addNamespaceOption(cmd: Command, withDefault = true): Command {

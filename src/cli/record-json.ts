@@ -9,14 +9,16 @@ import type { ConsumedRecord } from '../client/types.js';
 export interface RecordJson {
   shard: number;
   seq: number;
+  /** The sequencer epoch that stamped the record (record header offset 24). */
+  epoch: number;
   appendTime: number;
   eventTime: number;
   payload?: string;
   payloadBase64?: string;
 }
 
-export function recordToJson(r: Pick<ConsumedRecord, 'shard' | 'seq' | 'appendTime' | 'eventTime' | 'value'>): RecordJson {
-  const out: RecordJson = { shard: r.shard, seq: r.seq, appendTime: r.appendTime, eventTime: r.eventTime };
+export function recordToJson(r: Pick<ConsumedRecord, 'shard' | 'seq' | 'epoch' | 'appendTime' | 'eventTime' | 'value'>): RecordJson {
+  const out: RecordJson = { shard: r.shard, seq: r.seq, epoch: r.epoch, appendTime: r.appendTime, eventTime: r.eventTime };
   const bytes = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
   if (isUtf8(bytes)) out.payload = bytes.toString('utf8');
   else out.payloadBase64 = bytes.toString('base64');
@@ -26,12 +28,13 @@ export function recordToJson(r: Pick<ConsumedRecord, 'shard' | 'seq' | 'appendTi
 export interface RowJson {
   shard: number;
   seq: number;
+  epoch: number;
   row: number;
   appendTime: number;
   eventTime: number;
   values: Record<string, unknown>;
 }
 
-export function rowToJson(r: Pick<ConsumedRecord, 'shard' | 'seq' | 'appendTime' | 'eventTime'>, row: number, values: Record<string, unknown>, eventTime?: number): RowJson {
-  return { shard: r.shard, seq: r.seq, row, appendTime: r.appendTime, eventTime: eventTime ?? r.eventTime, values };
+export function rowToJson(r: Pick<ConsumedRecord, 'shard' | 'seq' | 'epoch' | 'appendTime' | 'eventTime'>, row: number, values: Record<string, unknown>, eventTime?: number): RowJson {
+  return { shard: r.shard, seq: r.seq, epoch: r.epoch, row, appendTime: r.appendTime, eventTime: eventTime ?? r.eventTime, values };
 }

@@ -12,6 +12,8 @@ export const PENDING_MAX = 16_384;
 
 export class SendTracker {
   readonly acks = new AckRanges();
+  /** Sends written without waiting for an answer (--acks none): neither acked nor failed. */
+  unacknowledged = 0;
   private pending = 0;
   private waiters: (() => void)[] = [];
   private lastProgress = Date.now();
@@ -48,7 +50,8 @@ export class SendTracker {
   }
 
   private readonly onAck = (r: SendResult): void => {
-    this.acks.add(r.shard, r.seq);
+    if (r.unacknowledged === true) this.unacknowledged += 1;
+    else this.acks.add(r.shard, r.seq);
     this.settled();
   };
 

@@ -1,9 +1,15 @@
 /**
  * connect(servers) and the Client: admin calls, producers and consumers over
- * one pipelined connection.
+ * pipelined connections. `servers` is one "host:port", a comma-separated list
+ * of them, or an array: the client uses the first that answers hello and
+ * keeps the rest for reconnects (the primary connection). In a cluster,
+ * producers and consumers also open connections to the nodes a shard's
+ * requests must reach (its sequencer, its replicas), pooled and bounded
+ * (connection-pool.ts).
  */
-import { OP, type WireShardInfo, type WireStreamInfo } from '../protocol/ops.js';
+import { OP, type WireSegmentInfo, type WireStreamInfo } from '../protocol/ops.js';
 import { ClientConnection } from './connection.js';
+import { ConnectionPool } from './connection-pool.js';
 import { clientError } from './errors.js';
 import { Consumer } from './consumer.js';
 import { Producer } from './producer.js';
@@ -17,6 +23,8 @@ import type {
   CreatedStream,
   CreateStreamOptions,
   ProducerOptions,
+  SegmentInfo,
+  ShardInfo,
   StreamDescription,
   StreamInfo,
   StreamOptions,
@@ -28,9 +36,10 @@ const CONNECT_DEFAULTS = { timeoutMs: 30_000, reconnectMinMs: 50, reconnectMaxMs
 
 /** Connects to the first server of the list that answers (hello), ready for calls. */
 export async function connect(servers: string | string[], opts: ConnectOptions = {}): Promise<Client> {
-  const conn = new ClientConnection(parseServers(servers), { ...CONNECT_DEFAULTS, ...definedOnly(opts) });
+  const connOpts = { ...CONNECT_DEFAULTS, ...definedOnly(opts) };
+  const conn = new ClientConnection(parseServers(servers), connOpts);
   await conn.open();
-  return new Client(conn);
+  return new Client(conn, new ConnectionPool(conn, connOpts));
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -38,7 +47,16 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 }
 
 export class Client implements ClientApi {
-  constructor(readonly connection: ClientConnection) {}
+  /** The primary connection is `connection`; the pool also holds the connections to other nodes. */
+  readonly pool: ConnectionPool;
+
+  constructor(
+    /** The primary connection: admin calls, and every request that has no better node to go to. */
+    readonly connection: ClientConnection,
+    pool?: ConnectionPool,
+  ) {
+    this.pool = pool ?? new ConnectionPool(connection, connection.opts);
+  }
 
   async createStream(name: string, opts: CreateStreamOptions = {}): Promise<CreatedStream> {
     const r = await this.connection.request(OP.CREATE_STREAM, { ...definedOnly(opts), namespace: ns(opts), name });
@@ -58,11 +76,12 @@ export class Client implements ClientApi {
     return streams.map(streamInfo);
   }
 
-  async describeStream(name: string, opts: StreamOptions = {}): Promise<StreamDescription> {
-    const r = await this.connection.request(OP.DESCRIBE_STREAM, { namespace: ns(opts), name }, { retry: true });
+  /** timeoutMs: how long to keep retrying (default: the connection's timeoutMs). */
+  async describeStream(name: string, opts: StreamOptions = {}, timeoutMs?: number): Promise<StreamDescription> {
+    const r = await this.connection.request(OP.DESCRIBE_STREAM, { namespace: ns(opts), name }, { retry: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
     const shards = r.header['shards'];
     if (!Array.isArray(shards)) throw clientError('BAD_RESPONSE', 'describeStream: no shards array in the answer.');
-    return { ...streamInfo(r.header['stream']), shardInfo: shards.map((s: WireShardInfo) => ({ ...s, failed: s.failed ?? null })) };
+    return { ...streamInfo(r.header['stream']), shardInfo: shards.map(shardInfo) };
   }
 
   async seqForTime(name: string, shard: number, kind: 'append' | 'event', t: number, opts: StreamOptions = {}): Promise<number> {
@@ -72,8 +91,8 @@ export class Client implements ClientApi {
     return seq;
   }
 
-  async clusterStatus(): Promise<ClusterStatus> {
-    const r = await this.connection.request(OP.CLUSTER_STATUS, {}, { retry: true });
+  async clusterStatus(timeoutMs?: number): Promise<ClusterStatus> {
+    const r = await this.connection.request(OP.CLUSTER_STATUS, {}, { retry: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
     if (!Array.isArray(r.header['nodes'])) throw clientError('BAD_RESPONSE', 'clusterStatus: no nodes array in the answer.');
     return r.header as unknown as ClusterStatus;
   }
@@ -98,8 +117,37 @@ export class Client implements ClientApi {
   }
 
   async close(): Promise<void> {
-    await this.connection.close();
+    await this.pool.close();
   }
+}
+
+/**
+ * A describeStream shard line. Nodes from before replication send the local
+ * segment file count as `segments` and no placement: read as segmentFiles,
+ * no sequencer, epoch 0, no placed segments.
+ */
+function shardInfo(raw: Record<string, unknown>): ShardInfo {
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  const oldCount = typeof raw['segments'] === 'number' ? raw['segments'] : null;
+  const segments = Array.isArray(raw['segments']) ? (raw['segments'] as WireSegmentInfo[]).map(segmentInfo) : [];
+  return {
+    shard: Number(raw['shard']),
+    startSeq: num(raw['startSeq']),
+    endSeq: num(raw['endSeq']),
+    bytes: num(raw['bytes']),
+    segmentFiles: num(raw['segmentFiles']) ?? oldCount,
+    failed: typeof raw['failed'] === 'string' ? raw['failed'] : null,
+    sequencer: num(raw['sequencer']),
+    epoch: num(raw['epoch']) ?? 0,
+    underReplicated: raw['underReplicated'] === true,
+    segments,
+  };
+}
+
+function segmentInfo(s: WireSegmentInfo): SegmentInfo {
+  if (typeof s !== 'object' || s === null || typeof s.baseSeq !== 'number' || !Array.isArray(s.replicas)) throw clientError('BAD_RESPONSE', 'describeStream: a segment without baseSeq and replicas.');
+  const endSeq = typeof s.endSeq === 'number' ? s.endSeq : null;
+  return { baseSeq: s.baseSeq, endSeq, epoch: typeof s.epoch === 'number' ? s.epoch : 0, replicas: s.replicas.map(Number), sealed: s.sealed === true || endSeq !== null };
 }
 
 export function ns(opts: StreamOptions): string {

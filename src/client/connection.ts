@@ -11,7 +11,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { CLIENT_FRAME_BYTES_MAX, HEADER_BYTES_MAX, PROTOCOL_VERSIONS } from '../protocol/limits.js';
 import { OP, type HelloResponse } from '../protocol/ops.js';
 import { asWireError, clientError, fromWire, isRetriable } from './errors.js';
-import type { ServerAddress } from './server-address.js';
+import { formatAddress, type ServerAddress } from './server-address.js';
 import { NativeLogError } from './types.js';
 
 export interface ConnectionOptions {
@@ -46,6 +46,8 @@ interface Link {
   socket: Socket;
   hello: HelloResponse;
   version: number;
+  /** "host:port" of the server this link reached. */
+  address: string;
 }
 
 const CLIENT_NAME = 'nativelog-js/0.1.0';
@@ -72,6 +74,47 @@ export class ClientConnection {
   /** The node's limits from hello (after the first connection). */
   get limits(): HelloResponse['limits'] | undefined {
     return this.link?.hello.limits;
+  }
+
+  /** The node id that answered hello on the current link (undefined while not connected). */
+  get nodeId(): number | undefined {
+    return this.link?.hello.nodeId;
+  }
+
+  /** "host:port" of the server the current link reached (undefined while not connected). */
+  get address(): string | undefined {
+    return this.link?.address;
+  }
+
+  /** True when no request is in flight or waiting for a slot (a pool may close it without failing anyone). */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.pending.size === 0 && this.slotWaiters.length === 0;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Writes a request and does not wait for its answer (append with
+   * acks "none"): resolves once the frame is handed to the socket. The node
+   * still answers; no request id is pending for it, so the answer is dropped
+   * like any unmatched frame. Fails with CONNECTION_LOST when no link can be
+   * had before the deadline or the socket is gone.
+   */
+  async send(op: number, header: unknown, body: Uint8Array[] | undefined, timeoutMs: number = this.opts.timeoutMs): Promise<void> {
+    if (this.closed) throw clientError('CLIENT_CLOSED', 'The client was closed.');
+    const link = await this.linkBefore(Date.now() + timeoutMs);
+    if (link.socket.destroyed) throw clientError('CONNECTION_LOST', 'The connection to the node closed before the request was sent.');
+    const parts = encodeFrame({ version: link.version, flags: 0, op, requestId: this.takeId(), header, body });
+    await new Promise<void>((resolve, reject) => {
+      link.socket.cork();
+      for (let i = 0; i < parts.length; i++) {
+        if (i < parts.length - 1) link.socket.write(parts[i]!);
+        else link.socket.write(parts[i]!, (err) => (err ? reject(clientError('CONNECTION_LOST', `The request could not be written: ${err.message}.`)) : resolve()));
+      }
+      link.socket.uncork();
+    });
   }
 
   /** Connects now (trying each server once); throws when none answers. */
@@ -206,7 +249,7 @@ export class ClientConnection {
     socket.write(encodeFrame({ version: 1, flags: 0, op: OP.HELLO, requestId: helloId, header: { versions: [...PROTOCOL_VERSIONS], client: CLIENT_NAME } })[0]!);
     try {
       const h = await hello;
-      const link = { socket, hello: h, version: h.version };
+      const link = { socket, hello: h, version: h.version, address: formatAddress(server) };
       if (this.closed) throw clientError('CLIENT_CLOSED', 'The client was closed.');
       this.link = link;
       this.backoffMs = this.opts.reconnectMinMs;

@@ -9,6 +9,18 @@
  *
  * batches() hands out the same records one fetch answer at a time (an array
  * per answer), which spares the await per record of the async iterator.
+ *
+ * Moving between nodes (replicated shards): each shard's fetches go to one
+ * connection at a time, the primary one at first. A fetch refused with
+ * NOT_LEADER (the node does not store the shard) moves the shard to one of
+ * the replicas the answer names; a lost connection or any other retriable
+ * refusal waits (exponential backoff) and then, in a cluster, moves it to a
+ * node that stores the segment holding its next seq (metadata read again
+ * through the primary connection, which reconnects over the whole server
+ * list). Either way the shard resumes at its next seq, and it gives up once
+ * it has failed for timeoutMs without an answer. Every answer is checked to
+ * start at the seq asked for and to be dense (assertDense): a record is
+ * never handed out twice or skipped, whichever node answers.
  */
 import { crcsPassedEnd, decodeHeaders, getI64, getU64, validateRecord, validateStructure } from '../record/record.js';
 import {
@@ -18,6 +30,7 @@ import {
   OFF_ATTRIBUTES,
   OFF_EVENT_TIME_MAX,
   OFF_EVENT_TIME_MIN,
+  OFF_EPOCH,
   OFF_HEADERS_LENGTH,
   OFF_KEY_LENGTH,
   OFF_PAYLOAD_LENGTH,
@@ -28,9 +41,11 @@ import {
   payloadOffset,
 } from '../record/layout.js';
 import { OP } from '../protocol/ops.js';
-import { clientError } from './errors.js';
+import { clientError, isRetriable } from './errors.js';
 import { ns, type Client } from './client.js';
-import type { Response } from './connection.js';
+import { sleep, type ClientConnection, type Response } from './connection.js';
+import { fetchRoutes, replicaAddresses } from './shard-routes.js';
+import { NativeLogError } from './types.js';
 import type { ConsumedRecord, ConsumerApi, ConsumerOptions, StartPosition, StreamDescription } from './types.js';
 
 /** The key of every record without one: a zero-length array has no bytes to share or change. */
@@ -82,6 +97,7 @@ export function decodeFetchBody(body: Uint8Array, shard: number, end: number, ou
     out.push({
       shard,
       seq,
+      epoch: dv.getUint32(off + OFF_EPOCH, true),
       appendTime,
       eventTime: eventTimeIsAppendTime ? appendTime : getI64(dv, off + OFF_EVENT_TIME_MIN),
       eventTimeMax: eventTimeIsAppendTime ? appendTime : getI64(dv, off + OFF_EVENT_TIME_MAX),
@@ -106,9 +122,32 @@ interface Cursor {
   end: number;
   fetching: boolean;
   done: boolean;
+  /** Where the shard's fetches go: null for the primary connection, else a node's "host:port". */
+  route: string | null;
+  conn: ClientConnection;
+  /** When the current run of failed fetches began (undefined while fetches succeed). */
+  failingSince: number | undefined;
+  /** Failed fetches in the current run (sets the backoff). */
+  attempts: number;
 }
 
-type Arrival = { cursor: Cursor; response: Response } | { cursor: Cursor; error: Error };
+type Arrival = { cursor: Cursor; response: Response; fromSeq: number } | { cursor: Cursor; error: Error };
+
+/**
+ * Checks a fetch answer against the seq asked for: its records are
+ * fromSeq, fromSeq+1, ... and nextSeq follows the last one. A node that
+ * answered otherwise would make the consumer re-deliver or skip records.
+ */
+export function assertDense(fromSeq: number, records: readonly ConsumedRecord[], nextSeq: number, endReached: boolean): void {
+  for (let i = 0; i < records.length; i++) {
+    if (records[i]!.seq !== fromSeq + i) {
+      throw clientError('BAD_RESPONSE', `A fetch from seq ${fromSeq} of shard ${records[i]!.shard} answered seq ${records[i]!.seq} at position ${i}; the consumer never re-delivers or skips a record.`);
+    }
+  }
+  if (!endReached && nextSeq !== fromSeq + records.length) {
+    throw clientError('BAD_RESPONSE', `A fetch from seq ${fromSeq} with ${records.length} records answered nextSeq ${nextSeq}; the consumer never re-delivers or skips a record.`);
+  }
+}
 
 export class Consumer implements ConsumerApi {
   private readonly arrivals: Arrival[] = [];
@@ -118,6 +157,8 @@ export class Consumer implements ConsumerApi {
   private readonly maxBytes: number;
   private readonly maxWaitMs: number;
   private readonly follow: boolean;
+  /** True once the stream's shards turned out to be placed on a cluster's nodes (then a lost connection moves a shard). */
+  private clustered = false;
 
   constructor(
     private readonly client: Client,
@@ -173,8 +214,11 @@ export class Consumer implements ConsumerApi {
           continue;
         }
         a.cursor.fetching = false;
-        if ('error' in a) throw a.error;
-        const batch = this.deliver(a.cursor, a.response);
+        if ('error' in a) {
+          this.retryOrThrow(a.cursor, a.error);
+          continue;
+        }
+        const batch = this.deliver(a.cursor, a.response, a.fromSeq);
         if (batch.length > 0) yield batch;
       }
     } finally {
@@ -182,14 +226,19 @@ export class Consumer implements ConsumerApi {
     }
   }
 
-  private deliver(c: Cursor, r: Response): ConsumedRecord[] {
+  private deliver(c: Cursor, r: Response, fromSeq: number): ConsumedRecord[] {
     const next = r.header['nextSeq'];
     if (typeof next !== 'number') throw clientError('BAD_RESPONSE', 'fetch: no nextSeq in the answer.');
+    if (fromSeq !== c.next) throw clientError('BAD_RESPONSE', `A fetch answer for seq ${fromSeq} arrived while shard ${c.shard} is at seq ${c.next}.`);
+    c.failingSince = undefined;
+    c.attempts = 0;
     c.next = next;
     if (c.next >= c.end) c.done = true;
-    else this.fetchNext(c); // prefetch while the records are handed out
+    else this.fetchNext(c); // prefetch while the records are decoded and handed out
     const out: ConsumedRecord[] = [];
-    if (decodeFetchBody(r.body, c.shard, c.end, out)) c.done = true;
+    const endReached = decodeFetchBody(r.body, c.shard, c.end, out);
+    assertDense(fromSeq, out, next, endReached);
+    if (endReached) c.done = true;
     return out;
   }
 
@@ -197,12 +246,71 @@ export class Consumer implements ConsumerApi {
     if (c.fetching || c.done || this.closed) return;
     c.fetching = true;
     const waitMs = this.follow ? this.maxWaitMs : 0;
-    const header = { namespace: ns(this.opts), name: this.stream, shard: c.shard, fromSeq: c.next, maxBytes: this.maxBytes, maxWaitMs: waitMs };
+    const fromSeq = c.next;
+    const header = { namespace: ns(this.opts), name: this.stream, shard: c.shard, fromSeq, maxBytes: this.maxBytes, maxWaitMs: waitMs };
     const timeoutMs = this.client.connection.opts.timeoutMs + waitMs;
-    this.client.connection.request(OP.FETCH, header, { retry: true, timeoutMs }).then(
-      (response) => this.arrive({ cursor: c, response }),
+    // Not retried by the connection: the consumer retries itself, possibly on another node (retryOrThrow).
+    c.conn.request(OP.FETCH, header, { timeoutMs }).then(
+      (response) => this.arrive({ cursor: c, response, fromSeq }),
       (error: Error) => this.arrive({ cursor: c, error }),
     );
+  }
+
+  /**
+   * A failed fetch: a retriable one is sent again (after the backoff, on
+   * another node when the failure says so) until the shard has failed for
+   * timeoutMs in a row; anything else ends the iteration with the error.
+   */
+  private retryOrThrow(c: Cursor, err: Error): void {
+    const now = Date.now();
+    c.failingSince ??= now;
+    if (!isRetriable(err) || now - c.failingSince >= this.client.connection.opts.timeoutMs) throw err;
+    const opts = this.client.connection.opts;
+    const code = err instanceof NativeLogError ? err.codeName : '';
+    const replicas = code === 'NOT_LEADER' ? hintedReplicas(err as NativeLogError) : [];
+    const here = c.route ?? this.client.connection.address ?? null;
+    const elsewhere = replicas.filter((a) => a !== here);
+    c.fetching = true; // nothing else fetches this shard while it waits
+    if (elsewhere.length > 0) {
+      // The node does not store the shard and names those that do: go there at once.
+      this.setRoute(c, elsewhere[c.attempts++ % elsewhere.length]!);
+      c.fetching = false;
+      this.fetchNext(c);
+      return;
+    }
+    const wait = Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** c.attempts++);
+    const move = code === 'NOT_LEADER' || code === 'FENCED' || (code === 'CONNECTION_LOST' && (this.clustered || c.route !== null));
+    void sleep(wait)
+      .then(() => (move ? this.moveToReplica(c, here, Math.max(1, c.failingSince! + opts.timeoutMs - Date.now())) : undefined))
+      .then(() => {
+        c.fetching = false;
+        this.fetchNext(c);
+      });
+  }
+
+  /** Reads the metadata again and moves the shard to a node that stores the segment holding its next seq (another than `failed` when there is one). */
+  private async moveToReplica(c: Cursor, failed: string | null, timeoutMs: number): Promise<void> {
+    try {
+      const routes = await fetchRoutes(this.client, this.stream, ns(this.opts), timeoutMs);
+      this.clustered ||= routes.clustered;
+      const all = replicaAddresses(routes, c.shard, c.next);
+      const others = all.filter((a) => a !== failed);
+      const pick = others[0] ?? all[0];
+      this.setRoute(c, pick ?? null);
+    } catch {
+      this.setRoute(c, null); // no metadata: the primary connection, which reconnects over the server list
+    }
+  }
+
+  private setRoute(c: Cursor, route: string | null): void {
+    if (route !== null && route === this.client.connection.address) route = null;
+    try {
+      c.conn = route === null ? this.client.connection : this.client.pool.forAddress(route);
+      c.route = route;
+    } catch {
+      c.conn = this.client.connection;
+      c.route = null;
+    }
   }
 
   private arrive(a: Arrival): void {
@@ -212,6 +320,7 @@ export class Consumer implements ConsumerApi {
 
   private async startCursors(): Promise<Cursor[]> {
     const desc = await this.client.describeStream(this.stream, { namespace: ns(this.opts) });
+    this.clustered = desc.shardInfo.some((s) => s.sequencer !== null || s.segments.length > 0);
     const shards = this.opts.shard === undefined ? desc.shardInfo.map((s) => s.shard) : [this.opts.shard];
     return Promise.all(shards.map((shard) => this.startCursor(desc, shard)));
   }
@@ -224,7 +333,7 @@ export class Consumer implements ConsumerApi {
     }
     const next = await this.startSeq(info.shard, info.startSeq, info.endSeq, this.opts.from ?? 'earliest');
     const end = this.follow ? Infinity : info.endSeq;
-    return { shard, next, end, fetching: false, done: next >= end };
+    return { shard, next, end, fetching: false, done: next >= end, route: null, conn: this.client.connection, failingSince: undefined, attempts: 0 };
   }
 
   private async startSeq(shard: number, startSeq: number, endSeq: number, from: StartPosition): Promise<number> {
@@ -235,4 +344,16 @@ export class Consumer implements ConsumerApi {
     const t = 'appendTime' in from ? from.appendTime : from.eventTime;
     return this.client.seqForTime(this.stream, shard, kind, t, { namespace: ns(this.opts) });
   }
+}
+
+/** The replicas' addresses a NOT_LEADER answer names (details.replicas[].address). */
+function hintedReplicas(err: NativeLogError): string[] {
+  const d = err.details;
+  if (typeof d !== 'object' || d === null) return [];
+  const r = (d as Record<string, unknown>)['replicas'];
+  if (!Array.isArray(r)) return [];
+  return r.flatMap((x: unknown) => {
+    const a = typeof x === 'object' && x !== null ? (x as Record<string, unknown>)['address'] : undefined;
+    return typeof a === 'string' && a.length > 0 ? [a] : [];
+  });
 }

@@ -26,7 +26,9 @@ export class ProducerBatch {
   private rejectAcked!: (e: Error) => void;
   /** Records whose result was computed so far (reactions run in the order add() registered them). */
   private resulted = 0;
-  private readonly toResult = (firstSeq: number): SendResult => ({ shard: this.shard, seq: firstSeq + this.resulted++ });
+  private readonly toResult = (firstSeq: number): SendResult => (this.unacknowledged ? { shard: this.shard, seq: -1, unacknowledged: true } : { shard: this.shard, seq: firstSeq + this.resulted++ });
+  /** Set by written(): the batch went out with acks "none" and its seqs are not known. */
+  private unacknowledged = false;
   /** The producerId its records were encoded with (0 without idempotence). */
   producerId = 0;
   /** Retries so far. */
@@ -86,6 +88,12 @@ export class ProducerBatch {
     this.resolveAcked(firstSeq);
     // Registered after the records' reactions: done settles after their promises.
     void this.acked.then(this.settle, this.settle);
+  }
+
+  /** acks "none": the frame was written; resolves every record's promise as unacknowledged (seq -1), then done. */
+  written(): void {
+    this.unacknowledged = true;
+    this.ack(-1);
   }
 
   /** Rejects every record's promise with err, then settles done. */

@@ -32,10 +32,29 @@
  * batch starts under a fresh random producerId at producerSeq 0. The torture
  * crash loop (test/torture/crash-loop.test.ts), which saw ~14k refusals per 20
  * kills with 5 in flight before this rule, passes with the default of 5.
+ *
+ * Routing (replicated shards, docs/REPLICATION.md): in a cluster only a
+ * shard's sequencer takes its appends. Each shard has a route: the primary
+ * connection (a single node, or no better knowledge) or the pooled connection
+ * to its sequencer's address (describeStream + clusterStatus at start when
+ * the shards are placed). A refusal moves the route, always while the shard
+ * has nothing in flight (the failed batches wait for the others to settle, as
+ * for any retry), so a shard's batches never travel two connections at once
+ * and keep their order:
+ * - NOT_LEADER with an address: the shard's route becomes that address and
+ *   the failed batches are resent there at once (after
+ *   REDIRECTS_WITHOUT_BACKOFF_MAX such hops, with the usual backoff);
+ * - NOT_LEADER without one, FENCED, or a lost connection in a cluster: the
+ *   metadata is read again (through the primary connection, which reconnects
+ *   over the whole server list) after the backoff, and the shard follows it.
+ * The resent bytes are the same, so an idempotent producer's resend of a
+ * batch a quorum had stored is answered as a duplicate by the new sequencer.
  */
 import { getRandomValues } from 'node:crypto';
 import { encodedRecordLength, type RecordInput } from '../record/record.js';
 import { OP, type AppendPartResult } from '../protocol/ops.js';
+import type { ClientConnection } from './connection.js';
+import { fetchRoutes, routesOf, type ShardRoute } from './shard-routes.js';
 import { FRAME_PREFIX_BYTES } from '../protocol/frame.js';
 import { HEADER_BYTES_MAX } from '../protocol/limits.js';
 import { sleep } from './connection.js';
@@ -43,7 +62,7 @@ import { asWireError, clientError, fromWire, isRetriable } from './errors.js';
 import { ns, type Client } from './client.js';
 import { ProducerBatch } from './producer-batch.js';
 import { shardForKey } from './partitioner.js';
-import { NativeLogError, type ProducerApi, type ProducerOptions, type ProducerRecord, type SendResult } from './types.js';
+import { ACKS_VALUES, NativeLogError, type Acks, type ProducerApi, type ProducerOptions, type ProducerRecord, type SendResult } from './types.js';
 
 /**
  * Most appends in flight per shard. Bounded by the storage engine's dedupe
@@ -61,7 +80,11 @@ export const PRODUCER_DEFAULTS = {
   timeoutMs: 30_000,
   bufferBytesMax: 32 * 1024 * 1024,
   maxInFlightPerShard: PRODUCER_IN_FLIGHT_PER_SHARD_MAX,
+  acks: 'quorum' as Acks,
 };
+
+/** NOT_LEADER hints a batch follows at once; past this many retries it backs off like any retry (two stale nodes pointing at each other cannot spin it). */
+export const REDIRECTS_WITHOUT_BACKOFF_MAX = 3;
 
 /**
  * Acked batches' buffers kept for the next batches, up to this many bytes
@@ -90,6 +113,13 @@ interface ShardQueue {
   acked: boolean;
   /** Next batch ordinal (send order within the shard). */
   nextOrdinal: number;
+  /** Where the shard's appends go: null for the primary connection, else its sequencer's "host:port". */
+  route: string | null;
+  conn: ClientConnection;
+  /** A NOT_LEADER hint to follow before the next resend. */
+  hint: string | null;
+  /** Read the metadata again before the next resend (NOT_LEADER without a hint, FENCED, lost connection in a cluster). */
+  refresh: boolean;
 }
 
 export interface ProducerExtraOptions {
@@ -125,6 +155,8 @@ export class Producer implements ProducerApi {
   /** Buffers of acked batches (maxBatchBytes long), reused by new batches. */
   private readonly spareBuffers: Uint8Array[] = [];
   private readonly spareBuffersMax: number;
+  /** True once the stream's shards turned out to be placed on a cluster's nodes (then a lost connection refreshes the routes). */
+  private clustered = false;
 
   constructor(
     private readonly client: Client,
@@ -136,6 +168,11 @@ export class Producer implements ProducerApi {
     const m = this.o.maxInFlightPerShard;
     if (!Number.isInteger(m) || m < 1 || m > PRODUCER_IN_FLIGHT_PER_SHARD_MAX) {
       throw new RangeError(`maxInFlightPerShard must be an integer in 1..${PRODUCER_IN_FLIGHT_PER_SHARD_MAX}; got ${m}.`);
+    }
+    if (!ACKS_VALUES.includes(this.o.acks)) throw new RangeError(`acks must be one of ${ACKS_VALUES.join(', ')}; got ${String(this.o.acks)}.`);
+    if (this.o.acks === 'none') {
+      if (opts.idempotent === true) throw new RangeError('acks "none" cannot be idempotent: without answers no batch is known to need a resend; use acks "leader" or "quorum".');
+      this.o.idempotent = false;
     }
     this.spareBuffersMax = Math.max(2, Math.floor(SPARE_BATCH_BYTES_MAX / this.o.maxBatchBytes));
     this.producerId = this.o.idempotent ? randomProducerId() : 0;
@@ -180,11 +217,44 @@ export class Producer implements ProducerApi {
   }
 
   private loadShards(): Promise<void> {
-    this.loading ??= this.client.describeStream(this.stream, { namespace: ns(this.o as ProducerOptions) }).then((d) => {
-      this.queues = Array.from({ length: d.shards }, (_, shard) => ({ shard, open: undefined, sealed: [], inFlight: [], failed: [], recovering: false, nextProducerSeq: 0, producerId: this.producerId, acked: false, nextOrdinal: 0 }));
+    this.loading ??= this.client.describeStream(this.stream, { namespace: ns(this.o as ProducerOptions) }).then(async (d) => {
+      const primary = this.client.connection;
+      const queues: ShardQueue[] = Array.from({ length: d.shards }, (_, shard) => ({
+        shard, open: undefined, sealed: [], inFlight: [], failed: [], recovering: false, nextProducerSeq: 0, producerId: this.producerId, acked: false, nextOrdinal: 0,
+        route: null, conn: primary, hint: null, refresh: false,
+      }));
+      if (d.shardInfo.some((s) => s.sequencer !== null)) {
+        try {
+          const routes = await routesOf(this.client, d);
+          this.clustered = routes.clustered;
+          for (const q of queues) this.setRoute(q, this.sequencerRoute(routes.shards[q.shard]));
+        } catch {
+          // No node list: every shard starts on the primary connection, and NOT_LEADER hints move them.
+        }
+      }
+      this.queues = queues;
     });
     this.loading.catch(() => (this.loading = undefined));
     return this.loading;
+  }
+
+  /** The route for a shard's sequencer: null (the primary connection) when it is the primary's node, unknown, or none. */
+  private sequencerRoute(r: ShardRoute | undefined): string | null {
+    if (r === undefined || r.sequencer === null || r.sequencerAddress === null) return null;
+    if (r.sequencer === this.client.connection.nodeId) return null;
+    return r.sequencerAddress;
+  }
+
+  private setRoute(q: ShardQueue, route: string | null): void {
+    if (route !== null && route === this.client.connection.address) route = null;
+    q.route = route;
+    try {
+      q.conn = route === null ? this.client.connection : this.client.pool.forAddress(route);
+    } catch {
+      // Not host:port (a node's bad hint): stay on the primary connection.
+      q.route = null;
+      q.conn = this.client.connection;
+    }
   }
 
   private pickShard(record: ProducerRecord, key: Uint8Array | undefined, shards: number): number {
@@ -307,31 +377,46 @@ export class Producer implements ProducerApi {
     const frameMax = (this.client.connection.limits?.frameBytesMax ?? 32 * 1024 * 1024) - FRAME_OVERHEAD_BYTES;
     const max = this.o.maxInFlightPerShard;
     for (;;) {
-      let frame: ProducerBatch[] = [];
-      let frameBytes = 0;
+      // One frame per connection per round (shards routed to different nodes go out on different connections).
+      const frames = new Map<ClientConnection, { batches: ProducerBatch[]; bytes: number }>();
       for (const q of this.queues ?? []) {
         if (q.recovering || q.inFlight.length >= (q.acked || !this.o.idempotent ? max : 1)) continue;
         if (q.sealed.length === 0 && q.open !== undefined && (this.o.lingerMs === 0 || q.open.lingerUntil <= now)) this.seal(q);
         const b = q.sealed.shift();
         if (b === undefined) continue;
         q.inFlight.push(b);
-        if (frameBytes + b.used > frameMax && frame.length > 0) {
-          this.sendFrame(frame);
-          frame = [];
-          frameBytes = 0;
+        let f = frames.get(q.conn);
+        if (f === undefined) frames.set(q.conn, (f = { batches: [], bytes: 0 }));
+        if (f.bytes + b.used > frameMax && f.batches.length > 0) {
+          this.sendFrame(q.conn, f.batches);
+          f.batches = [];
+          f.bytes = 0;
         }
-        frame.push(b);
-        frameBytes += b.used;
+        f.batches.push(b);
+        f.bytes += b.used;
       }
-      if (frame.length === 0) return;
-      this.sendFrame(frame);
+      if (frames.size === 0) return;
+      for (const [conn, f] of frames) if (f.batches.length > 0) this.sendFrame(conn, f.batches);
     }
   }
 
-  private sendFrame(batches: ProducerBatch[]): void {
-    const header = { namespace: ns(this.o as ProducerOptions), name: this.stream, parts: batches.map((b) => ({ shard: b.shard, bytes: b.used })) };
+  private sendFrame(conn: ClientConnection, batches: ProducerBatch[]): void {
+    const header = {
+      namespace: ns(this.o as ProducerOptions),
+      name: this.stream,
+      parts: batches.map((b) => ({ shard: b.shard, bytes: b.used })),
+      ...(this.o.acks === 'quorum' ? {} : { acks: this.o.acks }), // absent means quorum
+    };
     const timeoutMs = Math.max(1, Math.min(...batches.map((b) => b.deadline)) - Date.now());
-    this.client.connection.request(OP.APPEND, header, { body: batches.map((b) => b.bytes()), timeoutMs }).then(
+    const body = batches.map((b) => b.bytes());
+    if (this.o.acks === 'none') {
+      conn.send(OP.APPEND, header, body, timeoutMs).then(
+        () => batches.forEach((b) => this.onWritten(b)),
+        (err: Error) => batches.forEach((b) => this.onFailure(b, err)),
+      );
+      return;
+    }
+    conn.request(OP.APPEND, header, { body, timeoutMs }).then(
       (r) => {
         const results = r.header['results'];
         batches.forEach((b, i) => this.onResult(b, Array.isArray(results) ? (results[i] as AppendPartResult | undefined) : undefined));
@@ -356,11 +441,38 @@ export class Producer implements ProducerApi {
     if (b.buf.length === this.o.maxBatchBytes && this.spareBuffers.length < this.spareBuffersMax) this.spareBuffers.push(b.buf);
   }
 
+  /** acks "none": the batch is on the wire; nothing will be known about it. */
+  private onWritten(b: ProducerBatch): void {
+    b.written();
+    this.release(b);
+    if (b.buf.length === this.o.maxBatchBytes && this.spareBuffers.length < this.spareBuffersMax) this.spareBuffers.push(b.buf);
+  }
+
+  /** What a failure says about the shard's route: a hint to follow, or metadata to read again. */
+  private noteRoute(q: ShardQueue, err: Error): void {
+    if (!(err instanceof NativeLogError)) return;
+    if (err.codeName === 'NOT_LEADER') {
+      const hint = hintAddress(err.details);
+      const here = q.route ?? this.client.connection.address ?? null;
+      if (hint !== null && hint !== here) q.hint = hint;
+      else q.refresh = true;
+    } else if (err.codeName === 'FENCED' || (err.codeName === 'CONNECTION_LOST' && (this.clustered || q.route !== null))) {
+      q.refresh = true;
+    }
+  }
+
+  /** Before a resend: 0 to follow a fresh NOT_LEADER hint, else exponential backoff by the batch's retries. */
+  private retryWait(q: ShardQueue, attempts: number): number {
+    if (q.hint !== null && attempts <= REDIRECTS_WITHOUT_BACKOFF_MAX) return 0;
+    return Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** attempts);
+  }
+
   private onFailure(b: ProducerBatch, err: Error): void {
     const q = this.queues![b.shard]!;
-    const lost = err instanceof NativeLogError && (err.codeName === 'CONNECTION_LOST' || err.codeName === 'TIMEOUT' || err.codeName === 'SHARD_RESTARTED');
+    const lost = err instanceof NativeLogError && ['CONNECTION_LOST', 'TIMEOUT', 'SHARD_RESTARTED', 'FENCED', 'NOT_ENOUGH_REPLICAS'].includes(err.codeName);
     const safe = this.o.idempotent || !lost; // without idempotence a lost answer may mean it was written: never resend
-    const wait = Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** b.attempts);
+    this.noteRoute(q, err);
+    const wait = this.retryWait(q, b.attempts);
     const stale = this.o.idempotent && b.producerId !== q.producerId;
     if (stale) err = this.abandonedError(b, err);
     // Refused as out of order while an earlier batch of the shard is in flight or waits to be resent:
@@ -416,15 +528,41 @@ export class Producer implements ProducerApi {
     );
   }
 
-  /** Once nothing of the shard is in flight: after `wait`, puts the failed batches back in front, in send order. */
+  /** Once nothing of the shard is in flight: after `wait` (and a route change, if one is due), puts the failed batches back in front, in send order. */
   private resendLater(q: ShardQueue, wait: number): void {
-    void sleep(wait).then(() => {
+    void sleep(wait).then(async () => {
+      await this.reroute(q);
       q.failed.sort((x, y) => x.ordinal - y.ordinal);
       q.sealed.unshift(...q.failed);
       q.failed = [];
       q.recovering = false;
       this.pump();
     });
+  }
+
+  /**
+   * Follows a NOT_LEADER hint, or reads the stream's metadata again (bounded
+   * by the earliest deadline of the shard's failed batches). Without metadata
+   * the shard goes back to the primary connection, which reconnects over the
+   * server list and gets hints from whichever node answers.
+   */
+  private async reroute(q: ShardQueue): Promise<void> {
+    if (q.hint !== null) {
+      this.setRoute(q, q.hint);
+      q.hint = null;
+      q.refresh = false;
+      return;
+    }
+    if (!q.refresh) return;
+    q.refresh = false;
+    const deadline = Math.min(...q.failed.map((b) => b.deadline));
+    try {
+      const routes = await fetchRoutes(this.client, this.stream, ns(this.o as ProducerOptions), Math.max(1, deadline - Date.now()));
+      this.clustered ||= routes.clustered;
+      this.setRoute(q, this.sequencerRoute(routes.shards[q.shard]));
+    } catch {
+      this.setRoute(q, null);
+    }
   }
 
   /** Takes b off its shard's in-flight list. */
@@ -440,9 +578,16 @@ export class Producer implements ProducerApi {
     for (const w of this.roomWaiters.splice(0)) w();
     if (q.recovering && q.inFlight.length === 0 && q.failed.length > 0) {
       const first = q.failed.reduce((a, x) => (x.attempts > a.attempts ? x : a));
-      this.resendLater(q, Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** (first.attempts - 1)));
+      this.resendLater(q, this.retryWait(q, first.attempts - 1));
       return;
     }
     this.pump();
   }
+}
+
+/** The "host:port" a NOT_LEADER answer names (details.address), or null. */
+export function hintAddress(details: unknown): string | null {
+  if (typeof details !== 'object' || details === null) return null;
+  const a = (details as Record<string, unknown>)['address'];
+  return typeof a === 'string' && a.length > 0 ? a : null;
 }

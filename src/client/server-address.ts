@@ -18,3 +18,8 @@ export function parseServer(text: string): ServerAddress {
   if (m === null || port < 1 || port > 65535) throw new TypeError(`Invalid server address "${text}": use host:port`);
   return { host: m[1] ?? m[2]!, port };
 }
+
+/** "host:port" (IPv6 hosts in brackets), the form NOT_LEADER hints and clusterStatus use. */
+export function formatAddress(a: ServerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -30,6 +30,7 @@ export interface ConnectOptions {
   inFlightMax?: number;
 }
 
+
 export interface StreamOptions {
   namespace?: string;
 }
@@ -61,22 +62,61 @@ export interface CreatedStream extends StreamInfo {
   failedShards: { shard: number; error: string }[];
 }
 
-/** One shard in describeStream. A failed shard (see `failed`) has null figures. */
+/** One segment of a shard as the cluster's MetaStore places it. */
+export interface SegmentInfo {
+  baseSeq: number;
+  /** The seq after its last record once sealed; null while it is the active segment. */
+  endSeq: number | null;
+  /** The sequencer epoch that opened it. */
+  epoch: number;
+  /** Ids of the nodes that store it (addresses: clusterStatus). */
+  replicas: number[];
+  sealed: boolean;
+}
+
+/**
+ * One shard in describeStream. A failed shard (see `failed`) has null
+ * figures. startSeq, bytes and segmentFiles describe the answering node's
+ * copy; sequencer, epoch and segments the cluster's placement (null, 0 and []
+ * on a single node).
+ */
 export interface ShardInfo {
   shard: number;
   startSeq: number | null;
+  /** The next seq after the committed end (on a single node: the next to be assigned). */
   endSeq: number | null;
   bytes: number | null;
-  segments: number | null;
+  /** Segment files of the answering node's copy. */
+  segmentFiles: number | null;
   /** Why the shard does not serve (failed to open, or its worker could not be restarted); null while it serves. */
   failed: string | null;
+  /** Node id of the shard's sequencer; null on a single node or before one is elected. */
+  sequencer: number | null;
+  /** The sequencer's epoch (0 before the first election and on a single node). */
+  epoch: number;
+  /** True while a sealed segment has fewer than the stream's replicas copies. */
+  underReplicated: boolean;
+  segments: SegmentInfo[];
 }
 
 export interface StreamDescription extends StreamInfo {
   shardInfo: ShardInfo[];
 }
 
+/**
+ * When an append is answered: "quorum" (default) once a write quorum
+ * (floor(R/2)+1) of the active segment's replicas stored it; "leader" once
+ * the sequencer stored it; "none": not waited for at all (send() resolves
+ * once the frame is written, with `unacknowledged: true` and seq -1). A
+ * single node treats the three alike on its side.
+ */
+export type Acks = 'none' | 'leader' | 'quorum';
+
+export const ACKS_VALUES: readonly Acks[] = ['none', 'leader', 'quorum'];
+
 export interface ProducerOptions extends StreamOptions {
+  /** Default "quorum". "none" turns idempotence off (no answers, so no batch can be known to need a resend; one lost batch would make the shard refuse every later one). */
+  acks?: Acks;
   /** Largest batch per shard. Default 256 KiB; with lingerMs 0 a batch only grows while the shard's in-flight window is full. */
   maxBatchBytes?: number;
   /** Appends in flight per shard, 1..5 (the storage engine's dedupe window). Default 5. A shard's batches are stored in send order; retries after a node or worker restart resend them in order (see src/client/producer.ts). */
@@ -108,7 +148,10 @@ export interface ProducerRecord {
 
 export interface SendResult {
   shard: number;
+  /** The record's seq; -1 with acks "none" (not known: the answer is not waited for). */
   seq: number;
+  /** Set with acks "none": the record was written to the connection, not acknowledged. */
+  unacknowledged?: true;
 }
 
 export interface ProducerApi {
@@ -141,6 +184,8 @@ export interface ConsumerOptions extends StreamOptions {
 export interface ConsumedRecord {
   shard: number;
   seq: number;
+  /** The sequencer epoch that stamped the record (record header offset 24). */
+  epoch: number;
   appendTime: number;
   eventTime: number;
   eventTimeMax: number;

@@ -5,7 +5,7 @@
  */
 import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StreamConfig } from '../metastore/types.js';
+import type { ShardPlacement, StreamConfig } from '../metastore/types.js';
 import { asFields, int, oneOf, optInt, optNullableInt, optNullableStr, optStr, str, type Fields } from '../protocol/fields.js';
 import type { WireShardInfo, WireStreamInfo } from '../protocol/ops.js';
 import type { NodeContext, Reply } from './node-context.js';
@@ -158,17 +158,52 @@ export async function describeStream(ctx: NodeContext, header: unknown): Promise
   const { namespace, name } = streamRef(asFields(header));
   const routed = await ctx.router.stream(namespace, name);
   const config = routed.config;
-  const shards = await Promise.all(routed.shards.map((s, shard) => describeShard(s, shard)));
+  const shards = await Promise.all(routed.shards.map(async (s, shard) => withPlacement(ctx, config, shard, await describeShard(s, shard))));
   return { header: { stream: streamInfo(config), shards } };
 }
 
-/** One shard's line of describeStream; a failed shard shows its reason and null figures. */
-async function describeShard(s: RoutedShard, shard: number): Promise<WireShardInfo> {
+/** The local part of a shard's line: its copy's figures, or its failure. */
+type LocalShardInfo = Pick<WireShardInfo, 'shard' | 'startSeq' | 'endSeq' | 'bytes' | 'segmentFiles' | 'failed'>;
+
+/** The MetaStores that hold placements (MetaStore, ReplicatedMetaStore) read them with this. */
+interface PlacementReader {
+  getPlacement(namespace: string, name: string, shard: number): ShardPlacement | undefined;
+}
+
+function placementOf(ctx: NodeContext, config: StreamConfig, shard: number): ShardPlacement | undefined {
+  const meta = ctx.meta as Partial<PlacementReader>;
+  if (typeof meta.getPlacement !== 'function') return undefined;
+  const p = meta.getPlacement(config.namespace, config.name, shard);
+  return p !== undefined && p.incarnation === config.incarnation ? p : undefined;
+}
+
+/**
+ * Adds the MetaStore's placement (sequencer, epoch, segments) and, when the
+ * replication path has a view of the shard, its committed end and
+ * under-replication. A segment's endSeq is exclusive (the seq after its last
+ * record), null while it is active.
+ */
+export function withPlacement(ctx: NodeContext, config: StreamConfig, shard: number, local: LocalShardInfo): WireShardInfo {
+  const p = placementOf(ctx, config, shard);
+  const view = local.failed === null ? (ctx.replication?.shardView(config.namespace, config.name, shard) ?? null) : null;
+  const segments = (p?.segments ?? []).map((s) => ({ baseSeq: s.baseSeq, endSeq: s.endSeq, epoch: s.epoch, replicas: [...s.replicas], sealed: s.endSeq !== null }));
+  return {
+    ...local,
+    endSeq: view?.endSeq ?? local.endSeq,
+    sequencer: p?.sequencer ?? null,
+    epoch: p?.epoch ?? 0,
+    underReplicated: view?.underReplicated ?? false,
+    segments,
+  };
+}
+
+/** One shard's local figures for describeStream; a failed shard shows its reason and null figures. */
+async function describeShard(s: RoutedShard, shard: number): Promise<LocalShardInfo> {
   const failed = shardFailure(s);
   if (failed === null) {
     try {
       const d = await s.handle.describe();
-      return { shard, startSeq: d.startSeq, endSeq: d.endSeq, bytes: d.bytes, segments: d.segments, failed: null };
+      return { shard, startSeq: d.startSeq, endSeq: d.endSeq, bytes: d.bytes, segmentFiles: d.segments, failed: null };
     } catch (err) {
       const now = shardFailure(s);
       if (now === null) throw err; // a passing error (restarting worker, say): the request fails as any would
@@ -178,8 +213,8 @@ async function describeShard(s: RoutedShard, shard: number): Promise<WireShardIn
   return failedShardInfo(shard, failed);
 }
 
-function failedShardInfo(shard: number, reason: string): WireShardInfo {
-  return { shard, startSeq: null, endSeq: null, bytes: null, segments: null, failed: reason };
+function failedShardInfo(shard: number, reason: string): LocalShardInfo {
+  return { shard, startSeq: null, endSeq: null, bytes: null, segmentFiles: null, failed: reason };
 }
 
 export async function seqForTime(ctx: NodeContext, header: unknown): Promise<Reply> {

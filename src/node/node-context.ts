@@ -11,6 +11,22 @@ import type { ReplicationService } from '../replication/service.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { Router } from './router.js';
 
+/**
+ * What the replication path knows of a shard that the local store does not:
+ * the committed end (the next seq after the last record a write quorum
+ * stored) and whether a sealed segment has fewer than R copies. describeStream
+ * uses it when present; null: the node has no view of that shard.
+ */
+export interface ReplicationShardView {
+  endSeq: number;
+  underReplicated: boolean;
+}
+
+/** The hook the replication path (issue 15) fills; absent on a node that does not replicate. */
+export interface ReplicationHook {
+  shardView(namespace: string, name: string, shard: number): ReplicationShardView | null;
+}
+
 export interface NodeContext {
   config: NodeConfig;
   fsync: FsyncPolicy;
@@ -25,6 +41,12 @@ export interface NodeContext {
   deps: NodeDeps;
   /** Node-wide budget for bytes held for clients (clientMemoryBytesMax; memory-budget.ts). */
   memory: MemoryBudget;
+  /**
+   * The replication path's view of shards (committed end, under-replication);
+   * undefined until that path sets it. describeStream falls back to the local
+   * shard's end and `underReplicated: false` without it.
+   */
+  replication?: ReplicationHook;
   /** Set once close() starts: long-polls return, new requests get SHUTTING_DOWN. */
   closing: boolean;
 }

@@ -91,15 +91,41 @@ export interface WireStreamInfo {
   incarnation?: string;
 }
 
-/** One shard in describeStream. A failed shard has null figures and its reason in `failed`. */
+/** One segment of a shard as the MetaStore places it (describeStream). */
+export interface WireSegmentInfo {
+  baseSeq: number;
+  /** The seq after its last record once sealed; null while it is the active segment. */
+  endSeq: number | null;
+  /** The sequencer epoch that opened it. */
+  epoch: number;
+  /** Node ids of the nodes that store it. */
+  replicas: number[];
+  sealed: boolean;
+}
+
+/**
+ * One shard in describeStream. A failed shard has null figures and its
+ * reason in `failed`. startSeq, bytes and segmentFiles are the answering
+ * node's local copy; sequencer, epoch and segments come from the MetaStore's
+ * placement (null sequencer, epoch 0 and no segments on a single node and
+ * before a first sequencer is elected); endSeq is the committed end when the
+ * node replicates the shard, else the local end.
+ */
 export interface WireShardInfo {
   shard: number;
   startSeq: number | null;
   endSeq: number | null;
   bytes: number | null;
-  segments: number | null;
+  /** Segment files of the local copy (called `segments` before replication). */
+  segmentFiles: number | null;
   /** Why the shard does not serve (it failed to open, or its worker could not be restarted); null while it serves. */
   failed: string | null;
+  /** Node id of the shard's sequencer; null until one is elected. */
+  sequencer: number | null;
+  epoch: number;
+  /** True while a sealed segment has fewer than R copies (being re-replicated). */
+  underReplicated: boolean;
+  segments: WireSegmentInfo[];
 }
 
 export interface CreateStreamResponse {

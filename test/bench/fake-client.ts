@@ -73,7 +73,7 @@ export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientAp
             while (!closed) {
               if (i < recs.length && (opts?.follow === true || i < end)) {
                 const value = recs[i]!;
-                const r: ConsumedRecord = { shard, seq: i, appendTime: 0, eventTime: 0, eventTimeMax: 0, key: new Uint8Array(0), value, headers: [], codec: 0, schemaVersion: 0, rowCount: 1 };
+                const r: ConsumedRecord = { shard, seq: i, epoch: 0, appendTime: 0, eventTime: 0, eventTimeMax: 0, key: new Uint8Array(0), value, headers: [], codec: 0, schemaVersion: 0, rowCount: 1 };
                 i++;
                 yield r;
               } else if (opts?.follow === true) {

@@ -38,7 +38,7 @@ function expectedOf(b: Uint8Array, shard: number): ConsumedRecord[] {
   const out: ConsumedRecord[] = [];
   for (let off = 0; off < b.length; ) {
     const d = decodeRecord(b, off);
-    out.push({ shard, seq: d.seq, appendTime: d.appendTime, eventTime: d.eventTimeMin, eventTimeMax: d.eventTimeMax, key: d.key, value: d.payload, headers: d.headers, codec: d.codec, schemaVersion: d.schemaVersion, rowCount: d.rowCount });
+    out.push({ shard, seq: d.seq, epoch: d.epoch, appendTime: d.appendTime, eventTime: d.eventTimeMin, eventTimeMax: d.eventTimeMax, key: d.key, value: d.payload, headers: d.headers, codec: d.codec, schemaVersion: d.schemaVersion, rowCount: d.rowCount });
     off += d.length;
   }
   return out;

@@ -4,7 +4,7 @@
  * last line is {"acked":N,"ranges":[...]}, also after a failure part-way).
  */
 import { Command, Option } from 'commander';
-import type { ClientApi, ProducerApi, ProducerRecord } from '../../client/types.js';
+import { ACKS_VALUES, type Acks, type ClientApi, type ProducerApi, type ProducerRecord } from '../../client/types.js';
 import { BlockPacker, BLOCK_ROWS_MAX } from '../block-packer.js';
 import { CliError, toMessage, usageError } from '../cli-error.js';
 import { addNamespaceOption, addServerOption, checkName, intOption, type ServerOpts } from '../common-options.js';
@@ -31,6 +31,13 @@ interface ProduceOpts extends ServerOpts {
   json?: boolean;
   format: 'lines' | 'jsonl';
   blockRows?: number;
+  acks: Acks;
+}
+
+/** --acks: none, leader or quorum. */
+export function parseAcks(text: string): Acks {
+  if ((ACKS_VALUES as readonly string[]).includes(text)) return text as Acks;
+  throw usageError(`--acks must be none, leader or quorum, got "${text}".`);
 }
 
 type ToRecord = (line: Buffer, lineNo: number) => ProducerRecord | null;
@@ -84,10 +91,12 @@ async function pump(producer: ProducerApi, tracker: SendTracker, maker: Awaited<
   }
 }
 
-function report(tracker: SendTracker, json: boolean | undefined, error: Error | null): number {
+function report(tracker: SendTracker, o: Pick<ProduceOpts, 'json' | 'acks'>, error: Error | null): number {
   const acked = tracker.acks.count;
   const ranges = tracker.acks.ranges();
-  if (json) process.stdout.write(`${JSON.stringify({ acked, ranges })}\n`);
+  const unacknowledged = tracker.unacknowledged;
+  if (o.json) process.stdout.write(`${JSON.stringify(o.acks === 'none' ? { acked, unacknowledged, ranges } : { acked, ranges })}\n`);
+  else if (o.acks === 'none') process.stdout.write(`sent ${unacknowledged} record${unacknowledged === 1 ? '' : 's'} without waiting for acks (--acks none)\n`);
   else process.stdout.write(`acked ${acked} record${acked === 1 ? '' : 's'}: ${describeRanges(ranges)}\n`);
   if (error === null) return EXIT_OK;
   process.stderr.write(`${toMessage(error)}\n`);
@@ -106,8 +115,8 @@ async function produce(name: string, o: ProduceOpts): Promise<void> {
   try {
     client = await connectClient(o.server, { timeoutMs: o.timeoutMs });
     const maker = await recordMaker(client, name, o);
-    const producer = client.producer(name, { namespace: o.namespace, timeoutMs: o.timeoutMs });
-    const progress = startProgress(() => `produce: ${tracker.acks.count} acked, ${tracker.inFlight} in flight`);
+    const producer = client.producer(name, { namespace: o.namespace, timeoutMs: o.timeoutMs, acks: o.acks });
+    const progress = startProgress(() => `produce: ${tracker.acks.count} acked, ${tracker.unacknowledged > 0 ? `${tracker.unacknowledged} sent without acks, ` : ''}${tracker.inFlight} in flight`);
     const inputError = await pump(producer, tracker, maker);
     if (inputError === null && tracker.error === null) await producer.flush().catch((e: Error) => tracker.fail(e));
     await tracker.settle();
@@ -117,7 +126,7 @@ async function produce(name: string, o: ProduceOpts): Promise<void> {
   } catch (e) {
     error = e as Error; // before any send (connect, describe): still report what was acked (nothing)
   }
-  const code = report(tracker, o.json, error);
+  const code = report(tracker, o, error);
   if (client !== null && code === EXIT_OK) await Promise.race([client.close(), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
   process.exit(code);
 }
@@ -146,7 +155,8 @@ export function produceCommand(): Command {
     .option('--timeout-ms <n>', 'a record not acked within this many ms fails the command', intOption('--timeout-ms', 1), 30000)
     .addOption(new Option('--format <format>', 'input format: lines (payload = the line) or jsonl (rows packed into blocks)').choices(['lines', 'jsonl']).default('lines'))
     .option('--block-rows <n>', `rows per block with --format jsonl (1-${BLOCK_ROWS_MAX}, default ${DEFAULT_BLOCK_ROWS})`, intOption('--block-rows', 1, BLOCK_ROWS_MAX))
-    .option('--json', 'end with one JSON line {"acked":N,"ranges":[{"shard","first","last"}]}');
+    .option('--acks <mode>', 'when a record counts as written: quorum (a write quorum of its replicas stored it), leader (its sequencer did) or none (sent, not waited for)', parseAcks, 'quorum' as Acks)
+    .option('--json', 'end with one JSON line {"acked":N,"ranges":[{"shard","first","last"}]} (with --acks none also "unacknowledged":N)');
   addServerOption(addNamespaceOption(c)).action(produce);
   return c;
 }

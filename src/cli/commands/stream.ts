@@ -39,9 +39,18 @@ function streamInfoJson(s: StreamInfo): Record<string, unknown> {
   };
 }
 
-/** describe --json: the stream's settings with "shards" as the per-shard array and "shardCount" as the count. */
+/**
+ * describe --json: the stream's settings with "shards" as the per-shard array
+ * and "shardCount" as the count. Per shard: the answering node's copy
+ * (startSeq, bytes, segmentFiles, failed), the committed end (endSeq) and
+ * the cluster's placement (sequencer, epoch, underReplicated, segments).
+ */
 export function describeJson(d: StreamDescription): Record<string, unknown> {
-  const shards = d.shardInfo.map((s) => ({ shard: s.shard, startSeq: s.startSeq, endSeq: s.endSeq, bytes: s.bytes, segments: s.segments, failed: s.failed }));
+  const shards = d.shardInfo.map((s) => ({
+    shard: s.shard, startSeq: s.startSeq, endSeq: s.endSeq, bytes: s.bytes, segmentFiles: s.segmentFiles, failed: s.failed,
+    sequencer: s.sequencer, epoch: s.epoch, underReplicated: s.underReplicated,
+    segments: s.segments.map((g) => ({ baseSeq: g.baseSeq, endSeq: g.endSeq, epoch: g.epoch, replicas: g.replicas, sealed: g.sealed })),
+  }));
   return { ...streamInfoJson(d), shardCount: d.shards, shards };
 }
 
@@ -56,12 +65,18 @@ export function describeText(d: StreamDescription): string {
     `stream ${d.namespace}/${d.name}: ${d.shards} shard${d.shards === 1 ? '' : 's'}, ${d.replicas} replica${d.replicas === 1 ? '' : 's'}, retention ${retentionText(d)}`,
     `created ${new Date(d.createdAt).toISOString()}${d.schema === null ? '' : `, schema v${d.schemaVersion}: ${d.schema}`}`,
   ];
+  const placed = (s: StreamDescription['shardInfo'][number]): string[] => [s.sequencer === null ? '-' : String(s.sequencer), String(s.epoch)];
   const rows = d.shardInfo.map((s) =>
     s.failed === null
-      ? [String(s.shard), String(s.startSeq), String(s.endSeq), String(s.bytes), String(s.segments), 'ok']
-      : [String(s.shard), '-', '-', '-', '-', `FAILED: ${s.failed}`],
+      ? [String(s.shard), String(s.startSeq), String(s.endSeq), String(s.bytes), String(s.segmentFiles), ...placed(s), s.underReplicated ? 'ok, under-replicated' : 'ok']
+      : [String(s.shard), '-', '-', '-', '-', ...placed(s), `FAILED: ${s.failed}`],
   );
-  return `${head.join('\n')}\n${table(['SHARD', 'START_SEQ', 'END_SEQ', 'BYTES', 'SEGMENTS', 'STATE'], rows)}`;
+  const shards = table(['SHARD', 'START_SEQ', 'END_SEQ', 'BYTES', 'FILES', 'SEQUENCER', 'EPOCH', 'STATE'], rows);
+  const segRows = d.shardInfo.flatMap((s) =>
+    s.segments.map((g) => [String(s.shard), String(g.baseSeq), g.endSeq === null ? '-' : String(g.endSeq), String(g.epoch), g.replicas.join(','), g.sealed ? 'sealed' : 'active']),
+  );
+  const segments = segRows.length === 0 ? '' : `\nsegments (END_SEQ exclusive):\n${table(['SHARD', 'BASE_SEQ', 'END_SEQ', 'EPOCH', 'REPLICAS', 'STATE'], segRows)}`;
+  return `${head.join('\n')}\n${shards}${segments}`;
 }
 
 async function create(name: string, o: CreateOpts): Promise<void> {

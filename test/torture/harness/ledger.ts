@@ -129,8 +129,8 @@ export async function readBack(
 
 /** A described shard that serves (its figures are numbers); throws naming the reason when it failed. */
 export function servingShard(s: ShardInfo): { shard: number; startSeq: number; endSeq: number; bytes: number; segments: number } {
-  if (s.failed !== null || s.startSeq === null || s.endSeq === null || s.bytes === null || s.segments === null) {
+  if (s.failed !== null || s.startSeq === null || s.endSeq === null || s.bytes === null || s.segmentFiles === null) {
     throw new Error(`shard ${s.shard} does not serve: ${s.failed ?? 'no figures'}`);
   }
-  return { shard: s.shard, startSeq: s.startSeq, endSeq: s.endSeq, bytes: s.bytes, segments: s.segments };
+  return { shard: s.shard, startSeq: s.startSeq, endSeq: s.endSeq, bytes: s.bytes, segments: s.segmentFiles };
 }

@@ -1,0 +1,168 @@
+/**
+ * Producer and consumer routing for replicated shards (issue 15), against a
+ * real node process behind a RedirectServer (a stand-in member built from the
+ * real frame codec that is not the shards' sequencer and stores nothing):
+ *
+ * - append answered NOT_LEADER with the real node's address: the producer
+ *   moves the shard there and resends the same bytes at once;
+ * - append answered FENCED, or NOT_LEADER without an address: the producer
+ *   reads describeStream + clusterStatus again and follows the sequencer;
+ * - fetch answered NOT_LEADER naming a replica: the consumer moves there and
+ *   resumes at its next seq;
+ * - the node the consumer reads from dies mid-stream: it resumes on the other
+ *   server of its list at its next seq;
+ * - a fetch answer that would skip a seq is refused (the dense-seq assertion).
+ *
+ * Every case checks what landed on the real node: each record once, in
+ * send order, seqs dense.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Client } from '../../src/client/index.js';
+import { NodeProcess } from '../torture/harness/node-proc.js';
+import { tempDir } from '../torture/harness/tmp.js';
+import { RedirectServer, type RedirectBehaviour } from './redirect-server.js';
+
+/** Client timeout: a client that does not follow the answer fails well within the test's bounds. */
+const TIMEOUT_MS = 6000;
+const SHARDS = 2;
+const RECORDS = 400;
+
+let node: NodeProcess;
+let cleanup: () => void;
+const opened: (Client | RedirectServer)[] = [];
+
+before(async () => {
+  const t = tempDir('redirect');
+  cleanup = t.cleanup;
+  node = await NodeProcess.start(t.dir);
+});
+
+after(async () => {
+  for (const x of opened.reverse()) await x.close().catch(() => undefined);
+  await node.stop();
+  cleanup();
+});
+
+async function fake(b: Partial<RedirectBehaviour>): Promise<RedirectServer> {
+  const r = await RedirectServer.start(node.address, { append: 'proxy', fetch: 'proxy', sequencer: () => null, ...b });
+  opened.push(r);
+  return r;
+}
+
+async function client(servers: string | string[]): Promise<Client> {
+  const c = await connect(servers, { timeoutMs: TIMEOUT_MS, reconnectMinMs: 20, reconnectMaxMs: 200 });
+  opened.push(c);
+  return c;
+}
+
+/** Sends RECORDS records "i" round-robin over the shards through `c`; resolves to the acks. */
+async function produce(c: Client, stream: string): Promise<{ shard: number; seq: number }[]> {
+  const p = c.producer(stream, { maxBatchBytes: 4096 });
+  const acks = await Promise.all(Array.from({ length: RECORDS }, (_, i) => p.send({ value: String(i), shard: i % SHARDS })));
+  await p.close();
+  return acks;
+}
+
+/** Reads the stream straight from the real node: per shard the payloads in seq order, seqs checked dense from 0. */
+async function readBack(stream: string): Promise<string[][]> {
+  const direct = await client(node.address);
+  const out: string[][] = Array.from({ length: SHARDS }, () => []);
+  for await (const r of direct.consumer(stream)) {
+    assert.equal(r.seq, out[r.shard]!.length, 'dense seqs from 0');
+    out[r.shard]!.push(Buffer.from(r.value).toString());
+  }
+  return out;
+}
+
+/** What the producer sent: shard k holds k, k+SHARDS, k+2*SHARDS, ... in this order, each once. */
+function expected(): string[][] {
+  return Array.from({ length: SHARDS }, (_, k) => Array.from({ length: RECORDS / SHARDS }, (_, j) => String(k + j * SHARDS)));
+}
+
+test('append answered NOT_LEADER with an address: the producer follows the hint; every record lands once, in order', async () => {
+  const f = await fake({ append: 'hint' });
+  await (await client(node.address)).createStream('hinted', { shards: SHARDS });
+  const c = await client(f.address);
+  const acks = await produce(c, 'hinted');
+  for (let k = 0; k < SHARDS; k++) assert.deepEqual(acks.filter((a) => a.shard === k).map((a) => a.seq), Array.from({ length: RECORDS / SHARDS }, (_, j) => j), `shard ${k} acked dense`);
+  assert.deepEqual(await readBack('hinted'), expected());
+  assert.ok(f.counts.appendParts >= 1 && f.counts.appendParts <= SHARDS, `only each shard's first batch went to the stand-in (${f.counts.appendParts} parts)`);
+  assert.deepEqual(c.pool.addresses(), [node.address], 'a pooled connection to the hinted node');
+  assert.equal(f.counts.describe, 1, 'a hint needs no metadata refresh');
+});
+
+for (const refusal of ['fenced', 'noHint'] as const) {
+  test(`append answered ${refusal === 'fenced' ? 'FENCED' : 'NOT_LEADER without an address'}: the producer refreshes the metadata and follows the new sequencer`, async () => {
+    const stream = `refresh-${refusal}`;
+    // The first describe names the stand-in (node 1) as the sequencer; later ones the real node (node 2): a failover.
+    const f = await fake({ append: refusal, sequencer: (before) => (before === 0 ? 1 : 2) });
+    await (await client(node.address)).createStream(stream, { shards: SHARDS });
+    const c = await client(f.address);
+    await produce(c, stream);
+    assert.deepEqual(await readBack(stream), expected());
+    assert.ok(f.counts.appendParts >= 1 && f.counts.appendParts <= SHARDS, `only each shard's first batch went to the stand-in (${f.counts.appendParts} parts)`);
+    assert.ok(f.counts.describe >= 2 && f.counts.clusterStatus >= 1, `metadata read again (${f.counts.describe} describes, ${f.counts.clusterStatus} statuses)`);
+    assert.deepEqual(c.pool.addresses(), [node.address]);
+  });
+}
+
+test('a producer on a placed stream goes to the sequencer from the start (describe + clusterStatus)', async () => {
+  const f = await fake({ append: 'fenced', sequencer: () => 2 });
+  await (await client(node.address)).createStream('placed', { shards: SHARDS });
+  const c = await client(f.address);
+  await produce(c, 'placed');
+  assert.deepEqual(await readBack('placed'), expected());
+  assert.equal(f.counts.append, 0, 'no append reached the stand-in');
+});
+
+test('fetch answered NOT_LEADER naming a replica: the consumer moves there and reads every record once, in order', async () => {
+  const direct = await client(node.address);
+  await direct.createStream('readable', { shards: SHARDS });
+  await produce(direct, 'readable');
+  const f = await fake({ fetch: 'replicas' });
+  const c = await client(f.address);
+  const got: string[][] = Array.from({ length: SHARDS }, () => []);
+  for await (const r of c.consumer('readable', { maxBytes: 1024 })) {
+    assert.equal(r.seq, got[r.shard]!.length, 'next seq, never re-delivered or skipped');
+    got[r.shard]!.push(Buffer.from(r.value).toString());
+  }
+  assert.deepEqual(got, expected());
+  assert.equal(f.counts.fetch, SHARDS, 'each shard asked the stand-in once, then the replica');
+  assert.deepEqual(c.pool.addresses(), [node.address]);
+});
+
+test('the node a consumer reads from dies mid-stream: it resumes on the next server of its list at its next seq', async () => {
+  const direct = await client(node.address);
+  await direct.createStream('failover', { shards: SHARDS });
+  await produce(direct, 'failover');
+  const f = await fake({ fetch: 'proxy' });
+  const c = await client([f.address, node.address]);
+  const got: string[][] = Array.from({ length: SHARDS }, () => []);
+  let n = 0;
+  for await (const r of c.consumer('failover', { maxBytes: 1024 })) {
+    assert.equal(r.seq, got[r.shard]!.length, 'next seq, never re-delivered or skipped');
+    got[r.shard]!.push(Buffer.from(r.value).toString());
+    if (++n === 50) await f.kill();
+  }
+  assert.deepEqual(got, expected());
+  assert.ok(f.counts.fetch >= 2, 'the stand-in served the start');
+});
+
+test('a fetch answer that would skip a seq ends the consumer with BAD_RESPONSE instead of skipping it', async () => {
+  const direct = await client(node.address);
+  await direct.createStream('skewed', { shards: 1 });
+  const p = direct.producer('skewed');
+  await Promise.all(Array.from({ length: 20 }, (_, i) => p.send({ value: String(i) })));
+  await p.close();
+  const f = await fake({ fetch: 'skipSeq' });
+  const c = await client(f.address);
+  const seen: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const r of c.consumer('skewed', { maxBytes: 256 })) seen.push(r.seq);
+    })(),
+    (e: Error & { codeName?: string }) => e.codeName === 'BAD_RESPONSE' && /never re-delivers or skips/.test(e.message),
+  );
+  assert.deepEqual(seen, [], 'nothing of the bad answer handed out');
+});
