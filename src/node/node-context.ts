@@ -36,17 +36,17 @@ export interface NodeContext {
   streamLocks: KeyedLock;
   /** This node's membership in a cluster (--peers); undefined for a node that runs alone. */
   cluster?: ClusterNode;
-  /** Record replication in a cluster (src/replication): appends through sequencers, reads up to the commit point. */
-  replication?: ReplicationService;
+  /**
+   * Record replication in a cluster (src/replication): appends through
+   * sequencers, reads up to the commit point, and the shard view
+   * describeStream shows (committed end, under-replication). Undefined on a
+   * node alone: describeStream then shows the local shard's end and
+   * `underReplicated: false`.
+   */
+  replication?: ReplicationService & ReplicationHook;
   deps: NodeDeps;
   /** Node-wide budget for bytes held for clients (clientMemoryBytesMax; memory-budget.ts). */
   memory: MemoryBudget;
-  /**
-   * The replication path's view of shards (committed end, under-replication);
-   * undefined until that path sets it. describeStream falls back to the local
-   * shard's end and `underReplicated: false` without it.
-   */
-  replication?: ReplicationHook;
   /** Set once close() starts: long-polls return, new requests get SHUTTING_DOWN. */
   closing: boolean;
 }
