@@ -36,6 +36,8 @@ export interface RedirectBehaviour {
 
 export class RedirectServer {
   readonly counts = { hello: 0, append: 0, appendParts: 0, fetch: 0, describe: 0, clusterStatus: 0, other: 0 };
+  /** The `acks` field of every append header, in arrival order (undefined: absent). */
+  readonly appendAcks: unknown[] = [];
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -106,6 +108,7 @@ export class RedirectServer {
         return { header: { version: 1, server: 'redirect-server', nodeId: 1, limits: this.upstream.limits } };
       case OP.APPEND:
         this.counts.append++;
+        this.appendAcks.push(h['acks']);
         this.counts.appendParts += Array.isArray(h['parts']) ? h['parts'].length : 0;
         const kind = b.append;
         if (kind === 'proxy') return this.proxy(op, h, body);

@@ -166,3 +166,21 @@ test('a fetch answer that would skip a seq ends the consumer with BAD_RESPONSE i
   );
   assert.deepEqual(seen, [], 'nothing of the bad answer handed out');
 });
+
+test('the append header carries acks "leader" and "none" as given, and no acks field for the default quorum', async () => {
+  const f = await fake({ append: 'proxy' });
+  await (await client(node.address)).createStream('acks', { shards: 1 });
+  const c = await client(f.address);
+  for (const acks of [undefined, 'quorum', 'leader', 'none'] as const) {
+    const p = c.producer('acks', acks === undefined ? {} : { acks });
+    const r = await p.send({ value: String(acks) });
+    await p.flush();
+    if (acks === 'none') assert.deepEqual(r, { shard: 0, seq: -1, unacknowledged: true });
+    else assert.equal(typeof r.seq, 'number');
+  }
+  // The "none" frame was written when send() resolved; the stand-in reads it a moment later.
+  for (const until = Date.now() + 5000; f.appendAcks.length < 4 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(f.appendAcks, [undefined, undefined, 'leader', 'none']);
+  assert.throws(() => c.producer('acks', { acks: 'all' as never }), /acks must be one of none, leader, quorum/);
+  assert.throws(() => c.producer('acks', { acks: 'none', idempotent: true }), /cannot be idempotent/);
+});
