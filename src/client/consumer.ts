@@ -44,7 +44,7 @@ import { OP } from '../protocol/ops.js';
 import { clientError, isRetriable } from './errors.js';
 import { ns, type Client } from './client.js';
 import { sleep, type ClientConnection, type Response } from './connection.js';
-import { fetchRoutes, replicaAddresses } from './shard-routes.js';
+import { REDIRECTS_WITHOUT_BACKOFF_MAX, fetchRoutes, replicaAddresses } from './shard-routes.js';
 import { NativeLogError } from './types.js';
 import type { ConsumedRecord, ConsumerApi, ConsumerOptions, StartPosition, StreamDescription } from './types.js';
 
@@ -271,14 +271,18 @@ export class Consumer implements ConsumerApi {
     const here = c.route ?? this.client.connection.address ?? null;
     const elsewhere = replicas.filter((a) => a !== here);
     c.fetching = true; // nothing else fetches this shard while it waits
+    const attempt = c.attempts++;
     if (elsewhere.length > 0) {
-      // The node does not store the shard and names those that do: go there at once.
-      this.setRoute(c, elsewhere[c.attempts++ % elsewhere.length]!);
-      c.fetching = false;
-      this.fetchNext(c);
+      // The node does not store the shard and names those that do: go there (at once for the first few hops).
+      this.setRoute(c, elsewhere[attempt % elsewhere.length]!);
+      const hopWait = attempt < REDIRECTS_WITHOUT_BACKOFF_MAX ? 0 : Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** attempt);
+      void sleep(hopWait).then(() => {
+        c.fetching = false;
+        this.fetchNext(c);
+      });
       return;
     }
-    const wait = Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** c.attempts++);
+    const wait = Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** attempt);
     const move = code === 'NOT_LEADER' || code === 'FENCED' || (code === 'CONNECTION_LOST' && (this.clustered || c.route !== null));
     void sleep(wait)
       .then(() => (move ? this.moveToReplica(c, here, Math.max(1, c.failingSince! + opts.timeoutMs - Date.now())) : undefined))

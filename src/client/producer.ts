@@ -54,7 +54,7 @@ import { getRandomValues } from 'node:crypto';
 import { encodedRecordLength, type RecordInput } from '../record/record.js';
 import { OP, type AppendPartResult } from '../protocol/ops.js';
 import type { ClientConnection } from './connection.js';
-import { fetchRoutes, routesOf, type ShardRoute } from './shard-routes.js';
+import { REDIRECTS_WITHOUT_BACKOFF_MAX, fetchRoutes, routesOf, type ShardRoute } from './shard-routes.js';
 import { FRAME_PREFIX_BYTES } from '../protocol/frame.js';
 import { HEADER_BYTES_MAX } from '../protocol/limits.js';
 import { sleep } from './connection.js';
@@ -82,9 +82,6 @@ export const PRODUCER_DEFAULTS = {
   maxInFlightPerShard: PRODUCER_IN_FLIGHT_PER_SHARD_MAX,
   acks: 'quorum' as Acks,
 };
-
-/** NOT_LEADER hints a batch follows at once; past this many retries it backs off like any retry (two stale nodes pointing at each other cannot spin it). */
-export const REDIRECTS_WITHOUT_BACKOFF_MAX = 3;
 
 /**
  * Acked batches' buffers kept for the next batches, up to this many bytes
