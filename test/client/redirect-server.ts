@@ -21,9 +21,12 @@ import { OP } from '../../src/protocol/ops.js';
 export interface RedirectBehaviour {
   /**
    * append: 'hint' = NOT_LEADER naming the real node; 'noHint' = NOT_LEADER
-   * without an address; 'fenced' = FENCED; 'proxy' = passed to the real node.
+   * without an address; 'fenced' = FENCED; 'proxy' = passed to the real node;
+   * 'hintDead' = NOT_LEADER naming `deadAddress` (nothing listens there);
+   * 'silent' = never answered (a paused sequencer).
    */
-  append: 'hint' | 'noHint' | 'fenced' | 'proxy';
+  append: 'hint' | 'noHint' | 'fenced' | 'proxy' | 'hintDead' | 'silent';
+  deadAddress?: string;
   /** fetch: 'replicas' = NOT_LEADER naming the real node as the replica; 'proxy'; 'skipSeq' = proxied with nextSeq one too far. */
   fetch: 'replicas' | 'proxy' | 'skipSeq';
   /**
@@ -112,6 +115,7 @@ export class RedirectServer {
         this.counts.appendParts += Array.isArray(h['parts']) ? h['parts'].length : 0;
         const kind = b.append;
         if (kind === 'proxy') return this.proxy(op, h, body);
+        if (kind === 'silent') return new Promise<never>(() => undefined);
         return { header: { results: (h['parts'] as { shard: number }[]).map((p) => ({ shard: p.shard, error: this.refusal(kind) })) } };
       case OP.FETCH: {
         this.counts.fetch++;
@@ -152,10 +156,10 @@ export class RedirectServer {
     }
   }
 
-  private refusal(kind: 'hint' | 'noHint' | 'fenced'): WireError {
+  private refusal(kind: 'hint' | 'noHint' | 'fenced' | 'hintDead'): WireError {
     if (kind === 'fenced') return wireError('FENCED', 'The sequencer on node 1 was superseded by a newer epoch.');
-    const address = kind === 'hint' ? this.realAddress : null;
-    return wireError('NOT_LEADER', 'Node 1 is not the sequencer of the shard.', { sequencer: kind === 'hint' ? 2 : null, address, replicas: [] });
+    const address = kind === 'hint' ? this.realAddress : kind === 'hintDead' ? (this.behaviour.deadAddress ?? null) : null;
+    return wireError('NOT_LEADER', 'Node 1 is not the sequencer of the shard.', { sequencer: address === null ? null : 3, address, replicas: [] });
   }
 
   private async proxy(op: number, h: Record<string, unknown>, body: Uint8Array): Promise<{ header: unknown; body?: Uint8Array }> {
