@@ -27,8 +27,8 @@ export interface RedirectBehaviour {
    */
   append: 'hint' | 'noHint' | 'fenced' | 'proxy' | 'hintDead' | 'silent';
   deadAddress?: string;
-  /** fetch: 'replicas' = NOT_LEADER naming the real node as the replica; 'proxy'; 'skipSeq' = proxied with nextSeq one too far. */
-  fetch: 'replicas' | 'proxy' | 'skipSeq';
+  /** fetch: 'replicas' = NOT_LEADER naming the real node as the replica; 'proxy'; 'skipSeq' = proxied with nextSeq one too far; 'silent' = never answered. */
+  fetch: 'replicas' | 'proxy' | 'skipSeq' | 'silent';
   /**
    * The sequencer describeStream shows for every shard, given how many
    * describes were answered before this one: null = the real node's answer
@@ -119,6 +119,7 @@ export class RedirectServer {
         return { header: { results: (h['parts'] as { shard: number }[]).map((p) => ({ shard: p.shard, error: this.refusal(kind) })) } };
       case OP.FETCH: {
         this.counts.fetch++;
+        if (b.fetch === 'silent') return new Promise<never>(() => undefined);
         if (b.fetch === 'replicas') {
           throw wireError('NOT_LEADER', `Node 1 does not store shard ${String(h['shard'])}.`, { sequencer: null, address: null, replicas: [{ id: 2, address: this.realAddress }] });
         }

@@ -223,3 +223,20 @@ test('a sequencer that never answers: the idempotent producer gives up on it aft
   assert.ok(f.counts.append >= 1, 'the first batches went to the silent sequencer');
   assert.deepEqual(c.pool.addresses(), [node.address]);
 });
+
+test('a replica that never answers a fetch (paused): the consumer moves to another replica of the segment after CLUSTER_FETCH_ANSWER_WAIT_MS', async () => {
+  const direct = await client(node.address);
+  await direct.createStream('paused-read', { shards: SHARDS });
+  await produce(direct, 'paused-read');
+  // Every describe places the shards on the real node (node 2); the stand-in (node 1, the primary) swallows fetches.
+  const f = await fake({ fetch: 'silent', sequencer: () => 2 });
+  const c = await client(f.address);
+  const got: string[][] = Array.from({ length: SHARDS }, () => []);
+  for await (const r of c.consumer('paused-read', { maxBytes: 1024 })) {
+    assert.equal(r.seq, got[r.shard]!.length, 'next seq, never re-delivered or skipped');
+    got[r.shard]!.push(Buffer.from(r.value).toString());
+  }
+  assert.deepEqual(got, expected());
+  assert.equal(f.counts.fetch, SHARDS, 'each shard asked the silent node once');
+  assert.deepEqual(c.pool.addresses(), [node.address]);
+});
