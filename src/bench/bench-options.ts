@@ -121,7 +121,7 @@ export function resolveBenchOptions(partial: Partial<BenchOptions>): BenchOption
     throw new BenchOptionError(`--fsync must be always, roll, bytes:N or interval:MS, got ${JSON.stringify(o.fsync)}`);
   }
   if (o.server !== null) {
-    if (!/^[^:\s]+:\d{1,5}$/.test(o.server)) throw new BenchOptionError(`--server must be HOST:PORT, got ${JSON.stringify(o.server)}`);
+    if (!/^[^:\s,]+:\d{1,5}(,[^:\s,]+:\d{1,5})*$/.test(o.server)) throw new BenchOptionError(`--server must be HOST:PORT or a comma-separated list of them, got ${JSON.stringify(o.server)}`);
     if (o.fsync !== null) throw new BenchOptionError('--fsync applies to the embedded node only; set it on the node started with --server');
   }
   if (o.server !== null && Object.keys(o.nodeSettings).length > 0) throw new BenchOptionError('--node-set applies to the embedded node only');

@@ -52,6 +52,8 @@ export interface ConsumedBlock {
 export interface ConsumedRow {
   shard: number;
   seq: number;
+  /** The sequencer epoch that stamped the record. */
+  epoch: number;
   /** 0-based row number inside the record's block. */
   row: number;
   appendTime: number;
@@ -106,6 +108,7 @@ export async function* rows(consumer: AsyncIterable<ConsumedRecord>, opts: RowsO
       yield {
         shard: record.shard,
         seq: record.seq,
+        epoch: record.epoch,
         row,
         appendTime: record.appendTime,
         eventTime: typeof t === 'number' ? t : record.eventTime,

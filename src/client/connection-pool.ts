@@ -7,6 +7,11 @@
  * fetches a node that stores the shard, so a client that talks to several
  * shards talks to several nodes.
  *
+ * A pooled connection fails a request at once when its node cannot be
+ * reached (failFastDial, dial bounded by POOLED_CONNECT_TIMEOUT_MS): the
+ * producer or consumer then reads the metadata again and goes elsewhere,
+ * instead of redialing a dead node until the request's deadline.
+ *
  * Bounded: at most POOLED_CONNECTIONS_MAX connections besides the primary.
  * Past the bound the least recently used idle one is closed; when every one
  * is busy, the caller gets the primary instead (the node there answers
@@ -18,6 +23,8 @@ import { formatAddress, parseServer } from './server-address.js';
 
 /** Connections to other nodes a client keeps open at most, besides its primary connection. */
 export const POOLED_CONNECTIONS_MAX = 16;
+/** Longest a pooled connection's dial may take (capped by the client's timeoutMs). */
+export const POOLED_CONNECT_TIMEOUT_MS = 2000;
 
 export class ConnectionPool {
   /** By "host:port"; Map order is the use order (a use moves the entry to the end). */
@@ -55,7 +62,7 @@ export class ConnectionPool {
     }
     this.byAddress.delete(key);
     if (this.byAddress.size >= this.max && !this.evictIdle()) return this.primary;
-    const conn = new ClientConnection([parseServer(key)], this.opts);
+    const conn = new ClientConnection([parseServer(key)], { ...this.opts, failFastDial: true, connectTimeoutMs: Math.min(this.opts.timeoutMs, POOLED_CONNECT_TIMEOUT_MS) });
     this.byAddress.set(key, conn);
     return conn;
   }

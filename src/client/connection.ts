@@ -19,6 +19,16 @@ export interface ConnectionOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   inFlightMax: number;
+  /**
+   * Fail a request with CONNECTION_LOST as soon as one dial fails (and bound
+   * the dial by connectTimeoutMs) instead of redialing until its deadline.
+   * For connections to one node that a caller chose (a shard's sequencer or
+   * replica): when that node is gone the caller must look elsewhere, not
+   * wait out its timeout on a dead address.
+   */
+  failFastDial?: boolean;
+  /** Longest a dial may take; default timeoutMs. */
+  connectTimeoutMs?: number;
 }
 
 export interface Response {
@@ -207,13 +217,17 @@ export class ClientConnection {
     this.slotWaiters.shift()?.();
   }
 
-  /** The current link, or a new one, reconnecting with backoff until the deadline. */
+  /** The current link, or a new one, reconnecting with backoff until the deadline (or failing at once with failFastDial). */
   private async linkBefore(deadline: number): Promise<Link> {
     for (;;) {
       try {
         return await this.ensureLink();
       } catch (err) {
         if (this.closed) throw clientError('CLIENT_CLOSED', 'The client was closed.');
+        if (this.opts.failFastDial === true) {
+          // Nothing was sent: retriable, and the caller decides where to go next.
+          throw err instanceof NativeLogError && err.codeName === 'CONNECTION_LOST' ? err : clientError('CONNECTION_LOST', (err as Error).message);
+        }
         const wait = this.backoffMs;
         this.backoffMs = Math.min(this.opts.reconnectMaxMs, this.backoffMs * 2);
         if (Date.now() + wait >= deadline) throw err;
@@ -230,11 +244,12 @@ export class ClientConnection {
 
   private async dial(): Promise<Link> {
     const server = this.servers[this.serverIndex++ % this.servers.length]!;
-    const socket = await openSocket(server, this.opts.timeoutMs);
+    const dialMs = this.opts.connectTimeoutMs ?? this.opts.timeoutMs;
+    const socket = await openSocket(server, dialMs);
     const decoder = new FrameDecoder({ frameBytesMax: CLIENT_FRAME_BYTES_MAX, headerBytesMax: HEADER_BYTES_MAX });
     const helloId = this.takeId();
     const hello = new Promise<HelloResponse>((resolve, reject) => {
-      const timer = setTimeout(() => reject(clientError('TIMEOUT', `No hello answer from ${server.host}:${server.port}.`)), this.opts.timeoutMs);
+      const timer = setTimeout(() => reject(clientError('TIMEOUT', `No hello answer from ${server.host}:${server.port} within ${dialMs} ms.`)), dialMs);
       this.pending.set(helloId, {
         resolve: (r) => resolve(r.header as unknown as HelloResponse),
         reject,

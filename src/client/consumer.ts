@@ -44,7 +44,7 @@ import { OP } from '../protocol/ops.js';
 import { clientError, isRetriable } from './errors.js';
 import { ns, type Client } from './client.js';
 import { sleep, type ClientConnection, type Response } from './connection.js';
-import { fetchRoutes, replicaAddresses } from './shard-routes.js';
+import { REDIRECTS_WITHOUT_BACKOFF_MAX, fetchRoutes, replicaAddresses } from './shard-routes.js';
 import { NativeLogError } from './types.js';
 import type { ConsumedRecord, ConsumerApi, ConsumerOptions, StartPosition, StreamDescription } from './types.js';
 
@@ -112,6 +112,14 @@ export function decodeFetchBody(body: Uint8Array, shard: number, end: number, ou
   }
   return false;
 }
+
+/**
+ * In a cluster, longest a fetch waits for its answer beyond its long-poll
+ * wait before the consumer treats the node as gone (a paused or partitioned
+ * node keeps its TCP link but never answers) and moves the shard to another
+ * replica. A fetch is a read, so asking elsewhere is always safe.
+ */
+export const CLUSTER_FETCH_ANSWER_WAIT_MS = 3000;
 
 export const CONSUMER_DEFAULTS = { maxBytes: 4 * 1024 * 1024, maxWaitMs: 500, follow: false };
 
@@ -248,7 +256,7 @@ export class Consumer implements ConsumerApi {
     const waitMs = this.follow ? this.maxWaitMs : 0;
     const fromSeq = c.next;
     const header = { namespace: ns(this.opts), name: this.stream, shard: c.shard, fromSeq, maxBytes: this.maxBytes, maxWaitMs: waitMs };
-    const timeoutMs = this.client.connection.opts.timeoutMs + waitMs;
+    const timeoutMs = (this.inCluster(c) ? Math.min(this.client.connection.opts.timeoutMs, CLUSTER_FETCH_ANSWER_WAIT_MS) : this.client.connection.opts.timeoutMs) + waitMs;
     // Not retried by the connection: the consumer retries itself, possibly on another node (retryOrThrow).
     c.conn.request(OP.FETCH, header, { timeoutMs }).then(
       (response) => this.arrive({ cursor: c, response, fromSeq }),
@@ -261,7 +269,15 @@ export class Consumer implements ConsumerApi {
    * another node when the failure says so) until the shard has failed for
    * timeoutMs in a row; anything else ends the iteration with the error.
    */
+  /** True when the shard's fetches may go to several nodes (the stream is placed on a cluster, or a node sent it elsewhere). */
+  private inCluster(c: Cursor): boolean {
+    return this.clustered || c.route !== null;
+  }
+
   private retryOrThrow(c: Cursor, err: Error): void {
+    if (err instanceof NativeLogError && err.codeName === 'TIMEOUT' && this.inCluster(c)) {
+      err = clientError('CONNECTION_LOST', `No fetch answer from the node within ${CLUSTER_FETCH_ANSWER_WAIT_MS} ms past its wait; trying another replica.`);
+    }
     const now = Date.now();
     c.failingSince ??= now;
     if (!isRetriable(err) || now - c.failingSince >= this.client.connection.opts.timeoutMs) throw err;
@@ -271,15 +287,19 @@ export class Consumer implements ConsumerApi {
     const here = c.route ?? this.client.connection.address ?? null;
     const elsewhere = replicas.filter((a) => a !== here);
     c.fetching = true; // nothing else fetches this shard while it waits
+    const attempt = c.attempts++;
     if (elsewhere.length > 0) {
-      // The node does not store the shard and names those that do: go there at once.
-      this.setRoute(c, elsewhere[c.attempts++ % elsewhere.length]!);
-      c.fetching = false;
-      this.fetchNext(c);
+      // The node does not store the shard and names those that do: go there (at once for the first few hops).
+      this.setRoute(c, elsewhere[attempt % elsewhere.length]!);
+      const hopWait = attempt < REDIRECTS_WITHOUT_BACKOFF_MAX ? 0 : Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** attempt);
+      void sleep(hopWait).then(() => {
+        c.fetching = false;
+        this.fetchNext(c);
+      });
       return;
     }
-    const wait = Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** c.attempts++);
-    const move = code === 'NOT_LEADER' || code === 'FENCED' || (code === 'CONNECTION_LOST' && (this.clustered || c.route !== null));
+    const wait = Math.min(opts.reconnectMaxMs, opts.reconnectMinMs * 2 ** attempt);
+    const move = code === 'NOT_LEADER' || code === 'FENCED' || (code === 'CONNECTION_LOST' && this.inCluster(c));
     void sleep(wait)
       .then(() => (move ? this.moveToReplica(c, here, Math.max(1, c.failingSince! + opts.timeoutMs - Date.now())) : undefined))
       .then(() => {

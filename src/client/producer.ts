@@ -47,6 +47,11 @@
  * - NOT_LEADER without one, FENCED, or a lost connection in a cluster: the
  *   metadata is read again (through the primary connection, which reconnects
  *   over the whole server list) after the backoff, and the shard follows it.
+ * - no answer within CLUSTER_APPEND_ANSWER_WAIT_MS (an idempotent producer
+ *   in a cluster; a paused or partitioned sequencer keeps the TCP link up
+ *   but never answers): the connection is dropped as for any timeout, and
+ *   the batch is treated like a lost connection (metadata read again, resent)
+ *   until its own timeoutMs.
  * The resent bytes are the same, so an idempotent producer's resend of a
  * batch a quorum had stored is answered as a duplicate by the new sequencer.
  */
@@ -54,7 +59,7 @@ import { getRandomValues } from 'node:crypto';
 import { encodedRecordLength, type RecordInput } from '../record/record.js';
 import { OP, type AppendPartResult } from '../protocol/ops.js';
 import type { ClientConnection } from './connection.js';
-import { fetchRoutes, routesOf, type ShardRoute } from './shard-routes.js';
+import { REDIRECTS_WITHOUT_BACKOFF_MAX, fetchRoutes, routesOf, type ShardRoute } from './shard-routes.js';
 import { FRAME_PREFIX_BYTES } from '../protocol/frame.js';
 import { HEADER_BYTES_MAX } from '../protocol/limits.js';
 import { sleep } from './connection.js';
@@ -72,6 +77,13 @@ import { ACKS_VALUES, NativeLogError, type Acks, type ProducerApi, type Producer
  */
 export const PRODUCER_IN_FLIGHT_PER_SHARD_MAX = 5;
 
+/**
+ * Longest an idempotent producer in a cluster waits for one append's answer
+ * before it treats the sequencer as gone (outcome unknown, resent after a
+ * metadata refresh). Well above a quorum write's time, well below timeoutMs.
+ */
+export const CLUSTER_APPEND_ANSWER_WAIT_MS = 3000;
+
 export const PRODUCER_DEFAULTS = {
   /** A batch grows to this only while the shard's in-flight window is full (linger 0 seals it as soon as it can go). */
   maxBatchBytes: 256 * 1024,
@@ -82,9 +94,6 @@ export const PRODUCER_DEFAULTS = {
   maxInFlightPerShard: PRODUCER_IN_FLIGHT_PER_SHARD_MAX,
   acks: 'quorum' as Acks,
 };
-
-/** NOT_LEADER hints a batch follows at once; past this many retries it backs off like any retry (two stale nodes pointing at each other cannot spin it). */
-export const REDIRECTS_WITHOUT_BACKOFF_MAX = 3;
 
 /**
  * Acked batches' buffers kept for the next batches, up to this many bytes
@@ -407,7 +416,9 @@ export class Producer implements ProducerApi {
       parts: batches.map((b) => ({ shard: b.shard, bytes: b.used })),
       ...(this.o.acks === 'quorum' ? {} : { acks: this.o.acks }), // absent means quorum
     };
-    const timeoutMs = Math.max(1, Math.min(...batches.map((b) => b.deadline)) - Date.now());
+    const untilDeadline = Math.max(1, Math.min(...batches.map((b) => b.deadline)) - Date.now());
+    const cut = this.o.idempotent && this.o.acks !== 'none' && (this.clustered || conn !== this.client.connection);
+    const timeoutMs = cut ? Math.min(untilDeadline, CLUSTER_APPEND_ANSWER_WAIT_MS) : untilDeadline;
     const body = batches.map((b) => b.bytes());
     if (this.o.acks === 'none') {
       conn.send(OP.APPEND, header, body, timeoutMs).then(
@@ -469,6 +480,10 @@ export class Producer implements ProducerApi {
 
   private onFailure(b: ProducerBatch, err: Error): void {
     const q = this.queues![b.shard]!;
+    if (err instanceof NativeLogError && err.codeName === 'TIMEOUT' && this.o.idempotent && Date.now() < b.deadline - 1 && (this.clustered || q.route !== null)) {
+      // Cut short by CLUSTER_APPEND_ANSWER_WAIT_MS, not by the batch's deadline: the sequencer is not answering.
+      err = clientError('CONNECTION_LOST', `No answer from the shard's sequencer within ${CLUSTER_APPEND_ANSWER_WAIT_MS} ms; looking for it again.`);
+    }
     const lost = err instanceof NativeLogError && ['CONNECTION_LOST', 'TIMEOUT', 'SHARD_RESTARTED', 'FENCED', 'NOT_ENOUGH_REPLICAS'].includes(err.codeName);
     const safe = this.o.idempotent || !lost; // without idempotence a lost answer may mean it was written: never resend
     this.noteRoute(q, err);

@@ -10,6 +10,13 @@
 import type { Client } from './client.js';
 import type { SegmentInfo, StreamDescription } from './types.js';
 
+/**
+ * NOT_LEADER hints a producer or consumer follows at once; past this many
+ * retries in a row it backs off like any retry (so two stale nodes pointing
+ * at each other cannot make it spin).
+ */
+export const REDIRECTS_WITHOUT_BACKOFF_MAX = 3;
+
 export interface ShardRoute {
   shard: number;
   sequencer: number | null;

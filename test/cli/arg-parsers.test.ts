@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseIntArg, parseServer, parseTimeArg } from '../../src/cli/arg-parsers.js';
+import { parseIntArg, parseServer, parseServerList, parseTimeArg } from '../../src/cli/arg-parsers.js';
+import { resolveBenchOptions } from '../../src/bench/bench-options.js';
 import { CliError } from '../../src/cli/cli-error.js';
 import { EXIT_USAGE } from '../../src/cli/exit-codes.js';
 
@@ -52,4 +53,17 @@ test('--server takes HOST:PORT, including [IPv6]:PORT', () => {
   assert.deepEqual(parseServer('localhost:1'), { host: 'localhost', port: 1 });
   assert.deepEqual(parseServer('[::1]:7070'), { host: '::1', port: 7070 });
   for (const bad of ['127.0.0.1', ':7070', 'host:0', 'host:65536', 'a:b', 'a b:1']) usage(() => parseServer(bad));
+});
+
+test('--server takes one HOST:PORT or a comma-separated list; a malformed entry is a usage error naming the flag', () => {
+  assert.deepEqual(parseServerList('127.0.0.1:7070'), ['127.0.0.1:7070']);
+  assert.deepEqual(parseServerList('a:1, b:2 ,[::1]:3'), ['a:1', 'b:2', '[::1]:3']);
+  for (const bad of ['', 'a:1,', ',a:1', 'a:1,,b:2', 'a:1,b', 'a:1,b:70000']) {
+    assert.throws(() => parseServerList(bad), /--server must be HOST:PORT/, bad);
+  }
+});
+
+test('bench --server takes a list too', () => {
+  assert.equal(resolveBenchOptions({ server: 'a:1,b:2' }).server, 'a:1,b:2');
+  assert.throws(() => resolveBenchOptions({ server: 'a:1,,b:2' }), /--server must be HOST:PORT or a comma-separated list/);
 });

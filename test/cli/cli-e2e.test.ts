@@ -44,16 +44,17 @@ test('stream create, list --json and describe (text and --json with a "shards" a
   const d = await cli(['stream', 'describe', 'meta1', '--json', ...srv()]);
   assert.equal(d.code, 0, d.stderr);
   assert.equal(lines(d.stdout).length, 1);
-  const obj = JSON.parse(d.stdout.toString()) as { shards: { shard: number; startSeq: number; endSeq: number; bytes: number; segments: number }[]; retentionMs: number; createdAt: number };
+  const obj = JSON.parse(d.stdout.toString()) as { shards: { shard: number; startSeq: number; endSeq: number; bytes: number; segmentFiles: number; segments: unknown[] }[]; retentionMs: number; createdAt: number };
   assert.deepEqual(obj.shards.map((s) => [s.shard, s.startSeq, s.endSeq]), [[0, 0, 0], [1, 0, 0], [2, 0, 0]]);
   for (const s of obj.shards) {
     assert.equal(typeof s.bytes, 'number');
-    assert.equal(typeof s.segments, 'number');
+    assert.equal(typeof s.segmentFiles, 'number');
+    assert.ok(Array.isArray(s.segments), 'placed segments (none on a single node)');
   }
   assert.equal(obj.retentionMs, 60000);
   assert.equal(typeof obj.createdAt, 'number');
   const t = await cli(['stream', 'describe', 'meta1', ...srv()]);
-  assert.match(t.stdout.toString(), /SHARD\s+START_SEQ\s+END_SEQ\s+BYTES\s+SEGMENTS/);
+  assert.match(t.stdout.toString(), /SHARD\s+START_SEQ\s+END_SEQ\s+BYTES\s+FILES\s+SEQUENCER\s+EPOCH\s+STATE/);
   const again = await cli(['stream', 'create', 'meta1', ...srv()]);
   assert.equal(again.code, 1);
   assert.equal(lines(Buffer.from(again.stderr)).length, 1, 'one sentence on stderr');

@@ -21,11 +21,14 @@ import { OP } from '../../src/protocol/ops.js';
 export interface RedirectBehaviour {
   /**
    * append: 'hint' = NOT_LEADER naming the real node; 'noHint' = NOT_LEADER
-   * without an address; 'fenced' = FENCED; 'proxy' = passed to the real node.
+   * without an address; 'fenced' = FENCED; 'proxy' = passed to the real node;
+   * 'hintDead' = NOT_LEADER naming `deadAddress` (nothing listens there);
+   * 'silent' = never answered (a paused sequencer).
    */
-  append: 'hint' | 'noHint' | 'fenced' | 'proxy';
-  /** fetch: 'replicas' = NOT_LEADER naming the real node as the replica; 'proxy'; 'skipSeq' = proxied with nextSeq one too far. */
-  fetch: 'replicas' | 'proxy' | 'skipSeq';
+  append: 'hint' | 'noHint' | 'fenced' | 'proxy' | 'hintDead' | 'silent';
+  deadAddress?: string;
+  /** fetch: 'replicas' = NOT_LEADER naming the real node as the replica; 'proxy'; 'skipSeq' = proxied with nextSeq one too far; 'silent' = never answered. */
+  fetch: 'replicas' | 'proxy' | 'skipSeq' | 'silent';
   /**
    * The sequencer describeStream shows for every shard, given how many
    * describes were answered before this one: null = the real node's answer
@@ -36,6 +39,8 @@ export interface RedirectBehaviour {
 
 export class RedirectServer {
   readonly counts = { hello: 0, append: 0, appendParts: 0, fetch: 0, describe: 0, clusterStatus: 0, other: 0 };
+  /** The `acks` field of every append header, in arrival order (undefined: absent). */
+  readonly appendAcks: unknown[] = [];
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -106,12 +111,15 @@ export class RedirectServer {
         return { header: { version: 1, server: 'redirect-server', nodeId: 1, limits: this.upstream.limits } };
       case OP.APPEND:
         this.counts.append++;
+        this.appendAcks.push(h['acks']);
         this.counts.appendParts += Array.isArray(h['parts']) ? h['parts'].length : 0;
         const kind = b.append;
         if (kind === 'proxy') return this.proxy(op, h, body);
+        if (kind === 'silent') return new Promise<never>(() => undefined);
         return { header: { results: (h['parts'] as { shard: number }[]).map((p) => ({ shard: p.shard, error: this.refusal(kind) })) } };
       case OP.FETCH: {
         this.counts.fetch++;
+        if (b.fetch === 'silent') return new Promise<never>(() => undefined);
         if (b.fetch === 'replicas') {
           throw wireError('NOT_LEADER', `Node 1 does not store shard ${String(h['shard'])}.`, { sequencer: null, address: null, replicas: [{ id: 2, address: this.realAddress }] });
         }
@@ -149,10 +157,10 @@ export class RedirectServer {
     }
   }
 
-  private refusal(kind: 'hint' | 'noHint' | 'fenced'): WireError {
+  private refusal(kind: 'hint' | 'noHint' | 'fenced' | 'hintDead'): WireError {
     if (kind === 'fenced') return wireError('FENCED', 'The sequencer on node 1 was superseded by a newer epoch.');
-    const address = kind === 'hint' ? this.realAddress : null;
-    return wireError('NOT_LEADER', 'Node 1 is not the sequencer of the shard.', { sequencer: kind === 'hint' ? 2 : null, address, replicas: [] });
+    const address = kind === 'hint' ? this.realAddress : kind === 'hintDead' ? (this.behaviour.deadAddress ?? null) : null;
+    return wireError('NOT_LEADER', 'Node 1 is not the sequencer of the shard.', { sequencer: address === null ? null : 3, address, replicas: [] });
   }
 
   private async proxy(op: number, h: Record<string, unknown>, body: Uint8Array): Promise<{ header: unknown; body?: Uint8Array }> {

@@ -11,6 +11,11 @@
  *   resumes at its next seq;
  * - the node the consumer reads from dies mid-stream: it resumes on the other
  *   server of its list at its next seq;
+ * - a hint naming a dead node: the pooled connection fails at once and the
+ *   producer reads the metadata again instead of waiting out its timeout;
+ * - a sequencer that never answers (paused): an idempotent producer in a
+ *   cluster gives up on it after CLUSTER_APPEND_ANSWER_WAIT_MS and follows
+ *   the metadata;
  * - a fetch answer that would skip a seq is refused (the dense-seq assertion).
  *
  * Every case checks what landed on the real node: each record once, in
@@ -18,7 +23,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { connect, type Client } from '../../src/client/index.js';
+import { CLUSTER_APPEND_ANSWER_WAIT_MS } from '../../src/client/producer.js';
 import { NodeProcess } from '../torture/harness/node-proc.js';
 import { tempDir } from '../torture/harness/tmp.js';
 import { RedirectServer, type RedirectBehaviour } from './redirect-server.js';
@@ -165,4 +172,71 @@ test('a fetch answer that would skip a seq ends the consumer with BAD_RESPONSE i
     (e: Error & { codeName?: string }) => e.codeName === 'BAD_RESPONSE' && /never re-delivers or skips/.test(e.message),
   );
   assert.deepEqual(seen, [], 'nothing of the bad answer handed out');
+});
+
+test('the append header carries acks "leader" and "none" as given, and no acks field for the default quorum', async () => {
+  const f = await fake({ append: 'proxy' });
+  await (await client(node.address)).createStream('acks', { shards: 1 });
+  const c = await client(f.address);
+  for (const acks of [undefined, 'quorum', 'leader', 'none'] as const) {
+    const p = c.producer('acks', acks === undefined ? {} : { acks });
+    const r = await p.send({ value: String(acks) });
+    await p.flush();
+    if (acks === 'none') assert.deepEqual(r, { shard: 0, seq: -1, unacknowledged: true });
+    else assert.equal(typeof r.seq, 'number');
+  }
+  // The "none" frame was written when send() resolved; the stand-in reads it a moment later.
+  for (const until = Date.now() + 5000; f.appendAcks.length < 4 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(f.appendAcks, [undefined, undefined, 'leader', 'none']);
+  assert.throws(() => c.producer('acks', { acks: 'all' as never }), /acks must be one of none, leader, quorum/);
+  assert.throws(() => c.producer('acks', { acks: 'none', idempotent: true }), /cannot be idempotent/);
+});
+
+async function closedAddress(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return `127.0.0.1:${port}`;
+}
+
+test('a NOT_LEADER hint naming a dead node: the dial fails at once and the producer follows the refreshed metadata', async () => {
+  // First describe: no placement (the producer starts on the stand-in); later ones: the real node is the sequencer.
+  const f = await fake({ append: 'hintDead', deadAddress: await closedAddress(), sequencer: (before) => (before === 0 ? null : 2) });
+  await (await client(node.address)).createStream('dead-hint', { shards: SHARDS });
+  const c = await client(f.address);
+  const t0 = Date.now();
+  await produce(c, 'dead-hint');
+  // Redialing the dead address until the attempt's wait ran out would take CLUSTER_APPEND_ANSWER_WAIT_MS at least.
+  assert.ok(Date.now() - t0 < CLUSTER_APPEND_ANSWER_WAIT_MS / 2, `done without waiting on the dead node (${Date.now() - t0} ms)`);
+  assert.deepEqual(await readBack('dead-hint'), expected());
+  assert.ok(f.counts.describe >= 2, 'metadata read again after the dead hint');
+});
+
+test('a sequencer that never answers: the idempotent producer gives up on it after CLUSTER_APPEND_ANSWER_WAIT_MS and follows the metadata', async () => {
+  // First describe: the stand-in (node 1) is the sequencer and swallows appends; later ones name the real node.
+  const f = await fake({ append: 'silent', sequencer: (before) => (before === 0 ? 1 : 2) });
+  await (await client(node.address)).createStream('paused', { shards: SHARDS });
+  const c = await client(f.address);
+  await produce(c, 'paused');
+  assert.deepEqual(await readBack('paused'), expected());
+  assert.ok(f.counts.append >= 1, 'the first batches went to the silent sequencer');
+  assert.deepEqual(c.pool.addresses(), [node.address]);
+});
+
+test('a replica that never answers a fetch (paused): the consumer moves to another replica of the segment after CLUSTER_FETCH_ANSWER_WAIT_MS', async () => {
+  const direct = await client(node.address);
+  await direct.createStream('paused-read', { shards: SHARDS });
+  await produce(direct, 'paused-read');
+  // Every describe places the shards on the real node (node 2); the stand-in (node 1, the primary) swallows fetches.
+  const f = await fake({ fetch: 'silent', sequencer: () => 2 });
+  const c = await client(f.address);
+  const got: string[][] = Array.from({ length: SHARDS }, () => []);
+  for await (const r of c.consumer('paused-read', { maxBytes: 1024 })) {
+    assert.equal(r.seq, got[r.shard]!.length, 'next seq, never re-delivered or skipped');
+    got[r.shard]!.push(Buffer.from(r.value).toString());
+  }
+  assert.deepEqual(got, expected());
+  assert.equal(f.counts.fetch, SHARDS, 'each shard asked the silent node once');
+  assert.deepEqual(c.pool.addresses(), [node.address]);
 });
