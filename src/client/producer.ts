@@ -404,10 +404,30 @@ export class Producer implements ProducerApi {
         f.batches.push(b);
         f.bytes += b.used;
       }
-      if (frames.size === 0) return;
+      if (frames.size === 0) return this.wakeForLinger(now);
       for (const [conn, f] of frames) if (f.batches.length > 0) this.sendFrame(conn, f.batches);
     }
   }
+
+  /**
+   * An open batch whose linger is not over yet (or that could not go when
+   * its linger ended) must not wait for an ack that may never come: the
+   * pump runs again when the earliest such linger ends. Without this a
+   * batch opened just before the last answer of its shard stayed unsent
+   * for good (found by the replicated-cluster test: 64 sends never settled).
+   */
+  private wakeForLinger(now: number): void {
+    if (this.o.lingerMs <= 0 || this.lingerWake !== null) return;
+    let at = Infinity;
+    for (const q of this.queues ?? []) if (q.open !== undefined && !q.recovering && q.inFlight.length === 0) at = Math.min(at, q.open.lingerUntil);
+    if (at === Infinity) return;
+    this.lingerWake = setTimeout(() => {
+      this.lingerWake = null;
+      this.pump();
+    }, Math.max(1, at - now));
+    this.lingerWake.unref();
+  }
+  private lingerWake: NodeJS.Timeout | null = null;
 
   private sendFrame(conn: ClientConnection, batches: ProducerBatch[]): void {
     const header = {

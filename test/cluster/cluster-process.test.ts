@@ -124,16 +124,30 @@ test('a leader partitioned into the minority (links blackholed, sockets open) ca
   }
 });
 
-test('a cluster stores no records yet: produce and consume get SHARD_FAILED with the sentence that says why, and the node keeps serving', async () => {
+test('a client of one node reaches the records of every shard: appends to a shard another node sequences are refused NOT_LEADER with its address, and a client given that address writes there; every node serves the record', async () => {
   const c = await ProcCluster.start(3);
   try {
     await c.leader(STEP_MS_MAX);
     const cl = await c.client(2);
-    await cl.createStream('r', { shards: 1 });
-    await assert.rejects(cl.producer('r', { shard: 0 }).send({ value: 'x' }), (e: Error & { codeName?: string }) => e.codeName === 'SHARD_FAILED' && /a cluster stores no records yet/.test(e.message));
-    const d = await cl.describeStream('r');
-    assert.match(d.shardInfo[0]!.failed ?? '', /replication .* is not built/);
-    assert.deepEqual((await cl.listStreams()).map((s) => s.name), ['r']);
+    await cl.createStream('r', { shards: 3, replicas: 3 });
+    const deadline = Date.now() + STEP_MS_MAX;
+    let d = await cl.describeStream('r');
+    while (!d.shardInfo.every((s) => s.sequencer !== null && s.segments.length > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      d = await cl.describeStream('r');
+    }
+    // Each shard sequenced by node k: node 2's client (one address only) still writes it, following the hint.
+    for (let shard = 0; shard < 3; shard++) {
+      const r = await cl.producer('r', { shard }).send({ value: `x${shard}` });
+      assert.equal(r.seq, 0);
+    }
+    for (const id of [1, 2, 3]) {
+      const reader = await c.client(id);
+      const got: string[] = [];
+      for await (const rec of reader.consumer('r', { from: 'earliest' })) got.push(Buffer.from(rec.value).toString());
+      await reader.close();
+      assert.deepEqual(got.sort(), ['x0', 'x1', 'x2'], `node ${id} serves every committed record`);
+    }
     await cl.close();
   } finally {
     await c.stop();
