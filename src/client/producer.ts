@@ -82,7 +82,14 @@ export const PRODUCER_IN_FLIGHT_PER_SHARD_MAX = 5;
  * before it treats the sequencer as gone (outcome unknown, resent after a
  * metadata refresh). Well above a quorum write's time, well below timeoutMs.
  */
-export const CLUSTER_APPEND_ANSWER_WAIT_MS = 3000;
+export const CLUSTER_APPEND_ANSWER_WAIT_MS = 1000;
+/**
+ * In a cluster, retries that wait for a new sequencer back off at most this
+ * long: a failover takes about SEQUENCER_LEASE_MS (500 ms) plus recovery, and
+ * an exponential backoff past it (50, 100, ..., 800 ms) would add most of a
+ * second to the write pause. A retry is a metadata read plus a resend.
+ */
+export const CLUSTER_RETRY_BACKOFF_MS_MAX = 100;
 
 export const PRODUCER_DEFAULTS = {
   /** A batch grows to this only while the shard's in-flight window is full (linger 0 seals it as soon as it can go). */
@@ -495,7 +502,8 @@ export class Producer implements ProducerApi {
   /** Before a resend: 0 to follow a fresh NOT_LEADER hint, else exponential backoff by the batch's retries. */
   private retryWait(q: ShardQueue, attempts: number): number {
     if (q.hint !== null && attempts <= REDIRECTS_WITHOUT_BACKOFF_MAX) return 0;
-    return Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** attempts);
+    const wait = Math.min(this.client.connection.opts.reconnectMaxMs, this.client.connection.opts.reconnectMinMs * 2 ** attempts);
+    return this.clustered ? Math.min(wait, CLUSTER_RETRY_BACKOFF_MS_MAX) : wait;
   }
 
   private onFailure(b: ProducerBatch, err: Error): void {

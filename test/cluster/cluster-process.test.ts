@@ -141,10 +141,15 @@ test('a client of one node reaches the records of every shard: appends to a shar
       const r = await cl.producer('r', { shard }).send({ value: `x${shard}` });
       assert.equal(r.seq, 0);
     }
+    // A replica learns the commit point with the sequencer's next message (at most a heartbeat, 50 ms, later).
     for (const id of [1, 2, 3]) {
       const reader = await c.client(id);
-      const got: string[] = [];
-      for await (const rec of reader.consumer('r', { from: 'earliest' })) got.push(Buffer.from(rec.value).toString());
+      let got: string[] = [];
+      for (const stop = Date.now() + STEP_MS_MAX; Date.now() < stop; await new Promise((r) => setTimeout(r, 50))) {
+        got = [];
+        for await (const rec of reader.consumer('r', { from: 'earliest' })) got.push(Buffer.from(rec.value).toString());
+        if (got.length === 3) break;
+      }
       await reader.close();
       assert.deepEqual(got.sort(), ['x0', 'x1', 'x2'], `node ${id} serves every committed record`);
     }

@@ -14,7 +14,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Client } from '../../src/client/client.js';
 import { SEQUENCER_LEASE_MS } from '../../src/replication/limits.js';
+import { spawnSync } from 'node:child_process';
 import { ProcCluster } from '../torture/harness/cluster-proc.js';
+import { CLI_MAIN, NodeProcess } from '../torture/harness/node-proc.js';
+import { freePort, tempDir } from '../torture/harness/tmp.js';
 
 const SHARDS = 4;
 const STEP_MS_MAX = 20_000;
@@ -138,10 +141,15 @@ test('3 nodes, 4 shards, R=3: writes go on through kill -9 of a sequencer, SIGST
     assert.ok(acked.size > 500, `enough load to mean something: ${acked.size} acked`);
 
     // Write pauses: per fault, the longest gap between two acks of one shard that overlaps the fault.
-    const pauses = faults.map((f) => {
+    // A fault's window runs from its start to the next fault's start (the last one: to the end of the load).
+    const pauses = faults.map((f, k) => {
+      const windowEnd = faults[k + 1]?.at ?? Infinity;
       let worst = 0;
       for (const times of ackTimes) {
-        for (let i = 1; i < times.length; i++) if (times[i]! >= f.at && times[i - 1]! <= f.until + 3000) worst = Math.max(worst, times[i]! - Math.max(times[i - 1]!, f.at));
+        for (let i = 1; i < times.length; i++) {
+          if (times[i]! < f.at || times[i - 1]! >= windowEnd) continue;
+          worst = Math.max(worst, times[i]! - Math.max(times[i - 1]!, f.at));
+        }
       }
       return { fault: f.kind, writePauseMs: Math.round(worst) };
     });
@@ -176,5 +184,45 @@ test('3 nodes, 4 shards, R=3: writes go on through kill -9 of a sequencer, SIGST
   } finally {
     await Promise.allSettled(clients.map((x) => x.close()));
     await c.stop();
+  }
+});
+
+test('--roles storage: a storage-only node stores every shard but never sequences one; "--roles sequencer" is refused at start', async () => {
+  const { dir, cleanup } = tempDir('roles');
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const peers = (id: number) => [1, 2, 3].filter((p) => p !== id).map((p) => `${p}@127.0.0.1:${ports[p - 1]}`).join(',');
+  const procs: NodeProcess[] = [];
+  try {
+    const bad = spawnSync(process.execPath, [CLI_MAIN, 'start', '--data-dir', `${dir}/bad`, '--port', '0', '--node-id', '9', '--peers', `1@127.0.0.1:${ports[0]}`, '--roles', 'sequencer'], { encoding: 'utf8', timeout: 15_000 });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--roles sequencer is refused: a sequencer stores the segments it writes/);
+    procs.push(...(await Promise.all([1, 2, 3].map((id) => NodeProcess.start(`${dir}/n${id}`, { 'node-id': id, peers: peers(id), ...(id === 3 ? { roles: 'storage' } : {}) }, ports[id - 1])))));
+    const client = await connect(ports.map((p) => `127.0.0.1:${p}`), { timeoutMs: 15_000 });
+    try {
+      await until('a leader', async () => ((await client.clusterStatus()).leader !== null ? true : null));
+      await client.createStream('s', { shards: 6, replicas: 3 });
+      const d = await until('every shard has a sequencer', async () => {
+        const x = await client.describeStream('s');
+        return x.shardInfo.every((s) => s.sequencer !== null && s.segments.length > 0) ? x : null;
+      });
+      assert.ok(d.shardInfo.every((s) => s.sequencer !== 3), `node 3 is storage-only: ${JSON.stringify(d.shardInfo.map((s) => s.sequencer))}`);
+      assert.ok(d.shardInfo.every((s) => s.segments.at(-1)!.replicas.includes(3)), 'it stores every shard (R = 3 of 3 nodes)');
+      const p = client.producer('s');
+      for (let shard = 0; shard < 6; shard++) await p.send({ value: `x${shard}`, shard });
+      await p.close();
+      const only3 = await connect(`127.0.0.1:${ports[2]}`, { timeoutMs: 10_000 });
+      const got: string[] = [];
+      await until('node 3 serves every record', async () => {
+        got.length = 0;
+        for await (const r of only3.consumer('s', { from: 'earliest' })) got.push(Buffer.from(r.value).toString());
+        return got.length === 6 ? true : null;
+      });
+      await only3.close();
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await Promise.allSettled(procs.map((n) => n.kill9()));
+    cleanup();
   }
 });
