@@ -82,7 +82,7 @@ export const PRODUCER_IN_FLIGHT_PER_SHARD_MAX = 5;
  * before it treats the sequencer as gone (outcome unknown, resent after a
  * metadata refresh). Well above a quorum write's time, well below timeoutMs.
  */
-export const CLUSTER_APPEND_ANSWER_WAIT_MS = 1000;
+export const CLUSTER_APPEND_ANSWER_WAIT_MS = 750;
 /**
  * In a cluster, retries that wait for a new sequencer back off at most this
  * long: a failover takes about SEQUENCER_LEASE_MS (500 ms) plus recovery, and
