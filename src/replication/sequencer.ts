@@ -230,6 +230,9 @@ export class ShardSequencer {
       // from the end it reports, cut back to what the segments prove right (a deposed epoch's tail is resent over).
       if (error !== 'SEQ_GAP' && error !== 'RESYNC') this.d.log(`replica ${from} refused shard ${this.d.key.shard} records at ${p.sentEnd} (${error}); resending from its trusted end`);
       p.sentEnd = Math.min(this.d.trustedStart(endSeq, lastEpoch), this.localEnd);
+      // A replica that holds everything but does not follow this epoch yet (it restarted while the shard was
+      // idle) gets the last record again: it compares it, follows, and serves what it holds.
+      if (error === 'RESYNC' && p.sentEnd > 0 && p.sentEnd >= this.localEnd) p.sentEnd = this.localEnd - 1;
       p.ackedEnd = Math.min(p.ackedEnd, p.sentEnd);
       p.inFlight = [];
       p.inFlightBytes = 0;

@@ -226,3 +226,34 @@ test('--roles storage: a storage-only node stores every shard but never sequence
     cleanup();
   }
 });
+
+test('a replica restarted while its shard is idle catches up and serves every committed record (the sequencer resends the last record so it follows the epoch)', async () => {
+  const c = await ProcCluster.start(3);
+  try {
+    await c.leader(STEP_MS_MAX);
+    const client = await connect([1, 2, 3].map((id) => c.address(id)), { timeoutMs: 15_000 });
+    try {
+      await client.createStream('idle', { shards: 1, replicas: 3 });
+      const seq = await until('a sequencer', async () => {
+        const d = await client.describeStream('idle');
+        return d.shardInfo[0]!.sequencer !== null && d.shardInfo[0]!.segments.length > 0 ? d.shardInfo[0]!.sequencer : null;
+      });
+      const p = client.producer('idle');
+      for (let i = 0; i < 5; i++) await p.send({ value: `r${i}` });
+      await p.close();
+      const replica = [1, 2, 3].find((n) => n !== seq)!;
+      await c.kill9(replica);
+      await c.startNode(replica);
+      // Nothing is written any more: only the sequencer's heartbeat can bring the restarted replica along.
+      const got = await until(`node ${replica} serves the 5 records`, async () => {
+        const recs = await readAll(c, replica, 'idle', 0);
+        return recs.length === 5 ? recs : null;
+      });
+      assert.deepEqual(got.map((r) => r.value), ['r0', 'r1', 'r2', 'r3', 'r4']);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await c.stop();
+  }
+});
