@@ -25,6 +25,8 @@ export interface ProducePhaseOptions {
   template: Uint8Array;
   batchBytes: number;
   lingerMs: number;
+  /** Producer acks (client default when absent: quorum). */
+  acks?: 'quorum' | 'leader';
   /** Records/s over all producers; null: closed loop. */
   rate: number | null;
   inFlightBytes: number;
@@ -64,7 +66,7 @@ export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceRe
   const n = o.clients.length;
   const latency = new LatencyHistogram();
   const inFlightRecords = Math.max(1, Math.floor(o.inFlightBytes / o.recordBytes));
-  const producers = o.clients.map((client) => client.producer(o.stream, { maxBatchBytes: o.batchBytes, lingerMs: o.lingerMs }));
+  const producers = o.clients.map((client) => client.producer(o.stream, { maxBatchBytes: o.batchBytes, lingerMs: o.lingerMs, ...(o.acks === undefined ? {} : { acks: o.acks }) }));
   const drivers = producers.map((producer, i) => {
     const share = o.records === null ? Infinity : Math.floor(o.records / n) + (i < o.records % n ? 1 : 0);
     return new ProducerDriver({
