@@ -12,7 +12,7 @@
  *      and without fdatasync per batch, TCP loopback; and the ratios (the
  *      limits are also probed before the node starts: machine-limits.ts).
  */
-import type { ClientApi, ConnectOptions } from '../client/types.js';
+import type { ClientApi, ConnectOptions, StreamDescription } from '../client/types.js';
 import { payloadTemplate } from './bench-payload.js';
 import { resolveBenchOptions, type BenchOptions } from './bench-options.js';
 import { DeliveryCheck, type DeliveryReport } from './delivery-check.js';
@@ -51,7 +51,7 @@ export interface BenchResult {
   ok: boolean;
   /** Why ok is false (one sentence each). */
   problems: string[];
-  config: BenchOptions & { stream: string; address: string; node: 'child' | 'inline' | 'server'; nodeFsync: string | null; inFlightRecordsPerProducer: number };
+  config: BenchOptions & { stream: string; address: string; node: 'child' | 'inline' | 'server'; nodeFsync: string | null; inFlightRecordsPerProducer: number; /** Node child processes the bench started (and stopped). */ pids: number[] };
   machine: MachineInfo;
   produce: ProduceResult;
   consume: ConsumeResult;
@@ -119,8 +119,15 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
     const createOpts = opts.replicas > 1 ? { shards: opts.shards, replicas: opts.replicas } : { shards: opts.shards };
     const tCreate = Date.now();
     await admin.createStream(stream, createOpts);
-    const sequencers = clustered ? await waitForSequencers(admin, stream) : Array.from({ length: opts.shards }, () => null);
+    const placed = clustered ? await waitForSequencers(admin, stream) : null;
     const sequencersReadyMs = Date.now() - tCreate;
+    const sequencers = placed?.shardInfo.map((s) => s.sequencer) ?? Array.from({ length: opts.shards }, () => null);
+    // What the cluster did, not what was asked: the stream's replicas and the replica set of each shard's active segment.
+    const replicas = placed?.replicas ?? 1;
+    const segmentReplicas = placed?.shardInfo.map((s) => s.segments[s.segments.length - 1]!.replicas.length) ?? [];
+    if (replicas !== opts.replicas || segmentReplicas.some((n) => n !== opts.replicas)) {
+      problems.push(`the bench stream was asked for ${opts.replicas} replicas but has ${replicas} (active segments on ${segmentReplicas.join(', ')} nodes)`);
+    }
     const clusterNodes = node.kind === 'server' ? ((await admin.clusterStatus?.().catch(() => null))?.voters.length ?? 1) : node.nodes;
     const producerClients = await Promise.all(Array.from({ length: opts.producers }, open));
 
@@ -204,14 +211,14 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
       startedAt,
       ok: problems.length === 0,
       problems,
-      config: { ...opts, stream, address: node.address, node: node.kind, nodeFsync: node.fsync, inFlightRecordsPerProducer: produce.inFlightRecordsPerProducer },
+      config: { ...opts, stream, address: node.address, node: node.kind, nodeFsync: node.fsync, inFlightRecordsPerProducer: produce.inFlightRecordsPerProducer, pids: node.pids },
       machine,
       produce,
       consume,
       verification,
       endToEnd,
       limits,
-      cluster: { nodes: clusterNodes, replicas: opts.replicas, writeQuorum: Math.floor(opts.replicas / 2) + 1, sequencers, sequencersReadyMs: clustered ? sequencersReadyMs : 0 },
+      cluster: { nodes: clusterNodes, replicas, writeQuorum: Math.floor(replicas / 2) + 1, sequencers, sequencersReadyMs: clustered ? sequencersReadyMs : 0 },
       ratios: {
         produceVsRawWrite: ratio(produce.mbPerSec, limits?.rawWriteMbPerSec),
         produceVsRawFsyncWrite: ratio(produce.mbPerSec, limits?.rawFsyncWriteMbPerSec),
@@ -254,10 +261,10 @@ async function waitForLeader(admin: ClientApi): Promise<void> {
   await until('the embedded cluster elected no MetaStore leader', async () => ((await admin.clusterStatus!()).leader !== null ? true : null));
 }
 
-/** Waits until every shard of `stream` has a sequencer and an open segment; returns each shard's sequencer node id. */
-async function waitForSequencers(admin: ClientApi, stream: string): Promise<(number | null)[]> {
+/** Waits until every shard of `stream` has a sequencer and an open segment; returns the stream's description then. */
+async function waitForSequencers(admin: ClientApi, stream: string): Promise<StreamDescription> {
   return until(`not every shard of ${stream} got a sequencer`, async () => {
     const d = await admin.describeStream(stream);
-    return d.shardInfo.length > 0 && d.shardInfo.every((s) => s.sequencer !== null && s.segments.length > 0) ? d.shardInfo.map((s) => s.sequencer) : null;
+    return d.shardInfo.length > 0 && d.shardInfo.every((s) => s.sequencer !== null && s.segments.length > 0) ? d : null;
   });
 }
