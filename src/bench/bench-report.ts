@@ -30,7 +30,7 @@ export function formatBenchText(r: BenchResult): string {
     `produce  ${fmtInt(p.recordsPerSec)} rec/s  ${mb(p.mbPerSec)}  (${fmtInt(p.records)} records in ${p.seconds.toFixed(2)} s after ${c.warmupSeconds} s warm-up${p.offeredRate === null ? ', closed loop' : `, offered ${fmtInt(p.offeredRate)} rec/s`})`,
   );
   lines.push(`  ack latency ${lat(p.latencyMs)}${p.coordinatedOmissionCorrected ? ' (from due send time)' : ' (closed loop: reflects the window)'}`);
-  lines.push(`consume  ${fmtInt(r.consume.recordsPerSec)} rec/s  ${mb(r.consume.mbPerSec)}  (${fmtInt(r.consume.records)} records in ${r.consume.seconds.toFixed(2)} s)`);
+  lines.push(`consume  ${fmtInt(r.consume.recordsPerSec)} rec/s  ${mb(r.consume.mbPerSec)}  (${fmtInt(r.consume.records)} records in ${r.consume.seconds.toFixed(2)} s${r.consume.tailRecords > 0 ? `, ${fmtInt(r.consume.tailRecords)} of them followed past a replica's first end` : ''})`);
   const v = r.verification;
   lines.push(`  verified ${v.ok ? 'OK' : 'FAILED'}: ${fmtInt(v.consumed)} consumed of ${fmtInt(v.expected)} acked, ${v.duplicates} dup, ${v.missing} missing, ${v.seqGaps} seq gaps, ${v.bodyChecked} payloads compared, ${v.corrupt} corrupt`);
   if (r.endToEnd !== null) {

@@ -47,6 +47,8 @@ export interface ProduceResult {
   ackedTotal: number;
   /** Records sent and acked before the clock started (ProducerDriver.prime). */
   primedRecords: number;
+  /** Per shard, the seq after the highest acked record over all producers. */
+  ackedEndByShard: number[];
   /** Records handed to send() per producer (counters 0..sent-1). */
   sentPerProducer: number[];
   errors: number;
@@ -108,6 +110,10 @@ export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceRe
     records,
     ackedTotal: drivers.reduce((s, d) => s + d.acked, 0),
     primedRecords: drivers.reduce((s, d) => s + d.primed, 0),
+    ackedEndByShard: drivers.reduce<number[]>((m, d) => {
+      d.ackedEndByShard.forEach((end, shard) => (m[shard] = Math.max(m[shard] ?? 0, end ?? 0)));
+      return m;
+    }, []),
     sentPerProducer: drivers.map((d) => d.sent),
     errors,
     firstError: drivers.find((d) => d.firstError !== null)?.firstError ?? null,

@@ -160,7 +160,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
     const consumerClients = await Promise.all(Array.from({ length: opts.shards }, open));
     const check = new DeliveryCheck(produce.sentPerProducer, template, opts.verifyEvery);
     progress.note('consuming everything back...');
-    const consume = await runConsumePhase({ clients: consumerClients, stream, recordBytes: opts.recordBytes, fetchBytes: opts.fetchBytes, check, progress });
+    const consume = await runConsumePhase({ clients: consumerClients, stream, recordBytes: opts.recordBytes, fetchBytes: opts.fetchBytes, check, progress, ackedEndByShard: clustered ? produce.ackedEndByShard : null });
     const verification = check.report(produce.ackedTotal);
     if (!verification.ok) problems.push(`delivery check failed: ${JSON.stringify(verification)}`);
 

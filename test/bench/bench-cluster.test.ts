@@ -51,6 +51,7 @@ test('bench --nodes 3 --replicas 3: one JSON object with the cluster, every acke
   assert.equal(v.distinct, j.produce.ackedTotal);
   assert.equal(v.missing + v.duplicates + v.seqGaps + v.corrupt + v.foreign, 0);
   assert.equal(v.bodyChecked, v.consumed);
+  assert.ok(Number.isInteger(j.consume.tailRecords) && j.consume.tailRecords >= 0 && j.consume.tailRecords <= v.consumed);
   assert.ok(j.endToEnd !== null && j.endToEnd.delivery.ok && j.endToEnd.latencyMs.count > 0);
   // Node CPU: each of the three processes, summed.
   assert.equal(j.cpu.nodeSecondsProducePerNode.length, 3);
