@@ -3,8 +3,9 @@
  * registerBenchCommand(program) once; everything else lives here.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { BenchOptionError, benchDefaults, parseByteSize, type BenchOptions } from './bench-options.js';
+import { BenchOptionError, benchDefaults, parseByteSize, type BenchAcks, type BenchOptions } from './bench-options.js';
 import { formatBenchJson, formatBenchText } from './bench-report.js';
+import { stopAllNodesNow } from './node-under-test.js';
 import { runBench } from './run-bench.js';
 
 const num = (v: string): number => {
@@ -30,6 +31,9 @@ const setting = (v: string, prev: Record<string, string | number>): Record<strin
 interface BenchFlags {
   server?: string;
   nodeProcess: 'child' | 'inline';
+  nodes: number;
+  replicas: number;
+  acks: BenchAcks;
   recordBytes: number;
   seconds: number;
   records?: number;
@@ -62,6 +66,9 @@ export function benchOptionsFromFlags(f: BenchFlags): Partial<BenchOptions> {
   return {
     server: f.server ?? null,
     nodeProcess: f.nodeProcess,
+    nodes: f.nodes,
+    replicas: f.replicas,
+    acks: f.acks,
     recordBytes: f.recordBytes,
     seconds: f.seconds,
     records: f.records ?? null,
@@ -92,11 +99,14 @@ export function registerBenchCommand(program: Command): Command {
   return program
     .command('bench')
     .description(
-      'produce and consume over real TCP against an embedded node (or --server), verify every record came back, ' +
+      'produce and consume over real TCP against an embedded node, an embedded cluster (--nodes) or --server, verify every record came back, ' +
         'and compare with the machine\'s own raw-write and TCP-loopback limits measured in the same run; see bench/README.md',
     )
     .option('--server <host:port>', 'use a running node instead of starting an embedded one')
     .option('--node-process <child|inline>', 'embedded node in a child process or in this process', d.nodeProcess)
+    .option('--nodes <n>', 'embedded node processes: 1 = one node; 2..7 = a local cluster (ids 1..N, free ports, temp data dirs), clients given every address', num, d.nodes)
+    .option('--replicas <n>', 'replicas of each bench stream (1..--nodes; with --server, the running cluster\'s)', num, d.replicas)
+    .option('--acks <quorum|leader>', 'when a send is acknowledged: quorum (a write quorum of the replicas stored it) or leader', d.acks)
     .option('--record-bytes <n>', 'payload bytes per record (24 B .. 8 MiB; 64k, 1m accepted)', bytes, d.recordBytes)
     .option('--seconds <s>', 'measured produce time (after the warm-up)', num, d.seconds)
     .option('--records <n>', 'produce this many records in all instead of --seconds', num)
@@ -121,6 +131,14 @@ export function registerBenchCommand(program: Command): Command {
     .option('--json', 'print the result as one JSON object on the last line', false)
     .option('--no-progress', 'no progress lines on stderr (they appear only on a terminal anyway)')
     .action(async (flags: BenchFlags) => {
+      // Ctrl-C: every node process the bench started is killed by pid and its temp dir removed before exiting.
+      const onSignal = (signal: NodeJS.Signals): void => {
+        process.stderr.write(`bench interrupted by ${signal}; stopping the embedded node processes\n`);
+        stopAllNodesNow();
+        process.exit(130);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
         const result = await runBench(benchOptionsFromFlags(flags));
         process.stdout.write(`${flags.json ? formatBenchJson(result) : formatBenchText(result)}\n`);
@@ -132,6 +150,9 @@ export function registerBenchCommand(program: Command): Command {
         const msg = e instanceof BenchOptionError || e instanceof Error ? e.message : String(e);
         process.stderr.write(`bench failed: ${msg}\n`);
         process.exitCode = 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
     });
 }

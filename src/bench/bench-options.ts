@@ -9,6 +9,12 @@ export interface BenchOptions {
   server: string | null;
   /** Where the embedded node runs: a child process (default, like a real deployment) or inside this process. */
   nodeProcess: 'child' | 'inline';
+  /** Embedded node processes: 1 = one node (today's bench); more = a local cluster of that many child processes. */
+  nodes: number;
+  /** Replicas of each bench stream's segments (1..nodes; with --server, at most the cluster's nodes). */
+  replicas: number;
+  /** When the producers' sends are answered: "quorum" (write quorum of the replica set, the default) or "leader" (the sequencer stored it). */
+  acks: BenchAcks;
   /** Payload bytes per record (the value; the 80-byte record header is not counted). */
   recordBytes: number;
   /** Stop producing after this long (ignored when records is set). */
@@ -50,15 +56,24 @@ export interface BenchOptions {
   progress: boolean;
 }
 
+/** The producer acks the bench measures ("none" is not offered: nothing would be acknowledged to measure). */
+export type BenchAcks = 'quorum' | 'leader';
+
 export const RECORD_BYTES_MIN = 24; // room for the bench's own payload header (bench-payload.ts)
 export const RECORD_BYTES_MAX = 8 * 1024 * 1024; // the node's default recordBytesMax
 export const PRODUCERS_MAX = 64;
 export const SHARDS_MAX = 256;
 export const SECONDS_MAX = 3600;
+/** Largest embedded cluster and largest replication factor (the MetaStore's voters, REPLICATION.md). */
+export const NODES_MAX = 7;
+export const REPLICAS_MAX = 7;
 
 export const benchDefaults: BenchOptions = {
   server: null,
   nodeProcess: 'child',
+  nodes: 1,
+  replicas: 1,
+  acks: 'quorum',
   recordBytes: 1024,
   seconds: 8,
   records: null,
@@ -129,6 +144,14 @@ export function resolveBenchOptions(partial: Partial<BenchOptions>): BenchOption
     if (['dataDir', 'host', 'port'].includes(k)) throw new BenchOptionError(`--node-set ${k} is chosen by the bench`);
   }
   if (o.nodeProcess !== 'child' && o.nodeProcess !== 'inline') throw new BenchOptionError(`--node-process must be child or inline, got ${JSON.stringify(o.nodeProcess)}`);
+  intIn('nodes', o.nodes, 1, NODES_MAX);
+  intIn('replicas', o.replicas, 1, REPLICAS_MAX);
+  if (o.acks !== 'quorum' && o.acks !== 'leader') throw new BenchOptionError(`--acks must be quorum or leader, got ${JSON.stringify(o.acks)}`);
+  if (o.server !== null && o.nodes > 1) throw new BenchOptionError('--nodes starts an embedded cluster and cannot be combined with --server');
+  if (o.server === null && o.replicas > o.nodes) {
+    throw new BenchOptionError(`--replicas ${o.replicas} needs at least as many nodes, but --nodes is ${o.nodes}`);
+  }
+  if (o.nodes > 1 && o.nodeProcess === 'inline') throw new BenchOptionError('--nodes above 1 runs every node in its own child process, so --node-process inline is refused');
   return o;
 }
 

@@ -21,13 +21,16 @@ export function formatBenchText(r: BenchResult): string {
     `nativelog bench: ${c.recordBytes}-byte records, ${c.producers} producer(s), ${c.shards} shard(s), batch ${c.batchBytes} B, linger ${c.lingerMs} ms, ` +
       `window ${c.inFlightRecordsPerProducer} records/producer, fsync ${c.nodeFsync ?? "(server's)"}, node ${c.node} at ${c.address}`,
   );
+  if (r.cluster.nodes > 1 || r.cluster.replicas > 1) {
+    lines.push(`cluster: ${r.cluster.nodes} nodes, ${r.cluster.replicas} replicas, write quorum ${r.cluster.writeQuorum}, acks ${c.acks}, sequencer of each shard: node ${r.cluster.sequencers.join(', ')}`);
+  }
   lines.push(`machine: ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.os}, node ${r.machine.node}, load ${r.machine.loadAverage1m} at start`);
   const p = r.produce;
   lines.push(
     `produce  ${fmtInt(p.recordsPerSec)} rec/s  ${mb(p.mbPerSec)}  (${fmtInt(p.records)} records in ${p.seconds.toFixed(2)} s after ${c.warmupSeconds} s warm-up${p.offeredRate === null ? ', closed loop' : `, offered ${fmtInt(p.offeredRate)} rec/s`})`,
   );
   lines.push(`  ack latency ${lat(p.latencyMs)}${p.coordinatedOmissionCorrected ? ' (from due send time)' : ' (closed loop: reflects the window)'}`);
-  lines.push(`consume  ${fmtInt(r.consume.recordsPerSec)} rec/s  ${mb(r.consume.mbPerSec)}  (${fmtInt(r.consume.records)} records in ${r.consume.seconds.toFixed(2)} s)`);
+  lines.push(`consume  ${fmtInt(r.consume.recordsPerSec)} rec/s  ${mb(r.consume.mbPerSec)}  (${fmtInt(r.consume.records)} records in ${r.consume.seconds.toFixed(2)} s${r.consume.tailRecords > 0 ? `, ${fmtInt(r.consume.tailRecords)} of them followed past a replica's first end` : ''})`);
   const v = r.verification;
   lines.push(`  verified ${v.ok ? 'OK' : 'FAILED'}: ${fmtInt(v.consumed)} consumed of ${fmtInt(v.expected)} acked, ${v.duplicates} dup, ${v.missing} missing, ${v.seqGaps} seq gaps, ${v.bodyChecked} payloads compared, ${v.corrupt} corrupt`);
   if (r.endToEnd !== null) {
@@ -44,7 +47,8 @@ export function formatBenchText(r: BenchResult): string {
     lines.push(`  tcp loopback           ${mb(l.tcpLoopbackMbPerSec)} ${ba(l.before.tcpLoopback.mbPerSec, l.after.tcpLoopback.mbPerSec, l.after.tcpLoopback.stoppedEarly)}  node produce = ${pct(r.ratios.produceVsTcpLoopback)}, consume = ${pct(r.ratios.consumeVsTcpLoopback)} of it`);
   }
   if (r.cpu.nodeSecondsProduce !== null) {
-    lines.push(`cpu during produce: node ${r.cpu.nodeSecondsProduce.toFixed(2)} s (${r.cpu.nodeMicrosPerRecord} us/record), bench client ${r.cpu.benchSecondsProduce.toFixed(2)} s (${r.cpu.benchMicrosPerRecord} us/record)`);
+    const each = r.cpu.nodeSecondsProducePerNode !== null && r.cpu.nodeSecondsProducePerNode.length > 1 ? ` [by node: ${r.cpu.nodeSecondsProducePerNode.map((x) => x.toFixed(2)).join(', ')} s]` : '';
+    lines.push(`cpu during produce: node ${r.cpu.nodeSecondsProduce.toFixed(2)} s${each} (${r.cpu.nodeMicrosPerRecord} us/record), bench client ${r.cpu.benchSecondsProduce.toFixed(2)} s (${r.cpu.benchMicrosPerRecord} us/record)`);
   }
   for (const problem of r.problems) lines.push(`PROBLEM: ${problem}`);
   return lines.join('\n');

@@ -24,6 +24,7 @@ export interface EndToEndOptions {
   template: Uint8Array;
   batchBytes: number;
   lingerMs: number;
+  acks?: 'quorum' | 'leader';
   rate: number;
   seconds: number;
   inFlightBytes: number;
@@ -63,6 +64,7 @@ export async function runEndToEndPhase(o: EndToEndOptions): Promise<EndToEndResu
     template: o.template,
     batchBytes: o.batchBytes,
     lingerMs: o.lingerMs,
+    acks: o.acks,
     rate: o.rate,
     inFlightBytes: o.inFlightBytes,
     records: null,

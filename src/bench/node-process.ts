@@ -5,7 +5,9 @@
  *   {cmd:'start', config}  -> {address:"host:port"} | {error}
  *   {cmd:'cpu'}            -> {cpu:{user,system}} (microseconds, whole process, workers included)
  *   {cmd:'stop'}           -> node closed (flush, fsync), process exits 0
- * A vanished parent (IPC disconnect) also stops the node.
+ * A vanished parent (IPC disconnect) also stops the node. SIGINT is ignored:
+ * a Ctrl-C reaches the whole process group, and the bench (the parent) is
+ * the one that stops its nodes, by pid, and removes their temp dirs.
  */
 import { DEFAULT_CONFIG, type NodeConfig } from '../node/config.js';
 import { startNode, type RunningNode } from '../node/index.js';
@@ -38,3 +40,4 @@ process.on('message', (msg: { cmd: string; config?: Partial<NodeConfig> }) => {
   }
 });
 process.on('disconnect', () => void stop());
+process.on('SIGINT', () => undefined);

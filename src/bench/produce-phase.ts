@@ -25,6 +25,8 @@ export interface ProducePhaseOptions {
   template: Uint8Array;
   batchBytes: number;
   lingerMs: number;
+  /** Producer acks (client default when absent: quorum). */
+  acks?: 'quorum' | 'leader';
   /** Records/s over all producers; null: closed loop. */
   rate: number | null;
   inFlightBytes: number;
@@ -45,6 +47,8 @@ export interface ProduceResult {
   ackedTotal: number;
   /** Records sent and acked before the clock started (ProducerDriver.prime). */
   primedRecords: number;
+  /** Per shard, the seq after the highest acked record over all producers. */
+  ackedEndByShard: number[];
   /** Records handed to send() per producer (counters 0..sent-1). */
   sentPerProducer: number[];
   errors: number;
@@ -64,7 +68,7 @@ export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceRe
   const n = o.clients.length;
   const latency = new LatencyHistogram();
   const inFlightRecords = Math.max(1, Math.floor(o.inFlightBytes / o.recordBytes));
-  const producers = o.clients.map((client) => client.producer(o.stream, { maxBatchBytes: o.batchBytes, lingerMs: o.lingerMs }));
+  const producers = o.clients.map((client) => client.producer(o.stream, { maxBatchBytes: o.batchBytes, lingerMs: o.lingerMs, ...(o.acks === undefined ? {} : { acks: o.acks }) }));
   const drivers = producers.map((producer, i) => {
     const share = o.records === null ? Infinity : Math.floor(o.records / n) + (i < o.records % n ? 1 : 0);
     return new ProducerDriver({
@@ -106,6 +110,10 @@ export async function runProducePhase(o: ProducePhaseOptions): Promise<ProduceRe
     records,
     ackedTotal: drivers.reduce((s, d) => s + d.acked, 0),
     primedRecords: drivers.reduce((s, d) => s + d.primed, 0),
+    ackedEndByShard: drivers.reduce<number[]>((m, d) => {
+      d.ackedEndByShard.forEach((end, shard) => (m[shard] = Math.max(m[shard] ?? 0, end ?? 0)));
+      return m;
+    }, []),
     sentPerProducer: drivers.map((d) => d.sent),
     errors,
     firstError: drivers.find((d) => d.firstError !== null)?.firstError ?? null,

@@ -7,7 +7,7 @@
  * not report a number), then waits for everything in flight.
  */
 import { performance } from 'node:perf_hooks';
-import type { ProducerApi } from '../client/types.js';
+import type { ProducerApi, SendResult } from '../client/types.js';
 import { PayloadSlab } from './bench-payload.js';
 import type { LatencyHistogram } from './latency-histogram.js';
 import type { SendSchedule } from './send-schedule.js';
@@ -44,13 +44,15 @@ export class ProducerDriver {
   errors = 0;
   firstError: string | null = null;
   lastAckMs = 0;
+  /** Per shard, the seq after the highest acked record (what a consumer must reach to have every ack). */
+  readonly ackedEndByShard: number[] = [];
 
   private readonly slab: PayloadSlab;
   private readonly free: Int32Array;
   private freeTop: number;
   private readonly dueOf: Float64Array;
   /** Per slot, its ack and error handlers, made once: no closures per send. */
-  private readonly onAckOf: (() => void)[];
+  private readonly onAckOf: ((r: SendResult) => void)[];
   private readonly onErrorOf: ((e: unknown) => void)[];
   private inFlight = 0;
   private stopping = false;
@@ -70,7 +72,7 @@ export class ProducerDriver {
     this.onAckOf = [];
     this.onErrorOf = [];
     for (let i = 0; i < slots; i++) {
-      this.onAckOf.push(() => this.onAck(i));
+      this.onAckOf.push((r: SendResult) => this.onAck(i, r));
       this.onErrorOf.push((e: unknown) => this.onError(i, e));
     }
   }
@@ -95,7 +97,8 @@ export class ProducerDriver {
       const p = this.o.producer.send({ value: this.slab.fill(slot, this.o.index, counter, 0) });
       acks.push(
         p.then(
-          () => {
+          (r) => {
+            this.noteAcked(r);
             this.acked++;
             this.free[this.freeTop++] = slot;
             this.inFlight--;
@@ -143,7 +146,7 @@ export class ProducerDriver {
       this.dueOf[slot] = due;
       this.inFlight++;
       const value = this.slab.fill(slot, o.index, counter, due);
-      let p: Promise<unknown>;
+      let p: Promise<SendResult>;
       try {
         p = o.producer.send({ value });
       } catch (e) {
@@ -153,7 +156,12 @@ export class ProducerDriver {
     }
   };
 
-  private onAck(slot: number): void {
+  private noteAcked(r: SendResult): void {
+    if (r.seq >= 0 && r.seq + 1 > (this.ackedEndByShard[r.shard] ?? 0)) this.ackedEndByShard[r.shard] = r.seq + 1;
+  }
+
+  private onAck(slot: number, r: SendResult): void {
+    this.noteAcked(r);
     const now = performance.now();
     const due = this.dueOf[slot]!;
     this.acked++;

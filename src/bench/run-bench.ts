@@ -1,6 +1,8 @@
 /**
  * runBench: the whole `nativelog bench` run, in order:
- *   1. start the node under test (embedded in a temp dir, or --server);
+ *   1. start the node under test (embedded in a temp dir, an embedded
+ *      cluster of --nodes processes, or --server); on a cluster, create the
+ *      stream with --replicas and wait until every shard has a sequencer;
  *   2. produce (warm-up, then the measured time or record count) with the
  *      real client library over real TCP;
  *   3. consume everything back and verify it (count, uniqueness, seq
@@ -10,7 +12,7 @@
  *      and without fdatasync per batch, TCP loopback; and the ratios (the
  *      limits are also probed before the node starts: machine-limits.ts).
  */
-import type { ClientApi, ConnectOptions } from '../client/types.js';
+import type { ClientApi, ConnectOptions, StreamDescription } from '../client/types.js';
 import { payloadTemplate } from './bench-payload.js';
 import { resolveBenchOptions, type BenchOptions } from './bench-options.js';
 import { DeliveryCheck, type DeliveryReport } from './delivery-check.js';
@@ -26,6 +28,22 @@ export type ConnectFn = (servers: string, opts?: ConnectOptions) => Promise<Clie
 
 export type { BenchLimits };
 
+/** How long the bench waits for a MetaStore leader and for every shard of a new stream to get a sequencer. */
+export const CLUSTER_READY_MS_MAX = 30_000;
+const CLUSTER_POLL_MS = 50;
+
+export interface BenchCluster {
+  /** Node processes started (embedded cluster), or the voters of the --server cluster; 1 for a single node. */
+  nodes: number;
+  replicas: number;
+  /** floor(replicas/2)+1: the replicas that must store a batch before a quorum ack. */
+  writeQuorum: number;
+  /** The sequencer node id of each shard of the measured stream (null on a single node). */
+  sequencers: (number | null)[];
+  /** Time from creating the measured stream until every shard had a sequencer (0 on a single node). */
+  sequencersReadyMs: number;
+}
+
 export interface BenchResult {
   bench: 'nativelog';
   /** Epoch ms when the run started. */
@@ -33,13 +51,14 @@ export interface BenchResult {
   ok: boolean;
   /** Why ok is false (one sentence each). */
   problems: string[];
-  config: BenchOptions & { stream: string; address: string; node: 'child' | 'inline' | 'server'; nodeFsync: string | null; inFlightRecordsPerProducer: number };
+  config: BenchOptions & { stream: string; address: string; node: 'child' | 'inline' | 'server'; nodeFsync: string | null; inFlightRecordsPerProducer: number; /** Node child processes the bench started (and stopped). */ pids: number[] };
   machine: MachineInfo;
   produce: ProduceResult;
   consume: ConsumeResult;
   verification: DeliveryReport;
   endToEnd: EndToEndResult | null;
   limits: BenchLimits | null;
+  cluster: BenchCluster;
   /** The node's figure over the machine's limit on the same bytes (1.0 = as fast as the raw limit). */
   ratios: {
     produceVsRawWrite: number | null;
@@ -47,8 +66,17 @@ export interface BenchResult {
     produceVsTcpLoopback: number | null;
     consumeVsTcpLoopback: number | null;
   };
-  /** CPU seconds spent during the measured produce phase (node: whole node process; bench: this process). */
-  cpu: { nodeSecondsProduce: number | null; benchSecondsProduce: number; nodeMicrosPerRecord: number | null; benchMicrosPerRecord: number | null };
+  /**
+   * CPU seconds spent during the measured produce phase (node: whole node process, summed over every node of an
+   * embedded cluster; nodeSecondsProducePerNode: each node, by node id - 1; bench: this process).
+   */
+  cpu: {
+    nodeSecondsProduce: number | null;
+    nodeSecondsProducePerNode: number[] | null;
+    benchSecondsProduce: number;
+    nodeMicrosPerRecord: number | null;
+    benchMicrosPerRecord: number | null;
+  };
 }
 
 async function defaultConnect(): Promise<ConnectFn> {
@@ -86,11 +114,25 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
   };
   try {
     const admin = await open();
-    await admin.createStream(stream, { shards: opts.shards });
+    const clustered = node.nodes > 1 || opts.replicas > 1;
+    if (node.nodes > 1) await waitForLeader(admin);
+    const createOpts = opts.replicas > 1 ? { shards: opts.shards, replicas: opts.replicas } : { shards: opts.shards };
+    const tCreate = Date.now();
+    await admin.createStream(stream, createOpts);
+    const placed = clustered ? await waitForSequencers(admin, stream) : null;
+    const sequencersReadyMs = Date.now() - tCreate;
+    const sequencers = placed?.shardInfo.map((s) => s.sequencer) ?? Array.from({ length: opts.shards }, () => null);
+    // What the cluster did, not what was asked: the stream's replicas and the replica set of each shard's active segment.
+    const replicas = placed?.replicas ?? 1;
+    const segmentReplicas = placed?.shardInfo.map((s) => s.segments[s.segments.length - 1]!.replicas.length) ?? [];
+    if (replicas !== opts.replicas || segmentReplicas.some((n) => n !== opts.replicas)) {
+      problems.push(`the bench stream was asked for ${opts.replicas} replicas but has ${replicas} (active segments on ${segmentReplicas.join(', ')} nodes)`);
+    }
+    const clusterNodes = node.kind === 'server' ? ((await admin.clusterStatus?.().catch(() => null))?.voters.length ?? 1) : node.nodes;
     const producerClients = await Promise.all(Array.from({ length: opts.producers }, open));
 
     // 2. produce
-    const nodeCpu0 = await node.cpuMicros();
+    const nodeCpu0 = await node.cpuMicrosEach();
     const benchCpu0 = process.cpuUsage();
     progress.note(`producing ${opts.recordBytes}-byte records: ${opts.producers} producer(s), ${opts.shards} shard(s), fsync ${node.fsync ?? "(the server's policy)"}`);
     const produce = await runProducePhase({
@@ -100,6 +142,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
       template,
       batchBytes: opts.batchBytes,
       lingerMs: opts.lingerMs,
+      acks: opts.acks,
       rate: opts.rate,
       inFlightBytes: opts.inFlightBytes,
       records: opts.records,
@@ -109,7 +152,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
       progress,
       label: 'produce',
     });
-    const nodeCpu1 = await node.cpuMicros();
+    const nodeCpu1 = await node.cpuMicrosEach();
     const benchCpu = process.cpuUsage(benchCpu0);
     if (produce.errors > 0) problems.push(`${produce.errors} send(s) failed; the first: ${produce.firstError}`);
 
@@ -117,7 +160,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
     const consumerClients = await Promise.all(Array.from({ length: opts.shards }, open));
     const check = new DeliveryCheck(produce.sentPerProducer, template, opts.verifyEvery);
     progress.note('consuming everything back...');
-    const consume = await runConsumePhase({ clients: consumerClients, stream, recordBytes: opts.recordBytes, fetchBytes: opts.fetchBytes, check, progress });
+    const consume = await runConsumePhase({ clients: consumerClients, stream, recordBytes: opts.recordBytes, fetchBytes: opts.fetchBytes, check, progress, ackedEndByShard: clustered ? produce.ackedEndByShard : null });
     const verification = check.report(produce.ackedTotal);
     if (!verification.ok) problems.push(`delivery check failed: ${JSON.stringify(verification)}`);
 
@@ -125,7 +168,8 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
     let endToEnd: EndToEndResult | null = null;
     const e2eRate = opts.e2eRate ?? opts.rate ?? Math.max(1, Math.round(produce.recordsPerSec / 2));
     if (e2eRate > 0 && opts.e2eSeconds > 0) {
-      await admin.createStream(e2eStream, { shards: opts.shards });
+      await admin.createStream(e2eStream, createOpts);
+      if (clustered) await waitForSequencers(admin, e2eStream);
       progress.note(`end-to-end latency at ${Math.round(e2eRate)} records/s...`);
       endToEnd = await runEndToEndPhase({
         producerClients,
@@ -135,6 +179,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
         template,
         batchBytes: opts.batchBytes,
         lingerMs: opts.lingerMs,
+        acks: opts.acks,
         rate: e2eRate,
         seconds: opts.e2eSeconds,
         inFlightBytes: opts.inFlightBytes,
@@ -159,19 +204,21 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
       limits = combineLimits(limitsBefore, after);
     }
     const ratio = (a: number, b: number | undefined): number | null => (b === undefined || b <= 0 ? null : Math.round((a / b) * 1000) / 1000);
-    const nodeSecondsProduce = nodeCpu0 !== null && nodeCpu1 !== null ? (nodeCpu1 - nodeCpu0) / 1e6 : null;
+    const perNode = nodeCpu0 !== null && nodeCpu1 !== null ? nodeCpu1.map((c, i) => Math.round((c - nodeCpu0[i]!) / 1e3) / 1e3) : null;
+    const nodeSecondsProduce = nodeCpu0 !== null && nodeCpu1 !== null ? (nodeCpu1.reduce((a, b) => a + b, 0) - nodeCpu0.reduce((a, b) => a + b, 0)) / 1e6 : null;
     return {
       bench: 'nativelog',
       startedAt,
       ok: problems.length === 0,
       problems,
-      config: { ...opts, stream, address: node.address, node: node.kind, nodeFsync: node.fsync, inFlightRecordsPerProducer: produce.inFlightRecordsPerProducer },
+      config: { ...opts, stream, address: node.address, node: node.kind, nodeFsync: node.fsync, inFlightRecordsPerProducer: produce.inFlightRecordsPerProducer, pids: node.pids },
       machine,
       produce,
       consume,
       verification,
       endToEnd,
       limits,
+      cluster: { nodes: clusterNodes, replicas, writeQuorum: Math.floor(replicas / 2) + 1, sequencers, sequencersReadyMs: clustered ? sequencersReadyMs : 0 },
       ratios: {
         produceVsRawWrite: ratio(produce.mbPerSec, limits?.rawWriteMbPerSec),
         produceVsRawFsyncWrite: ratio(produce.mbPerSec, limits?.rawFsyncWriteMbPerSec),
@@ -180,6 +227,7 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
       },
       cpu: {
         nodeSecondsProduce,
+        nodeSecondsProducePerNode: perNode,
         benchSecondsProduce: (benchCpu.user + benchCpu.system) / 1e6,
         nodeMicrosPerRecord: nodeSecondsProduce === null || produce.ackedTotal === 0 ? null : Math.round(((nodeSecondsProduce * 1e6) / produce.ackedTotal) * 100) / 100,
         benchMicrosPerRecord: produce.ackedTotal === 0 ? null : Math.round(((benchCpu.user + benchCpu.system) / produce.ackedTotal) * 100) / 100,
@@ -190,4 +238,33 @@ export async function runBench(partial: Partial<BenchOptions>, connectFn?: Conne
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await node.stop().catch(() => undefined);
   }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + CLUSTER_READY_MS_MAX;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== null) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} within ${CLUSTER_READY_MS_MAX} ms${last === null ? '' : ` (last error: ${(last as Error).message})`}`);
+    await new Promise((r) => setTimeout(r, CLUSTER_POLL_MS));
+  }
+}
+
+/** Waits until the node the admin client talks to knows the MetaStore's leader (stream creation goes through it). */
+async function waitForLeader(admin: ClientApi): Promise<void> {
+  if (admin.clusterStatus === undefined) return;
+  await until('the embedded cluster elected no MetaStore leader', async () => ((await admin.clusterStatus!()).leader !== null ? true : null));
+}
+
+/** Waits until every shard of `stream` has a sequencer and an open segment; returns the stream's description then. */
+async function waitForSequencers(admin: ClientApi, stream: string): Promise<StreamDescription> {
+  return until(`not every shard of ${stream} got a sequencer`, async () => {
+    const d = await admin.describeStream(stream);
+    return d.shardInfo.length > 0 && d.shardInfo.every((s) => s.sequencer !== null && s.segments.length > 0) ? d : null;
+  });
 }

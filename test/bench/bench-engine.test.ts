@@ -35,6 +35,16 @@ test('closed loop by record count: produced == consumed == acked, every number p
   for (const k of ['p50', 'p99', 'p999', 'max']) assert.equal(typeof j.produce.latencyMs[k], 'number');
 });
 
+test('a cluster whose replica serves reads behind the acks: the consume phase follows each shard up to its highest acked seq', async () => {
+  const log: FakeLog = { streams: new Map(), replicaLagRecords: 5 };
+  const r = await runBench({ ...base, records: 2000, recordBytes: 64, shards: 3, replicas: 3, verifyEvery: 1 }, fakeConnect(log));
+  assert.equal(r.ok, true, r.problems.join('; '));
+  assert.equal(r.consume.records, 2000);
+  assert.equal(r.consume.tailRecords, 3 * 5, 'each shard read its last 5 acked records by following');
+  assert.equal(r.verification.missing, 0);
+  assert.deepEqual({ replicas: r.cluster.replicas, writeQuorum: r.cluster.writeQuorum, sequencers: r.cluster.sequencers }, { replicas: 3, writeQuorum: 2, sequencers: [1, 2, 3] });
+});
+
 test('a lost record fails the run', async () => {
   let n = 0;
   const log: FakeLog = { streams: new Map(), tamper: (v) => (n++ === 7 ? null : v) };

@@ -1,14 +1,20 @@
 /**
  * An in-memory ClientApi for testing the bench engine without a node: sends
  * are copied (the bench reuses payload slots) and acked on a later turn;
- * consumers replay a shard's records. `corrupt` lets a test damage data.
+ * consumers replay a shard's records. `tamper` lets a test damage data;
+ * `replicaLagRecords` plays a cluster replica whose readable point lags the
+ * acks (a non-following consumer stops that many records short of the end).
  */
-import type { ClientApi, ConsumedRecord, ConsumerApi, ConsumerOptions, ProducerApi, ProducerRecord, SendResult, StreamInfo } from '../../src/client/types.js';
+import type { ClientApi, ConsumedRecord, ConsumerApi, ConsumerOptions, ProducerApi, ProducerRecord, SendResult, StreamDescription, StreamInfo } from '../../src/client/types.js';
 
 export interface FakeLog {
   streams: Map<string, Uint8Array[][]>;
   /** Called on each stored record: may return a replacement (to simulate loss or damage), or null to drop it. */
   tamper?: (value: Uint8Array, shard: number, seq: number) => Uint8Array | null;
+  /** Replicas each stream was created with (set by createStream). */
+  replicas?: Map<string, number>;
+  /** A consumer that does not follow sees the end this many records early (a replica's lagging commit point). */
+  replicaLagRecords?: number;
 }
 
 export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientApi> {
@@ -18,6 +24,7 @@ export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientAp
       async createStream(name, opts) {
         const shards = opts?.shards ?? 1;
         log.streams.set(name, Array.from({ length: shards }, () => []));
+        (log.replicas ??= new Map()).set(name, opts?.replicas ?? 1);
         return { ...info(name, shards), failedShards: [] };
       },
       async deleteStream(name) {
@@ -26,8 +33,15 @@ export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientAp
       async listStreams() {
         return [...log.streams.entries()].map(([n, s]) => info(n, s.length));
       },
-      async describeStream() {
-        throw new Error('not in the fake');
+      async describeStream(name): Promise<StreamDescription> {
+        const shards = log.streams.get(name)!;
+        const replicas = log.replicas?.get(name) ?? 1;
+        const nodes = Array.from({ length: replicas }, (_, i) => i + 1);
+        return {
+          ...info(name, shards.length),
+          replicas,
+          shardInfo: shards.map((recs, shard) => ({ shard, startSeq: 0, endSeq: recs.length, bytes: 0, segmentFiles: 1, failed: null, sequencer: 1 + (shard % replicas), epoch: 1, underReplicated: false, segments: [{ baseSeq: 0, endSeq: null, epoch: 1, replicas: nodes, sealed: false }] })),
+        };
       },
       async seqForTime() {
         return 0;
@@ -68,8 +82,9 @@ export function fakeConnect(log: FakeLog): (servers: string) => Promise<ClientAp
           },
           async *[Symbol.asyncIterator]() {
             const recs = log.streams.get(name)![shard]!;
-            let i = 0;
-            const end = recs.length;
+            const from = opts?.from;
+            let i = typeof from === 'object' && 'seq' in from ? from.seq : 0;
+            const end = Math.max(0, recs.length - (log.replicaLagRecords ?? 0));
             while (!closed) {
               if (i < recs.length && (opts?.follow === true || i < end)) {
                 const value = recs[i]!;
